@@ -1,0 +1,1 @@
+export { freePort } from "../../packages/local/src/net.ts";
