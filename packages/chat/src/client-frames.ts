@@ -1,0 +1,60 @@
+import { characterCount, ErrorCode, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import { z } from "zod";
+
+/** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
+export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration"] as const;
+
+const schemas = {
+  putMessage: PutMessageFrame,
+  getSession: GetSessionFrame,
+  listSessions: ListSessionsFrame,
+  stopGeneration: StopGenerationFrame,
+} as const;
+
+/** A bad frame, with the code the `error` frame carries. */
+export class FrameError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "FrameError";
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The body as a JSON object, or BAD_REQUEST. */
+export function parseJsonObject(body: string | null | undefined): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body ?? "");
+  } catch {
+    throw new FrameError("BAD_REQUEST", "The frame is not JSON: send a JSON object with an \"action\".");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new FrameError("BAD_REQUEST", "The frame must be a JSON object with an \"action\".");
+  }
+  return json as Record<string, unknown>;
+}
+
+export function parseClientFrame<A extends keyof typeof schemas>(action: A, body: string | null | undefined): z.infer<(typeof schemas)[A]> {
+  const json = parseJsonObject(body);
+  const parsed = schemas[action].safeParse(json);
+  if (!parsed.success) {
+    throw new FrameError("BAD_REQUEST", `Invalid ${action} frame: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data as z.infer<(typeof schemas)[A]>;
+}
+
+/** The text of a message, checked: not blank, not over the limit. */
+export function checkMessageText(text: string, maxChars = MAX_MESSAGE_CHARS): string {
+  if (text.trim().length === 0) throw new FrameError("BAD_REQUEST", "The message is empty.");
+  const length = characterCount(text);
+  if (length > maxChars) {
+    throw new FrameError("MESSAGE_TOO_LONG", `The message is ${length} characters long; the limit is ${maxChars}.`, {
+      limit: maxChars,
+      length,
+    });
+  }
+  return text;
+}

@@ -1,0 +1,47 @@
+import type { Context } from "aws-lambda";
+import { chatDeps, type ChatDeps } from "./deps.ts";
+import { FrameError } from "./client-frames.ts";
+import { WebSocketEvent, type WebSocketResult } from "./websocket-event.ts";
+
+export interface RouteInput {
+  connectionId: string;
+  /** The authorizer's userId, present on every event after $connect. */
+  userId: string;
+  body: string | null | undefined;
+  deps: ChatDeps;
+}
+
+/**
+ * Wraps a message route: parses the event, and turns errors into `error` frames to the
+ * sender (API Gateway sends nothing back by itself). The connection stays usable.
+ */
+export function messageRoute(name: string, run: (input: RouteInput) => Promise<void>) {
+  return async (rawEvent: unknown, _context?: Context): Promise<WebSocketResult> => {
+    const deps = chatDeps();
+    const event = WebSocketEvent.parse(rawEvent);
+    const { connectionId } = event.requestContext;
+    const userId = event.requestContext.authorizer?.userId;
+    try {
+      if (!userId) throw new Error("no authorizer userId on a message event: is the authorizer attached to $connect?");
+      await run({ connectionId, userId, body: event.body, deps });
+      return { statusCode: 200 };
+    } catch (error) {
+      if (error instanceof FrameError) {
+        await deps.notifier.postToConnection(connectionId, { type: "error", code: error.code, message: error.message, ...error.details });
+        return { statusCode: 200 };
+      }
+      deps.logger.error(`${name} failed`, { connectionId, error: error as Error });
+      await deps.notifier
+        .postToConnection(connectionId, { type: "error", code: "INTERNAL", message: "Something went wrong on our side; please try again." })
+        .catch(() => undefined);
+      return { statusCode: 500 };
+    }
+  };
+}
+
+/** The connection's session, which $connect recorded. */
+export async function sessionOfConnection(deps: ChatDeps, connectionId: string): Promise<{ sessionId: string; userId: string }> {
+  const connection = await deps.connections.get(connectionId);
+  if (!connection) throw new FrameError("NOT_FOUND", "This connection has no session; reconnect.");
+  return connection;
+}

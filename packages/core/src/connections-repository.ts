@@ -1,0 +1,65 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+
+/** API Gateway closes a connection after 2 hours; keep the row a little longer, then let TTL drop it. */
+const CONNECTION_TTL_SECONDS = 2 * 3600 + 600;
+
+export const ConnectionRecord = z.object({
+  connectionId: z.string().min(1),
+  sessionId: z.uuid(),
+  userId: z.string().min(1),
+  connectedAt: z.number().int(),
+  expiresAt: z.number().int(),
+});
+export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
+
+export const CONNECTIONS_BY_SESSION_INDEX = "bySession";
+
+export class ConnectionsRepository {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(doc: DynamoDBDocumentClient, table: string) {
+    this.doc = doc;
+    this.table = table;
+  }
+
+  async put(input: { connectionId: string; sessionId: string; userId: string; connectedAt: number }): Promise<ConnectionRecord> {
+    const record = ConnectionRecord.parse({ ...input, expiresAt: Math.floor(input.connectedAt / 1000) + CONNECTION_TTL_SECONDS });
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: record }));
+    return record;
+  }
+
+  async get(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { connectionId }, ConsistentRead: true }));
+    return Item ? ConnectionRecord.parse(Item) : undefined;
+  }
+
+  async delete(connectionId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { connectionId } }));
+  }
+
+  /** Every open tab of a session (GSI bySession). Rows past their TTL are skipped: DynamoDB deletes them late. */
+  async listBySession(sessionId: string): Promise<ConnectionRecord[]> {
+    const now = Math.floor(Date.now() / 1000);
+    const records: ConnectionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: CONNECTIONS_BY_SESSION_INDEX,
+          KeyConditionExpression: "sessionId = :sessionId",
+          ExpressionAttributeValues: { ":sessionId": sessionId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const record = ConnectionRecord.parse(item);
+        if (record.expiresAt > now) records.push(record);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+}

@@ -1,0 +1,51 @@
+import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { EventDetails, type EventDetail, type EventDetailType } from "./events.ts";
+
+export class EventPublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EventPublishError";
+  }
+}
+
+const MAX_ENTRIES_PER_CALL = 10;
+
+export interface PendingEvent<T extends EventDetailType = EventDetailType> {
+  detailType: T;
+  detail: EventDetail<T>;
+}
+
+/** Publishes azuchi's events on the bus, checking PutEvents' per-entry failures (it does not throw for them). */
+export class EventPublisher {
+  private readonly client: EventBridgeClient;
+  private readonly busName: string;
+  private readonly source: string;
+
+  constructor(client: EventBridgeClient, busName: string, source: string) {
+    this.client = client;
+    this.busName = busName;
+    this.source = source;
+  }
+
+  async publish(events: PendingEvent[]): Promise<void> {
+    for (let start = 0; start < events.length; start += MAX_ENTRIES_PER_CALL) {
+      const batch = events.slice(start, start + MAX_ENTRIES_PER_CALL);
+      const result = await this.client.send(
+        new PutEventsCommand({
+          Entries: batch.map(({ detailType, detail }) => ({
+            EventBusName: this.busName,
+            Source: this.source,
+            DetailType: detailType,
+            Detail: JSON.stringify(EventDetails[detailType].parse(detail)),
+          })),
+        }),
+      );
+      if (result.FailedEntryCount) {
+        const reasons = (result.Entries ?? [])
+          .map((entry, i) => (entry.ErrorCode ? `${batch[i]?.detailType}: ${entry.ErrorCode} ${entry.ErrorMessage ?? ""}` : undefined))
+          .filter(Boolean);
+        throw new EventPublishError(`${result.FailedEntryCount} event(s) not published: ${reasons.join("; ")}`);
+      }
+    }
+  }
+}

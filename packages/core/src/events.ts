@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { MessageRole, MessageType } from "./message.ts";
+
+export const AGENT_EVENT_SOURCE = "azuchi.ai-agent";
+export const CHAT_EVENT_SOURCE = "azuchi.chat";
+
+/** Events carry ids and short fields, never whole long texts (PutEvents caps entries at 256 KB). */
+export const MessagePostedDetail = z.object({
+  sessionId: z.uuid(),
+  messageId: z.uuid(),
+  createdAt: z.number().int(),
+  role: MessageRole,
+  messageType: MessageType,
+  jobId: z.string().optional(),
+});
+export type MessagePostedDetail = z.infer<typeof MessagePostedDetail>;
+
+export const AgentRunCompletedDetail = z.object({
+  sessionId: z.uuid(),
+  jobId: z.string(),
+  userId: z.string(),
+  durationMs: z.number().int().nonnegative(),
+  usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
+  toolCalls: z.array(z.string()),
+});
+export type AgentRunCompletedDetail = z.infer<typeof AgentRunCompletedDetail>;
+
+export const AgentRunFailedDetail = z.object({
+  sessionId: z.uuid(),
+  jobId: z.string(),
+  reason: z.string().max(1000),
+  attempt: z.number().int().positive(),
+  /** True when the job is given up (it goes to the dead-letter queue). */
+  final: z.boolean(),
+});
+export type AgentRunFailedDetail = z.infer<typeof AgentRunFailedDetail>;
+
+export const EventDetails = {
+  MessagePosted: MessagePostedDetail,
+  AgentRunCompleted: AgentRunCompletedDetail,
+  AgentRunFailed: AgentRunFailedDetail,
+} as const;
+export type EventDetailType = keyof typeof EventDetails;
+export type EventDetail<T extends EventDetailType> = z.infer<(typeof EventDetails)[T]>;

@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { Message } from "./message.ts";
+
+// ---- client → server (route selection is the `action` field) ----
+
+export const PutMessageFrame = z.object({
+  action: z.literal("putMessage"),
+  message: z.string(),
+  clientMessageId: z.uuid().optional(),
+});
+export const GetSessionFrame = z.object({
+  action: z.literal("getSession"),
+  before: z.number().int().nonnegative().optional(),
+  after: z.number().int().nonnegative().optional(),
+  limit: z.number().int().min(1).max(200).optional(),
+});
+export const ListSessionsFrame = z.object({
+  action: z.literal("listSessions"),
+  limit: z.number().int().min(1).max(100).optional(),
+  cursor: z.string().max(2048).optional(),
+});
+export const StopGenerationFrame = z.object({ action: z.literal("stopGeneration") });
+
+export type PutMessageFrame = z.infer<typeof PutMessageFrame>;
+export type GetSessionFrame = z.infer<typeof GetSessionFrame>;
+export type ListSessionsFrame = z.infer<typeof ListSessionsFrame>;
+export type StopGenerationFrame = z.infer<typeof StopGenerationFrame>;
+
+// ---- server → client ----
+
+export const ErrorCode = z.enum(["BAD_REQUEST", "UNKNOWN_ROUTE", "MESSAGE_TOO_LONG", "RATE_LIMITED", "NOT_FOUND", "FORBIDDEN", "INTERNAL"]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const SessionSummary = z.object({
+  sessionId: z.uuid(),
+  userId: z.string(),
+  title: z.string(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+});
+export type SessionSummary = z.infer<typeof SessionSummary>;
+
+export const AckFrame = z.object({
+  type: z.literal("ack"),
+  clientMessageId: z.uuid().optional(),
+  messageId: z.uuid(),
+  createdAt: z.number().int(),
+});
+export const MessageFrame = z.object({ type: z.literal("message"), message: Message });
+export const DeltaFrame = z.object({
+  type: z.literal("delta"),
+  messageId: z.uuid(),
+  /** Where `delta` starts in the message's text, in JavaScript string units. */
+  offset: z.number().int().nonnegative(),
+  delta: z.string(),
+});
+export const SessionFrame = z.object({ type: z.literal("session"), session: SessionSummary, messages: z.array(Message) });
+export const SessionsFrame = z.object({
+  type: z.literal("sessions"),
+  sessions: z.array(z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.number().int() })),
+  cursor: z.string().optional(),
+});
+export const PartFrame = z.object({
+  type: z.literal("part"),
+  partId: z.string(),
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+  data: z.string(),
+});
+export const ErrorFrame = z.looseObject({
+  type: z.literal("error"),
+  code: ErrorCode,
+  message: z.string(),
+});
+
+export const ServerFrame = z.discriminatedUnion("type", [AckFrame, MessageFrame, DeltaFrame, SessionFrame, SessionsFrame, PartFrame, ErrorFrame]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type AckFrame = z.infer<typeof AckFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type PartFrame = z.infer<typeof PartFrame>;

@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+export const MessageRole = z.enum(["USER", "AGENT", "SYSTEM"]);
+export type MessageRole = z.infer<typeof MessageRole>;
+
+/**
+ * The kinds of message. The list is open: a new kind (EXCEL, WORK_ORDER_PREVIEW, …)
+ * is one more entry here, and clients render a kind they do not know as plain text.
+ */
+export const MessageType = z.enum(["CONVERSATION", "PLAN", "AGENT_LOG", "SYSTEM_LOG"]);
+export type MessageType = z.infer<typeof MessageType>;
+
+/** Longest message a user may send, in characters (code points). */
+export const MAX_MESSAGE_CHARS = 8_000;
+
+/** A stored message, as the messages table and every frame carry it. */
+export const Message = z.object({
+  sessionId: z.uuid(),
+  /** Epoch milliseconds; the table's sort key, so unique within the session. */
+  createdAt: z.number().int().nonnegative(),
+  messageId: z.uuid(),
+  role: MessageRole,
+  messageType: MessageType,
+  message: z.string(),
+  connectionId: z.string().optional(),
+  /** Structured content, e.g. a PLAN's steps. */
+  payload: z.unknown().optional(),
+  jobId: z.string().optional(),
+  stopped: z.boolean().optional(),
+  /** USER messages: when their job reached the queue; absent means the enqueue must be retried. */
+  enqueuedAt: z.number().int().optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+/** Counts characters as people do: an emoji or a kanji is one. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}

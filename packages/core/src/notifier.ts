@@ -1,0 +1,69 @@
+import { randomUUID } from "node:crypto";
+import { GoneException, PostToConnectionCommand, type ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { ConnectionsRepository } from "./connections-repository.ts";
+import type { PartFrame, ServerFrame } from "./frames.ts";
+
+/** API Gateway refuses a server message over 128 KB. */
+export const MAX_SERVER_MESSAGE_BYTES = 128 * 1024;
+/** Part data in string units: even if every unit escaped to 6 bytes, a part stays under the limit. */
+const PART_DATA_UNITS = 20_000;
+
+export interface PostResult {
+  delivered: number;
+  /** Connections that answered 410 and were removed from the connections table. */
+  gone: string[];
+}
+
+/** Fan-out of server frames to WebSocket connections through the management API. */
+export class Notifier {
+  private readonly client: ApiGatewayManagementApiClient;
+  private readonly connections: ConnectionsRepository;
+
+  constructor(client: ApiGatewayManagementApiClient, connections: ConnectionsRepository) {
+    this.client = client;
+    this.connections = connections;
+  }
+
+  /** Sends a frame to one connection; false when it is gone (410), which the caller decides about. */
+  async postToConnection(connectionId: string, frame: ServerFrame): Promise<boolean> {
+    try {
+      for (const data of encodeFrame(frame)) {
+        await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof GoneException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Sends a frame to every open tab of the session. A gone connection is deleted and the
+   * others still get the frame; only the gone one is removed, never the sender's.
+   */
+  async postToSession(sessionId: string, frame: ServerFrame): Promise<PostResult> {
+    const targets = await this.connections.listBySession(sessionId);
+    const gone: string[] = [];
+    const results = await Promise.allSettled(
+      targets.map(async ({ connectionId }) => {
+        if (!(await this.postToConnection(connectionId, frame))) {
+          gone.push(connectionId);
+          await this.connections.delete(connectionId);
+        }
+      }),
+    );
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+    return { delivered: targets.length - gone.length, gone };
+  }
+}
+
+/** The frame as one message, or as `part` frames when it is over API Gateway's limit. */
+export function encodeFrame(frame: ServerFrame): string[] {
+  const json = JSON.stringify(frame);
+  if (Buffer.byteLength(json) <= MAX_SERVER_MESSAGE_BYTES) return [json];
+  const partId = randomUUID();
+  const chunks: string[] = [];
+  for (let start = 0; start < json.length; start += PART_DATA_UNITS) chunks.push(json.slice(start, start + PART_DATA_UNITS));
+  return chunks.map((data, index) => JSON.stringify({ type: "part", partId, index, count: chunks.length, data } satisfies PartFrame));
+}

@@ -1,0 +1,29 @@
+/**
+ * Redis keys, one builder per key, from the seed's naming rule
+ * `<app>:<service>:<category>:<id>[:<sub_key>]`. The app prefix is configuration.
+ */
+const SERVICE = "ai-agent";
+
+export interface RedisKeys {
+  sessionLock(sessionId: string): string;
+  history(sessionId: string): string;
+  previousResponseId(sessionId: string): string;
+  fence(sessionId: string): string;
+  stop(sessionId: string): string;
+  job(jobId: string): string;
+  /** Prefix under which libraries (e.g. Powertools idempotency) may keep their own keys. */
+  servicePrefix: string;
+}
+
+export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): RedisKeys {
+  const base = `${appPrefix}:${SERVICE}`;
+  return {
+    sessionLock: (sessionId) => `${base}:lock:session:${sessionId}`,
+    history: (sessionId) => `${base}:session:${sessionId}:history`,
+    previousResponseId: (sessionId) => `${base}:session:${sessionId}:previous_response_id`,
+    fence: (sessionId) => `${base}:session:${sessionId}:fence`,
+    stop: (sessionId) => `${base}:session:${sessionId}:stop`,
+    job: (jobId) => `${base}:job:${jobId}`,
+    servicePrefix: `${base}:`,
+  };
+}
