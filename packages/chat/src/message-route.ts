@@ -34,7 +34,8 @@ export function messageRoute(name: string, run: (input: RouteInput) => Promise<v
       await deps.notifier
         .postToConnection(connectionId, { type: "error", code: "INTERNAL", message: "Something went wrong on our side; please try again." })
         .catch(() => undefined);
-      return { statusCode: 500 };
+      // Reported to the client above; a 5xx would make API Gateway send a second, vaguer error.
+      return { statusCode: 200 };
     }
   };
 }

@@ -14,3 +14,4 @@ export * from "./notifier.ts";
 export * from "./event-publisher.ts";
 export * from "./auth/verify-token.ts";
 export * from "./submit-user-message.ts";
+export * from "./message-guard.ts";

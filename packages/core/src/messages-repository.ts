@@ -1,12 +1,22 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { MessageGuards } from "./message-guard.ts";
 import { Message } from "./message.ts";
 import type { Tables } from "./resources.ts";
 
-/** How long a messageId guard blocks replays: longer than SQS keeps a job (14 days at most). */
-const GUARD_TTL_SECONDS = 15 * 24 * 3600;
-/** Same-millisecond clashes are rare; a thousand in a row means something is wrong. */
-const MAX_CLASHES = 1_000;
+/** Same-millisecond clashes are rare; this many in a row means something is wrong. */
+const MAX_CLASHES = 100;
+/** How far past its first millisecond a message can have moved (a replay searches this far). */
+const MAX_DRIFT_MS = 60_000;
+
+/**
+ * The next millisecond to try after a clash: the first clash moves 1 ms forward; further
+ * ones spread out (four times wider each time, up to a second) so many writers racing for one millisecond stop
+ * colliding with each other.
+ */
+function nextCandidate(current: number, clash: number): number {
+  return current + 1 + Math.floor(Math.random() * Math.min(4 ** clash, 1024));
+}
 
 export interface StoredMessage {
   message: Message;
@@ -23,50 +33,52 @@ export class MessageStoreError extends Error {
 
 /**
  * The one way messages are written, by chat and agent alike (ARCHITECTURE.md §2).
- * No overwrite: a message only takes a free (sessionId, createdAt) slot, moving 1 ms
- * forward on a clash. No duplicate: the messageIds guard remembers where a messageId
- * went, so a replay finds its message instead of writing a second one. Both are
- * conditional puts, because dynalite (the local DynamoDB) has no transactions.
+ * No overwrite: a message only takes a free (sessionId, createdAt) slot, moving forward
+ * on a clash. No duplicate: the messageIds guard remembers each messageId and where it
+ * went, so a replay finds its message instead of writing a second one. Only conditional
+ * puts, because dynalite (the local DynamoDB) has no transactions.
  */
 export class MessagesRepository {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tables: Tables;
+  private readonly guards: MessageGuards;
 
   constructor(doc: DynamoDBDocumentClient, tables: Tables) {
     this.doc = doc;
     this.tables = tables;
+    this.guards = new MessageGuards(doc, tables.messageIds);
   }
 
   async put(input: Message): Promise<StoredMessage> {
     const message = Message.parse(input);
-    let createdAt = await this.claimGuard(message);
+    const claim = await this.guards.claim(message.messageId, message.sessionId, message.createdAt);
+    if (claim.kind === "stored") {
+      const stored = await this.get(message.sessionId, claim.createdAt);
+      if (stored?.messageId === message.messageId) return { message: stored, created: false };
+      throw new MessageStoreError(`message ${message.messageId} is recorded as stored but is not in the session`);
+    }
+    if (claim.kind === "takeover") {
+      // The earlier writer stopped after the guard; it may have put the message before stopping.
+      const earlier = await this.findFrom(message.sessionId, message.messageId, claim.createdAt);
+      if (earlier) {
+        await this.guards.markStored(message.messageId, claim.owner, earlier.createdAt);
+        return { message: earlier, created: false };
+      }
+    }
+    let createdAt = claim.createdAt;
     for (let clash = 0; clash < MAX_CLASHES; clash++) {
       const candidate = { ...message, createdAt };
       try {
         await this.doc.send(
-          new PutCommand({
-            TableName: this.tables.messages,
-            Item: candidate,
-            ConditionExpression: "attribute_not_exists(createdAt)",
-          }),
+          new PutCommand({ TableName: this.tables.messages, Item: candidate, ConditionExpression: "attribute_not_exists(createdAt)" }),
         );
+        await this.guards.markStored(message.messageId, claim.owner, createdAt);
         await this.touchSession(message.sessionId, createdAt);
         return { message: candidate, created: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      const occupant = await this.get(message.sessionId, createdAt);
-      if (occupant?.messageId === message.messageId) return { message: occupant, created: false };
-      // Another message holds this millisecond: take the next one and move the guard with us.
-      createdAt += 1;
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.messageIds,
-          Key: { messageId: message.messageId },
-          UpdateExpression: "SET createdAt = :createdAt",
-          ExpressionAttributeValues: { ":createdAt": createdAt },
-        }),
-      );
+      createdAt = nextCandidate(createdAt, clash);
     }
     throw new MessageStoreError(`no free millisecond for message ${message.messageId} after ${MAX_CLASHES} tries`);
   }
@@ -80,11 +92,9 @@ export class MessagesRepository {
 
   /** Where a messageId was stored, if it was. */
   async findById(messageId: string): Promise<Message | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tables.messageIds, Key: { messageId }, ConsistentRead: true }),
-    );
-    if (!Item) return undefined;
-    const stored = await this.get(String(Item.sessionId), Number(Item.createdAt));
+    const at = await this.guards.storedAt(messageId);
+    if (!at) return undefined;
+    const stored = await this.get(at.sessionId, at.createdAt);
     return stored?.messageId === messageId ? stored : undefined;
   }
 
@@ -128,6 +138,27 @@ export class MessagesRepository {
     return forward ? items : items.reverse();
   }
 
+  /** The message with this id at or after a millisecond, within the drift a clash can cause. */
+  private async findFrom(sessionId: string, messageId: string, from: number): Promise<Message | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.messages,
+          KeyConditionExpression: "sessionId = :sessionId AND createdAt BETWEEN :from AND :to",
+          FilterExpression: "messageId = :messageId",
+          ExpressionAttributeValues: { ":sessionId": sessionId, ":from": from, ":to": from + MAX_DRIFT_MS, ":messageId": messageId },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      const found = page.Items?.[0];
+      if (found) return Message.parse(found);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
   /** Records that a USER message's job reached the queue. */
   async markEnqueued(sessionId: string, createdAt: number, enqueuedAt: number): Promise<void> {
     await this.doc.send(
@@ -139,35 +170,6 @@ export class MessagesRepository {
         ExpressionAttributeValues: { ":enqueuedAt": enqueuedAt },
       }),
     );
-  }
-
-  private async claimGuard(message: Message): Promise<number> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tables.messageIds,
-          Item: {
-            messageId: message.messageId,
-            sessionId: message.sessionId,
-            createdAt: message.createdAt,
-            expiresAt: Math.floor(Date.now() / 1000) + GUARD_TTL_SECONDS,
-          },
-          ConditionExpression: "attribute_not_exists(messageId)",
-        }),
-      );
-      return message.createdAt;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    // A replay: go where the first write went (it may have crashed before the message itself).
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tables.messageIds, Key: { messageId: message.messageId }, ConsistentRead: true }),
-    );
-    if (!Item) throw new MessageStoreError(`guard of message ${message.messageId} vanished during a replay`);
-    if (Item.sessionId !== message.sessionId) {
-      throw new MessageStoreError(`message ${message.messageId} already belongs to another session`);
-    }
-    return Number(Item.createdAt);
   }
 
   private async touchSession(sessionId: string, createdAt: number): Promise<void> {

@@ -43,9 +43,14 @@ export class Notifier {
    */
   async postToSession(sessionId: string, frame: ServerFrame): Promise<PostResult> {
     const targets = await this.connections.listBySession(sessionId);
+    return this.postToConnections(targets.map((target) => target.connectionId), frame);
+  }
+
+  /** Sends a frame to the given connections at once, deleting those that are gone. */
+  async postToConnections(connectionIds: readonly string[], frame: ServerFrame): Promise<PostResult> {
     const gone: string[] = [];
     const results = await Promise.allSettled(
-      targets.map(async ({ connectionId }) => {
+      connectionIds.map(async (connectionId) => {
         if (!(await this.postToConnection(connectionId, frame))) {
           gone.push(connectionId);
           await this.connections.delete(connectionId);
@@ -54,7 +59,7 @@ export class Notifier {
     );
     const failure = results.find((result) => result.status === "rejected");
     if (failure) throw failure.reason;
-    return { delivered: targets.length - gone.length, gone };
+    return { delivered: connectionIds.length - gone.length, gone };
   }
 }
 

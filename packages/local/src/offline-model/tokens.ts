@@ -27,11 +27,17 @@ export function tokenize(text: string): string[] {
       current += segment;
       if (current.trim() !== "") open = false;
     } else if (cjk.test(segment) || emoji.test(segment)) {
-      if (current.trim() !== "") tokens.push(current), (current = "");
+      if (current.trim() !== "") {
+        tokens.push(current);
+        current = "";
+      }
       current += segment;
       open = false;
     } else {
-      if (!open) tokens.push(current), (current = "");
+      if (!open) {
+        tokens.push(current);
+        current = "";
+      }
       current += segment;
       open = true;
     }

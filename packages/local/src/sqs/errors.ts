@@ -84,3 +84,5 @@ export const unsupportedOperation = (operation: string) =>
   new SqsError("UnsupportedOperation", `${operation} is not supported by the local SQS emulator.`, {
     queryCode: "AWS.SimpleQueueService.UnsupportedOperation",
   });
+
+export const resourceNotFound = (message: string) => new SqsError("ResourceNotFoundException", message, { status: 404 });

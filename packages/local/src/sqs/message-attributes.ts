@@ -13,7 +13,7 @@ export interface WireMessageAttribute {
 export type WireMessageAttributes = Record<string, WireMessageAttribute>;
 
 const maxAttributes = 10;
-const attributeNamePattern = /^[A-Za-z0-9_.-]{1,256}$/;
+const attributeNamePattern = /^[\p{L}\p{N}_.-]{1,256}$/u;
 const numberPattern = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 export function md5Hex(data: string | Uint8Array): string {

@@ -1,0 +1,51 @@
+import { agentMessageId, type AgentJob, type Message, type MessagesRepository, type MessageType, type PendingEvent } from "@azuchi/core";
+import type { SessionChannel } from "./session-channel.ts";
+
+/**
+ * The messages one turn shows. Each is stored first, through the one messages repository,
+ * then sent to every tab — a reload never lacks what a tab has seen. Ids come from the job
+ * and the message's place in the turn, so a redelivered job rewrites nothing.
+ */
+export class TurnMessages {
+  private readonly messages: MessagesRepository;
+  private readonly channel: SessionChannel;
+  private readonly job: AgentJob;
+  /** MessagePosted events for what this turn stored, published by the turn. */
+  readonly posted: PendingEvent<"MessagePosted">[] = [];
+
+  constructor(messages: MessagesRepository, channel: SessionChannel, job: AgentJob) {
+    this.messages = messages;
+    this.channel = channel;
+    this.job = job;
+  }
+
+  idFor(position: string): string {
+    return agentMessageId(this.job.jobId, position);
+  }
+
+  async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<Message> {
+    const { message } = await this.messages.put({
+      sessionId: this.job.sessionId,
+      messageId: this.idFor(position),
+      createdAt: Date.now(),
+      role: messageType === "SYSTEM_LOG" ? "SYSTEM" : "AGENT",
+      messageType,
+      message: text,
+      jobId: this.job.jobId,
+      ...extra,
+    });
+    await this.channel.sendMessage(message);
+    this.posted.push({
+      detailType: "MessagePosted",
+      detail: {
+        sessionId: message.sessionId,
+        messageId: message.messageId,
+        createdAt: message.createdAt,
+        role: message.role,
+        messageType: message.messageType,
+        jobId: this.job.jobId,
+      },
+    });
+    return message;
+  }
+}

@@ -1,0 +1,94 @@
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "@azuchi/core";
+import { z } from "zod";
+import { defineScript } from "./redis-script.ts";
+import type { SessionLock } from "./session-lock.ts";
+
+/** previous_response_id lives 20 days (the seed's EX 1728000); OpenAI keeps responses 30. */
+export const PREVIOUS_RESPONSE_TTL_SECONDS = 1_728_000;
+/** A completed job is remembered longer than SQS can hold and redeliver it (14 days). */
+export const JOB_RECORD_TTL_SECONDS = 15 * 24 * 3600;
+
+export const HistoryEntry = z.object({
+  messageId: z.string(),
+  role: z.enum(["USER", "AGENT"]),
+  message: z.string(),
+  createdAt: z.number(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+// Writes a turn only while its fencing token still holds the lock: a turn that lost the
+// lock cannot write even before it notices. LPUSH + LTRIM + SET in one round trip.
+const WRITE_TURN = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local n = tonumber(ARGV[2])
+for i = 6, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
+redis.call('LTRIM', KEYS[2], 0, n - 1)
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+redis.call('SET', KEYS[4], 'completed', 'EX', ARGV[5])
+return 1`;
+
+export class LockLostError extends Error {
+  constructor(sessionId: string) {
+    super(`the lock of session ${sessionId} was lost; the turn wrote nothing`);
+    this.name = "LockLostError";
+  }
+}
+
+/** The session's recent conversation (newest first in Redis) and its previous_response_id. */
+export class ConversationMemory {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly length: number;
+  private readonly writeTurnScript;
+
+  constructor(redis: Redis, keys: RedisKeys, length: number) {
+    this.redis = redis;
+    this.keys = keys;
+    this.length = length;
+    this.writeTurnScript = defineScript<number>(redis, "azuchiWriteTurn", 4, WRITE_TURN);
+  }
+
+  async previousResponseId(sessionId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.previousResponseId(sessionId))) ?? undefined;
+  }
+
+  /** True when a turn for this job has already been written: a redelivery must do nothing. */
+  async isCompleted(jobId: string): Promise<boolean> {
+    return (await this.redis.get(this.keys.job(jobId))) === "completed";
+  }
+
+  /** The last N entries, oldest first, ready to rebuild a model's context. */
+  async history(sessionId: string): Promise<HistoryEntry[]> {
+    const raw = await this.redis.lrange(this.keys.history(sessionId), 0, this.length - 1);
+    return raw
+      .map((item) => HistoryEntry.safeParse(parseJson(item)))
+      .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
+      .reverse();
+  }
+
+  /** Appends the turn's entries (in order), stores the new response id and marks the job completed, fenced by the lock. */
+  async writeTurn(lock: SessionLock, jobId: string, entries: HistoryEntry[], responseId: string | undefined): Promise<void> {
+    const written = await this.writeTurnScript(
+      this.keys.sessionLock(lock.sessionId),
+      this.keys.history(lock.sessionId),
+      this.keys.previousResponseId(lock.sessionId),
+      this.keys.job(jobId),
+      lock.token,
+      this.length,
+      responseId ?? "",
+      PREVIOUS_RESPONSE_TTL_SECONDS,
+      JOB_RECORD_TTL_SECONDS,
+      ...entries.map((entry) => JSON.stringify(entry)),
+    );
+    if (written !== 1) throw new LockLostError(lock.sessionId);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

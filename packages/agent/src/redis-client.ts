@@ -1,0 +1,56 @@
+import { Redis } from "ioredis";
+
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  /** ElastiCache requires TLS; a local redis-server (sst dev, the local stack) has none. */
+  tls: boolean;
+}
+
+/**
+ * A Redis client for a Lambda: fail fast rather than queue commands while disconnected
+ * (a turn must not hang on a dead Redis), and connect explicitly before the first command.
+ */
+export function createRedis(endpoint: RedisEndpoint): Redis {
+  const redis = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    username: endpoint.username || undefined,
+    password: endpoint.password || undefined,
+    tls: endpoint.tls ? {} : undefined,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 3_000,
+    commandTimeout: 3_000,
+  });
+  // Without a listener an unreachable Redis crashes the process; the command that needed it fails instead.
+  redis.on("error", () => undefined);
+  return redis;
+}
+
+export class RedisUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("Redis is unavailable", { cause });
+    this.name = "RedisUnavailableError";
+  }
+}
+
+/** Resolves once the client can take commands (connecting it on first use). */
+export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise<void> {
+  if (redis.status === "ready") return;
+  try {
+    if (redis.status === "wait" || redis.status === "end" || redis.status === "close") {
+      await redis.connect();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms (status ${redis.status})`)), timeoutMs);
+      redis.once("ready", () => (clearTimeout(timer), resolve()));
+    });
+  } catch (error) {
+    throw new RedisUnavailableError(error);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Language } from "@azuchi/core";
+import type { z } from "zod";
+
+export interface ToolContext {
+  language: Language;
+  now: () => Date;
+}
+
+export interface ToolOutcome {
+  /** What the model receives as the function_call_output. */
+  output: string;
+  /** What the user sees: the AGENT_LOG's outcome line, or the PLAN message's text. */
+  summary: string;
+  /** Structured content for the message (a PLAN's steps). */
+  payload?: unknown;
+}
+
+/**
+ * A function the model may call. `shows: "plan"` turns each call into a PLAN message
+ * (and no AGENT_LOG); every other tool shows as AGENT_LOG lines.
+ */
+export interface AgentTool<Args = unknown> {
+  name: string;
+  description: string;
+  parameters: z.ZodType<Args>;
+  shows: "plan" | "log";
+  run(args: Args, context: ToolContext): Promise<ToolOutcome>;
+}
+
+export function defineTool<Args>(tool: AgentTool<Args>): AgentTool<Args> {
+  return tool;
+}

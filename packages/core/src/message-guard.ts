@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/** How long a messageId guard blocks replays: longer than SQS keeps a job (14 days at most). */
+const GUARD_TTL_SECONDS = 15 * 24 * 3600;
+/** A writer holds a pending guard this long; after that a replay may take the write over. */
+const LEASE_MS = 10_000;
+const POLL_MS = 25;
+
+export type GuardClaim =
+  /** No write of this messageId was seen before: write it. */
+  | { kind: "new"; owner: string; createdAt: number }
+  /** An earlier write finished: the message is at createdAt. */
+  | { kind: "stored"; createdAt: number }
+  /** An earlier write stopped before it finished: it may or may not have put the message. */
+  | { kind: "takeover"; owner: string; createdAt: number };
+
+export class MessageGuardError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MessageGuardError";
+  }
+}
+
+/**
+ * The messageIds table: which messageIds were written, and where. A writer first claims
+ * the guard (pending, with a lease); a second writer of the same messageId waits for it to
+ * be stored, or takes over when the lease runs out (the first writer crashed).
+ */
+export class MessageGuards {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(doc: DynamoDBDocumentClient, table: string) {
+    this.doc = doc;
+    this.table = table;
+  }
+
+  async claim(messageId: string, sessionId: string, createdAt: number): Promise<GuardClaim> {
+    const owner = randomUUID();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { messageId, sessionId, createdAt, state: "pending", owner, leaseUntil: Date.now() + LEASE_MS, expiresAt: ttl() },
+          ConditionExpression: "attribute_not_exists(messageId)",
+        }),
+      );
+      return { kind: "new", owner, createdAt };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const deadline = Date.now() + LEASE_MS + 5_000;
+    while (Date.now() < deadline) {
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { messageId }, ConsistentRead: true }));
+      if (!Item) throw new MessageGuardError(`guard of message ${messageId} vanished during a replay`);
+      if (Item.sessionId !== sessionId) throw new MessageGuardError(`message ${messageId} belongs to another session`);
+      if (Item.state === "stored") return { kind: "stored", createdAt: Number(Item.createdAt) };
+      if (Number(Item.leaseUntil) < Date.now()) {
+        try {
+          await this.doc.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { messageId },
+              UpdateExpression: "SET #owner = :owner, leaseUntil = :leaseUntil",
+              ConditionExpression: "#owner = :previous",
+              ExpressionAttributeNames: { "#owner": "owner" },
+              ExpressionAttributeValues: { ":owner": owner, ":leaseUntil": Date.now() + LEASE_MS, ":previous": Item.owner },
+            }),
+          );
+          return { kind: "takeover", owner, createdAt: Number(Item.createdAt) };
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    throw new MessageGuardError(`message ${messageId} is still being written by another writer`);
+  }
+
+  /** Records where the message went; only the guard's current owner may. */
+  async markStored(messageId: string, owner: string, createdAt: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { messageId },
+          UpdateExpression: "SET #state = :stored, createdAt = :createdAt REMOVE leaseUntil",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#state": "state", "#owner": "owner" },
+          ExpressionAttributeValues: { ":stored": "stored", ":createdAt": createdAt, ":owner": owner },
+        }),
+      );
+    } catch (error) {
+      // Our lease ran out and a replay took over; it finds the message we stored.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Where a messageId was stored, if its write finished. */
+  async storedAt(messageId: string): Promise<{ sessionId: string; createdAt: number } | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { messageId }, ConsistentRead: true }));
+    return Item && Item.state === "stored" ? { sessionId: String(Item.sessionId), createdAt: Number(Item.createdAt) } : undefined;
+  }
+}
+
+function ttl(): number {
+  return Math.floor(Date.now() / 1000) + GUARD_TTL_SECONDS;
+}

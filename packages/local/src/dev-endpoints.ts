@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SignJWT } from "jose";
+import { z } from "zod";
+import { readBody, sendJson } from "./http-api.ts";
+import { InvalidOfflineModelSettingsError, type OfflineModel } from "./offline-model/index.ts";
+
+export interface DevAuth {
+  secret: string;
+  issuer: string;
+  audience: string;
+}
+
+const UserName = z.string().regex(/^[\p{L}\p{N}_.@-]{1,64}$/u, "1–64 letters, digits or _ . @ -");
+/** Dev tokens outlive a working day and survive restarts (the secret is kept in the data folder). */
+const DEV_TOKEN_TTL = "7d";
+
+export async function signDevToken(auth: DevAuth, user: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(user)
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt()
+    .setExpirationTime(DEV_TOKEN_TTL)
+    .sign(new TextEncoder().encode(auth.secret));
+}
+
+/** GET /dev/token?user=alice and POST /dev/model: local-stack-only conveniences. */
+export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined): Promise<void> {
+  if (url.pathname === "/dev/token" && req.method === "GET") {
+    const user = UserName.safeParse(url.searchParams.get("user") ?? "");
+    if (!user.success) return sendJson(res, 400, { error: `user: ${user.error.issues[0]?.message ?? "invalid"}` });
+    return sendJson(res, 200, { token: await signDevToken(auth, user.data) });
+  }
+  if (url.pathname === "/dev/model" && (req.method === "POST" || req.method === "GET")) {
+    if (!model) return sendJson(res, 409, { error: "OPENAI_API_KEY is set: the stack uses OpenAI, not the offline model" });
+    if (req.method === "GET") return sendJson(res, 200, model.settings());
+    let patch: unknown;
+    try {
+      patch = JSON.parse((await readBody(req, 4096)).toString("utf8") || "{}");
+    } catch {
+      return sendJson(res, 400, { error: "body must be JSON, e.g. {\"mode\":\"fail\"}" });
+    }
+    try {
+      return sendJson(res, 200, model.configure(patch as Parameters<OfflineModel["configure"]>[0]));
+    } catch (error) {
+      if (error instanceof InvalidOfflineModelSettingsError) return sendJson(res, 400, { error: error.message });
+      throw error;
+    }
+  }
+  sendJson(res, 404, { error: `no dev endpoint ${req.method} ${url.pathname}` });
+}

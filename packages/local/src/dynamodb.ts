@@ -1,0 +1,93 @@
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+
+export interface LocalDynamo {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** dynalite in process: a real DynamoDB API on loopback, kept in `dir` or in memory. */
+export async function startDynamo(options: { dir?: string } = {}): Promise<LocalDynamo> {
+  if (options.dir) mkdirSync(options.dir, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface TableNames {
+  sessions: string;
+  connections: string;
+  messages: string;
+  messageIds: string;
+}
+
+/** The tables of ARCHITECTURE.md §2, as stacks/storage.ts declares them. Existing tables are kept. */
+export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
+  const all = { Projection: { ProjectionType: "ALL" as const } };
+  return [
+    {
+      TableName: names.sessions,
+      AttributeDefinitions: [
+        { AttributeName: "sessionId", AttributeType: "S" },
+        { AttributeName: "userId", AttributeType: "S" },
+        { AttributeName: "updatedAt", AttributeType: "N" },
+      ],
+      KeySchema: [{ AttributeName: "sessionId", KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        { IndexName: "byUser", KeySchema: [{ AttributeName: "userId", KeyType: "HASH" }, { AttributeName: "updatedAt", KeyType: "RANGE" }], ...all },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    },
+    {
+      TableName: names.connections,
+      AttributeDefinitions: [
+        { AttributeName: "connectionId", AttributeType: "S" },
+        { AttributeName: "userId", AttributeType: "S" },
+        { AttributeName: "sessionId", AttributeType: "S" },
+      ],
+      KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        { IndexName: "byUser", KeySchema: [{ AttributeName: "userId", KeyType: "HASH" }], ...all },
+        { IndexName: "bySession", KeySchema: [{ AttributeName: "sessionId", KeyType: "HASH" }], ...all },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    },
+    {
+      TableName: names.messages,
+      AttributeDefinitions: [
+        { AttributeName: "sessionId", AttributeType: "S" },
+        { AttributeName: "createdAt", AttributeType: "N" },
+      ],
+      KeySchema: [
+        { AttributeName: "sessionId", KeyType: "HASH" },
+        { AttributeName: "createdAt", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    },
+    {
+      TableName: names.messageIds,
+      AttributeDefinitions: [{ AttributeName: "messageId", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "messageId", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    },
+  ];
+}
+
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  for (const definition of tableDefinitions(names)) {
+    try {
+      await client.send(new CreateTableCommand(definition));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+}

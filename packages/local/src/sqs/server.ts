@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SqsError } from "./errors.ts";
+import type { Input } from "./input.ts";
+import { messageOperations } from "./message-operations.ts";
+import { moveTaskOperations } from "./move-tasks.ts";
+import { queueOperations } from "./queue-operations.ts";
+import type { Operation } from "./queue-operations.ts";
+import { QueueStore } from "./queue-store.ts";
+
+export interface SqsEmulatorOptions {
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default us-east-1; goes into queue ARNs. */
+  region?: string;
+  /** Default 000000000000; goes into queue URLs and ARNs. */
+  accountId?: string;
+  /** Clock in ms since the epoch (default Date.now); tests move it to pass the 5-minute deduplication window. */
+  now?: () => number;
+}
+
+export interface SqsEmulator {
+  /** e.g. http://127.0.0.1:4566; queue URLs are `${endpoint}/${accountId}/${queueName}`. */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+const operations: Record<string, Operation> = { ...queueOperations, ...messageOperations, ...moveTaskOperations };
+const targetPrefix = "AmazonSQS.";
+
+/**
+ * An in-memory SQS speaking the AWS JSON 1.0 protocol the current @aws-sdk/client-sqs uses:
+ * `POST /` with `X-Amz-Target: AmazonSQS.<Operation>` and a JSON body. Signatures are not checked.
+ */
+export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
+  const host = options.host ?? "127.0.0.1";
+  const store = new QueueStore({
+    region: options.region ?? "us-east-1",
+    accountId: options.accountId ?? "000000000000",
+    now: options.now ?? Date.now,
+  });
+  let endpoint = "";
+  const server = createServer((request, response) => {
+    void handle(request, response, store, endpoint);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return {
+    endpoint,
+    async close() {
+      store.close();
+      await new Promise<void>((resolve) => {
+        // Long polls answer at once after store.close(); kept-alive sockets would hold close() open.
+        const force = setTimeout(() => server.closeAllConnections(), 250);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+async function handle(request: IncomingMessage, response: ServerResponse, store: QueueStore, endpoint: string): Promise<void> {
+  const requestId = randomUUID();
+  // Stops a long poll when the client disconnects before the answer is written.
+  const aborted = new AbortController();
+  response.on("close", () => aborted.abort());
+  try {
+    const target = request.headers["x-amz-target"];
+    const operationName = typeof target === "string" && target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : undefined;
+    const body = await readBody(request);
+    if (request.method !== "POST" || operationName === undefined) {
+      throw new SqsError("InvalidAction", "Expected POST / with X-Amz-Target: AmazonSQS.<Operation> (AWS JSON 1.0 protocol).");
+    }
+    const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
+    if (operation === undefined) throw new SqsError("InvalidAction", `The action ${operationName} is not valid for this endpoint.`);
+    let input: Input;
+    try {
+      input = body === "" ? {} : (JSON.parse(body) as Input);
+    } catch {
+      throw new SqsError("SerializationException", "The request body is not valid JSON.");
+    }
+    if (input === null || typeof input !== "object" || Array.isArray(input)) {
+      throw new SqsError("SerializationException", "The request body must be a JSON object.");
+    }
+    const output = await operation(input, { store, endpoint, signal: aborted.signal });
+    // Once closing, answers end their keep-alive connection so server.close() can finish.
+    send(response, 200, requestId, output, store.isClosed ? { connection: "close" } : {});
+  } catch (error) {
+    const sqsError = error instanceof SqsError ? error : new SqsError("InternalFailure", String(error), { status: 500 });
+    send(response, sqsError.status, requestId, { __type: `com.amazonaws.sqs#${sqsError.code}`, message: sqsError.message }, {
+      "x-amzn-query-error": `${sqsError.queryCode};${sqsError.status < 500 ? "Sender" : "Receiver"}`,
+    });
+  }
+}
+
+function send(response: ServerResponse, status: number, requestId: string, body: unknown, headers: Record<string, string>): void {
+  if (response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/x-amz-json-1.0",
+    "content-length": Buffer.byteLength(text),
+    "x-amzn-requestid": requestId,
+    ...headers,
+  });
+  response.end(text);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,253 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { handleDevRequest, type DevAuth } from "./dev-endpoints.ts";
+import { createTables, startDynamo } from "./dynamodb.ts";
+import { handlerEnvironment } from "./environment.ts";
+import { startEventBridge, type EventBridgeEvent } from "./eventbridge/index.ts";
+import { createWebSocketGateway } from "./gateway/index.ts";
+import { sendJson } from "./http-api.ts";
+import { invokeLambda } from "./lambda.ts";
+import { startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
+import { startRedisServer } from "./redis-server.ts";
+import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
+import { serveStatic } from "./static-files.ts";
+
+export interface LocalStackOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: the stack has dev endpoints and must not face a network by accident. */
+  host?: string;
+  /** Where DynamoDB and Redis keep their data; default `.azuchi`. */
+  dataDir?: string;
+  /** Keep nothing on disk. */
+  ephemeral?: boolean;
+  /** Use this Redis instead of starting redis-server. */
+  redisUrl?: string;
+  /** Use the real OpenAI API with this key instead of the offline model. */
+  openaiApiKey?: string;
+  model?: Partial<OfflineModelSettings>;
+  /** AgentJobs' visibility timeout; short locally so a failed turn comes back soon. */
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  /** The consumer's timeout, as the Lambda's. */
+  consumerTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  webSocketUrl: string;
+  /** The variables handlers run with (SST_RESOURCE_*, AWS_ENDPOINT_URL_*). */
+  environment: Record<string, string>;
+  model: OfflineModel | undefined;
+  queues: { jobs: string; dlq: string };
+  /** The last events published on the bus, newest last (also at GET /dev/events). */
+  recentEvents(): EventBridgeEvent<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+const BUS_NAME = "azuchi-local-Events";
+const RECENT_EVENTS = 200;
+const webRoot = resolve(fileURLToPath(new URL("../../web/public", import.meta.url)));
+
+/**
+ * The whole of azuchi on one machine: the same handlers as in AWS, reached through local
+ * DynamoDB, SQS, EventBridge and API Gateway stand-ins over HTTP, with Redis and a model.
+ * Handlers read process.env, so one stack runs per process.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dataDir = options.ephemeral ? undefined : resolve(options.dataDir ?? process.env.AZUCHI_DATA_DIR ?? ".azuchi");
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    for (const close of stops.reverse()) await close().catch((error: unknown) => log(`stop: ${String(error)}`));
+  };
+
+  try {
+    const [dynamo, redis, model, sqs] = await Promise.all([
+      startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
+      options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
+      options.openaiApiKey ? undefined : startOfflineModel(options.model),
+      startSqsEmulator(),
+    ]);
+    stops.push(() => dynamo.close(), () => sqs.close());
+    if (redis) stops.push(() => redis.stop());
+    if (model) stops.push(() => model.close());
+
+    const recent: EventBridgeEvent<string, unknown>[] = [];
+    const bus = await startEventBridge({
+      buses: [BUS_NAME],
+      rules: [
+        {
+          name: "recent-events",
+          eventBusName: BUS_NAME,
+          pattern: { source: [{ prefix: "azuchi." }] },
+          target: async (event) => {
+            recent.push(event);
+            if (recent.length > RECENT_EVENTS) recent.shift();
+          },
+        },
+      ],
+    });
+    stops.push(() => bus.close());
+
+    const tables = {
+      sessions: "azuchi-local-Sessions",
+      connections: "azuchi-local-Connections",
+      messages: "azuchi-local-Messages",
+      messageIds: "azuchi-local-MessageIds",
+    };
+    const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+    await createTables(new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables);
+    const sqsClient = new SQSClient({ ...awsClientConfig, endpoint: sqs.endpoint });
+    const queues = await createQueues(sqsClient, options.visibilityTimeoutSeconds ?? 20, maxReceiveCount);
+
+    // Listen first: the management endpoint the handlers are given contains the port.
+    let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => sendJson(res, 503, { status: "starting" });
+    const server = createServer((req, res) => handle(req, res));
+    await new Promise<void>((resolveListen, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolveListen());
+    });
+    stops.push(() => new Promise<void>((done) => (server.closeAllConnections(), server.close(() => done()))));
+    const { port } = server.address() as AddressInfo;
+    const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const webSocketUrl = `${url.replace(/^http/, "ws")}/ws`;
+
+    const redisEndpoint = options.redisUrl ? parseRedisUrl(options.redisUrl) : { host: "127.0.0.1", port: redis!.port, username: "", password: "" };
+    const auth: DevAuth = { secret: authSecret(dataDir), issuer: "azuchi-local", audience: "azuchi" };
+    const gatewayPath = "/_gateway/local";
+    const environment = handlerEnvironment({
+      dynamodb: dynamo.endpoint,
+      sqs: sqs.endpoint,
+      eventbridge: bus.endpoint,
+      managementEndpoint: `${url}${gatewayPath}`,
+      webSocketUrl,
+      jobsQueueUrl: queues.jobs,
+      dlqUrl: queues.dlq,
+      redis: redisEndpoint,
+      openai: model ? { apiKey: "offline", baseURL: model.baseURL } : { apiKey: options.openaiApiKey! },
+      authSecret: auth.secret,
+      authIssuer: auth.issuer,
+      authAudience: auth.audience,
+      tables,
+      busName: BUS_NAME,
+      maxReceiveCount,
+    });
+    if (options.redisUrl?.startsWith("rediss:")) environment.AZUCHI_REDIS_TLS = "true";
+    Object.assign(process.env, environment);
+    process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+
+    const chat = await import("@azuchi/chat");
+    const agent = await import("@azuchi/agent");
+    const gateway = createWebSocketGateway({
+      domainName: `${host}:${port}`,
+      authorizer: chat.authorizer,
+      routes: {
+        $connect: chat.connect,
+        $disconnect: chat.disconnect,
+        $default: chat.defaultRoute,
+        putMessage: chat.putMessage,
+        getSession: chat.getSession,
+      },
+      onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
+    stops.push(() => gateway.close());
+    if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
+
+    const consumerTimeoutMs = options.consumerTimeoutMs ?? 60_000;
+    const poller = startSqsPoller({
+      client: sqsClient,
+      queueUrl: queues.jobs,
+      queueArn: queues.jobsArn,
+      invoke: (event) => invokeLambda(agent.consumeJobs, event, { functionName: "azuchi-ai-agent-consumer", timeoutMs: consumerTimeoutMs }),
+      onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
+    });
+    // Stopped in reverse: the poller finishes its turns, then the sockets close (their
+    // $disconnect still reaches DynamoDB), then the servers behind them.
+    stops.push(() => poller.stop());
+
+    server.on("upgrade", (req, socket, head) => {
+      if (new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+    handle = (req, res) => {
+      const requestUrl = new URL(req.url ?? "/", url);
+      const path = requestUrl.pathname;
+      const route = async () => {
+        if (path === "/healthz") return sendJson(res, stopping ? 503 : 200, { status: stopping ? "stopping" : "ok" });
+        if (path.startsWith(`${gatewayPath}/`)) return gateway.handleManagementRequest(req, res);
+        if (path === "/dev/events") return sendJson(res, 200, { events: recent });
+        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model);
+        if (path.startsWith("/api/")) return sendJson(res, 404, { message: "Not Found" });
+        if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
+        return serveStatic(webRoot, path, res);
+      };
+      route().catch((error: unknown) => {
+        log(`[http] ${req.method} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.destroy();
+      });
+    };
+
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function createQueues(sqs: SQSClient, visibilityTimeoutSeconds: number, maxReceiveCount: number) {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: "azuchi-local-AgentJobsDlq.fifo", Attributes: { FifoQueue: "true", MessageRetentionPeriod: "1209600" } }),
+  );
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
+  const jobs = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: "azuchi-local-AgentJobs.fifo",
+      Attributes: {
+        FifoQueue: "true",
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  const jobsArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: jobs.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
+  if (!jobs.QueueUrl || !dlq.QueueUrl || !jobsArn) throw new Error("the SQS emulator did not create the queues");
+  return { jobs: jobs.QueueUrl, dlq: dlq.QueueUrl, jobsArn };
+}
+
+/** The HS256 secret of dev tokens, kept in the data folder so tokens survive a restart. */
+function authSecret(dataDir: string | undefined): string {
+  if (process.env.AZUCHI_AUTH_SECRET) return process.env.AZUCHI_AUTH_SECRET;
+  if (!dataDir) return randomBytes(32).toString("hex");
+  const file = join(dataDir, "auth-secret");
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    const secret = randomBytes(32).toString("hex");
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    return secret;
+  }
+}
+
+function parseRedisUrl(text: string) {
+  const url = new URL(text);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConversationMemory, LockLostError, type HistoryEntry } from "../../packages/agent/src/history.ts";
+import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
+import { redisKeys } from "../../packages/core/src/redis-keys.ts";
+import type { RedisServer } from "../../packages/local/src/redis-server.ts";
+import { startTestRedis } from "../support/redis.ts";
+
+let server: RedisServer;
+let redis: Redis;
+let locks: SessionLocks;
+const keys = redisKeys("azuchi");
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+  locks = new SessionLocks(redis, keys);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+function entry(i: number, role: HistoryEntry["role"] = i % 2 ? "AGENT" : "USER"): HistoryEntry {
+  return { messageId: randomUUID(), role, message: `message ${i} こんにちは 🎌`, createdAt: 1_700_000_000_000 + i };
+}
+
+describe("the conversation memory", () => {
+  it("keeps only the newest N entries, newest first in Redis and oldest first when read", async () => {
+    const memory = new ConversationMemory(redis, keys, 4);
+    const sessionId = randomUUID();
+    const lock = (await locks.acquire(sessionId))!;
+    const entries = Array.from({ length: 6 }, (_, i) => entry(i));
+    await memory.writeTurn(lock, randomUUID(), entries.slice(0, 2), "resp_1");
+    await memory.writeTurn(lock, randomUUID(), entries.slice(2, 4), "resp_2");
+    await memory.writeTurn(lock, randomUUID(), entries.slice(4, 6), "resp_3");
+    expect(await redis.llen(keys.history(sessionId))).toBe(4);
+    expect(JSON.parse((await redis.lindex(keys.history(sessionId), 0))!)).toEqual(entries[5]);
+    expect(await memory.history(sessionId)).toEqual(entries.slice(2));
+  });
+
+  it("stores previous_response_id with the seed's 20-day TTL", async () => {
+    const memory = new ConversationMemory(redis, keys, 10);
+    const sessionId = randomUUID();
+    const lock = (await locks.acquire(sessionId))!;
+    await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_abc");
+    expect(await memory.previousResponseId(sessionId)).toBe("resp_abc");
+    const ttl = await redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
+    expect(ttl).toBeGreaterThan(1_728_000 - 5);
+    expect(ttl).toBeLessThanOrEqual(1_728_000);
+  });
+
+  it("marks the job completed in the same write", async () => {
+    const memory = new ConversationMemory(redis, keys, 10);
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    const lock = (await locks.acquire(sessionId))!;
+    expect(await memory.isCompleted(jobId)).toBe(false);
+    await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
+    expect(await memory.isCompleted(jobId)).toBe(true);
+  });
+
+  it("writes nothing for a turn whose lock has passed to another", async () => {
+    const memory = new ConversationMemory(redis, keys, 10);
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    const stale = (await locks.acquire(sessionId, 30))!;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const current = (await locks.acquire(sessionId))!;
+    await expect(memory.writeTurn(stale, jobId, [entry(0)], "resp_stale")).rejects.toBeInstanceOf(LockLostError);
+    expect(await redis.exists(keys.history(sessionId), keys.previousResponseId(sessionId), keys.job(jobId))).toBe(0);
+    await memory.writeTurn(current, jobId, [entry(0)], "resp_current");
+    expect(await memory.previousResponseId(sessionId)).toBe("resp_current");
+  });
+
+  it("skips entries it cannot read instead of failing the turn", async () => {
+    const memory = new ConversationMemory(redis, keys, 10);
+    const sessionId = randomUUID();
+    const good = entry(1);
+    await redis.lpush(keys.history(sessionId), JSON.stringify({ nonsense: true }), JSON.stringify(good));
+    expect(await memory.history(sessionId)).toEqual([good]);
+  });
+});

@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MessagesRepository, SessionsRepository, type Message } from "../../packages/core/src/index.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+
+let db: TestDynamo;
+let repo: MessagesRepository;
+let sessions: SessionsRepository;
+
+beforeAll(async () => {
+  db = await startTestDynamo();
+  repo = new MessagesRepository(db.doc, db.tables);
+  sessions = new SessionsRepository(db.doc, db.tables.sessions);
+});
+afterAll(() => db.stop());
+
+/** A guard as a writer leaves it when it crashes: pending, its lease already over. */
+async function crashedGuard(message: Message, createdAt: number): Promise<void> {
+  await db.doc.send(
+    new PutCommand({
+      TableName: db.tables.messageIds,
+      Item: { messageId: message.messageId, sessionId: message.sessionId, createdAt, state: "pending", owner: "crashed", leaseUntil: Date.now() - 1, expiresAt: 0 },
+    }),
+  );
+}
+
+function userMessage(sessionId: string, text: string, createdAt: number): Message {
+  return { sessionId, messageId: randomUUID(), createdAt, role: "USER", messageType: "CONVERSATION", message: text };
+}
+
+describe("the messages repository", () => {
+  it("keeps two messages written in the same millisecond, the second moved 1 ms on", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const at = 1_700_000_000_000;
+    const first = await repo.put(userMessage(sessionId, "first", at));
+    const second = await repo.put(userMessage(sessionId, "second", at));
+    expect(first).toMatchObject({ created: true, message: { createdAt: at } });
+    expect(second).toMatchObject({ created: true, message: { createdAt: at + 1 } });
+    expect((await repo.list(sessionId)).map((m) => m.message)).toEqual(["first", "second"]);
+  });
+
+  it("writes nothing new when the same messageId is written again, in any millisecond", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const message = userMessage(sessionId, "こんにちは！！ 🎌", 1_700_000_000_100);
+    await repo.put(message);
+    const replay = await repo.put({ ...message, createdAt: 1_700_000_009_999 });
+    expect(replay).toEqual({ created: false, message });
+    expect(await repo.list(sessionId)).toEqual([message]);
+    expect((await sessions.get(sessionId))?.messageCount).toBe(1);
+  });
+
+  it("completes a write whose writer crashed after claiming the guard, once its lease is over", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const message = userMessage(sessionId, "half written", 1_700_000_000_200);
+    await crashedGuard(message, message.createdAt);
+    await expect(repo.put({ ...message, createdAt: 1_700_000_000_555 })).resolves.toEqual({ created: true, message });
+    await expect(repo.put(message)).resolves.toEqual({ created: false, message });
+  });
+
+  it("finds the message a crashed writer stored after a clash, instead of writing it twice", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const at = 1_700_000_000_300;
+    const other = userMessage(sessionId, "other", at);
+    const mine = userMessage(sessionId, "mine", at);
+    await repo.put(other);
+    // The writer moved past the clash, stored the message, and crashed before marking its guard.
+    await crashedGuard(mine, at);
+    await db.doc.send(new PutCommand({ TableName: db.tables.messages, Item: { ...mine, createdAt: at + 1 } }));
+    const replay = await repo.put(mine);
+    expect(replay).toEqual({ created: false, message: { ...mine, createdAt: at + 1 } });
+    expect((await repo.list(sessionId)).map((m) => m.message)).toEqual(["other", "mine"]);
+  });
+
+  it("writes a message once when two writers of the same messageId race", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const message = userMessage(sessionId, "double click", 1_700_000_000_400);
+    const results = await Promise.all([repo.put(message), repo.put(message), repo.put(message)]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(await repo.list(sessionId)).toEqual([message]);
+  });
+
+  it("keeps every one of 200 messages written at once into one millisecond, in a total order", async () => {
+    const { sessionId } = await sessions.create("alice");
+    const at = 1_700_000_001_000;
+    const written = await Promise.all(Array.from({ length: 200 }, (_, i) => repo.put(userMessage(sessionId, `m${i}`, at))));
+    const stored = await repo.list(sessionId, { limit: 200 });
+    expect(stored).toHaveLength(200);
+    expect(new Set(stored.map((m) => m.messageId))).toEqual(new Set(written.map((w) => w.message.messageId)));
+    const times = stored.map((m) => m.createdAt);
+    expect(new Set(times).size).toBe(200);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBe(at);
+  });
+
+  it("pages: newest 50 by default, older ones before a time, newer ones after it, always oldest first", async () => {
+    const { sessionId } = await sessions.create("alice");
+    for (let i = 0; i < 60; i++) await repo.put(userMessage(sessionId, `m${i}`, 1_700_000_002_000 + i * 10));
+    const newest = await repo.list(sessionId);
+    expect(newest.map((m) => m.message)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i + 10}`));
+    const older = await repo.list(sessionId, { before: newest[0]!.createdAt });
+    expect(older.map((m) => m.message)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    const after = await repo.list(sessionId, { after: 1_700_000_002_000 + 570, limit: 10 });
+    expect(after.map((m) => m.message)).toEqual(["m58", "m59"]);
+  });
+
+  it("refuses a message that does not fit the schema, writing nothing", async () => {
+    const { sessionId } = await sessions.create("alice");
+    await expect(repo.put({ ...userMessage(sessionId, "x", 1), role: "ROBOT" } as unknown as Message)).rejects.toThrow();
+    expect(await repo.list(sessionId)).toEqual([]);
+  });
+});
