@@ -1,4 +1,5 @@
-import { characterCount, ErrorCode, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import type { ErrorCode} from "@azuchi/core";
+import { characterCount, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import { z } from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 
 export interface LocalDynamo {

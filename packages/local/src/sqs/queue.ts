@@ -213,7 +213,7 @@ export class Queue {
     }
     const chosen: StoredMessage[] = [];
     for (const [group, messages] of groups) {
-      if (blocked.has(group) && false) continue;
+      if (blocked.has(group)) continue;
       for (const message of messages) {
         if (chosen.length === max) return chosen;
         if (message.delayedUntil > now) break;

@@ -1,0 +1,107 @@
+import { Redis } from "ioredis";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+let stack: TestStack;
+let redis: Redis;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
+  redis = new Redis({ host: memory.host, port: memory.port });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await stack?.stop();
+});
+
+const isMessage = (type: Message["messageType"], role?: Message["role"]) => (frame: ServerFrame) =>
+  frame.type === "message" && frame.message.messageType === type && (!role || frame.message.role === role);
+
+describe("the whole pipeline, through a real WebSocket client", () => {
+  it("answers こんにちは！！ 🎌 with an AGENT_LOG and a streamed CONVERSATION reply quoting it, and keeps it for a reload", async () => {
+    const tab = await stack.connect("alice");
+    const sessionId = await stack.sessionOf(tab);
+    tab.send({ action: "putMessage", message: "こんにちは！！ 🎌", clientMessageId: crypto.randomUUID() });
+
+    const reply = await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
+    if (reply.type !== "message") throw new Error("unreachable");
+    expect(reply.message.message).toContain("こんにちは！！ 🎌");
+
+    const order = tab.frames.filter((f) => f.type !== "session").map((f) => (f.type === "message" ? `${f.message.role}:${f.message.messageType}` : f.type));
+    expect(order[0]).toBe("ack");
+    expect(order.slice(1, 3)).toEqual(["USER:CONVERSATION", "AGENT:AGENT_LOG"]);
+    expect(order.at(-1)).toBe("AGENT:CONVERSATION");
+    const deltas = tab.frames.filter((f) => f.type === "delta" && f.messageId === reply.message.messageId);
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(deltas.map((f) => (f.type === "delta" ? f.delta : "")).join("")).toBe(reply.message.message);
+    await tab.close();
+
+    // A reload: the same session, from the messages table.
+    const reloaded = await stack.connect("alice", sessionId);
+    reloaded.send({ action: "getSession" });
+    const session = await reloaded.waitFor((f) => f.type === "session");
+    if (session.type !== "session") throw new Error("unreachable");
+    expect(session.messages.map((m) => [m.role, m.messageType, m.message])).toEqual([
+      ["USER", "CONVERSATION", "こんにちは！！ 🎌"],
+      ["AGENT", "AGENT_LOG", "メッセージを確認しています…"],
+      ["AGENT", "CONVERSATION", reply.message.message],
+    ]);
+    await reloaded.close();
+  });
+
+  it("stores previous_response_id with its 20-day TTL and sends it on the session's next turn", async () => {
+    const tab = await stack.connect("bob");
+    const sessionId = await stack.sessionOf(tab);
+    const key = `azuchi:ai-agent:session:${sessionId}:previous_response_id`;
+
+    tab.send({ action: "putMessage", message: "first turn" });
+    await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
+    // The turn writes its memory just after posting the reply.
+    await expect.poll(() => redis.get(key)).toMatch(/^resp_/);
+    const first = await redis.get(key);
+    expect(await redis.ttl(key)).toBeGreaterThan(1_728_000 - 10);
+
+    const before = tab.frames.length;
+    tab.send({ action: "putMessage", message: "second turn" });
+    await tab.waitFor((f) => isMessage("CONVERSATION", "AGENT")(f) && tab.frames.indexOf(f) >= before);
+    await expect.poll(() => redis.get(key)).not.toBe(first);
+    const second = await redis.get(key);
+    // The model's record of the second response names the first as its predecessor.
+    const openai = new OpenAI({ apiKey: "offline", baseURL: stack.model!.baseURL });
+    expect((await openai.responses.retrieve(second!)).previous_response_id).toBe(first);
+
+    const history = (await redis.lrange(`azuchi:ai-agent:session:${sessionId}:history`, 0, -1)).map((item) => JSON.parse(item) as { role: string; message: string });
+    expect(history.map((h) => h.role)).toEqual(["AGENT", "USER", "AGENT", "USER"]);
+    expect(history[1]!.message).toBe("second turn");
+    await tab.close();
+  });
+
+  it("publishes MessagePosted and AgentRunCompleted on the bus", async () => {
+    const tab = await stack.connect("carol");
+    const sessionId = await stack.sessionOf(tab);
+    tab.send({ action: "putMessage", message: "events please" });
+    await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
+    await expect.poll(() => stack.recentEvents().filter((e) => (e.detail as { sessionId?: string }).sessionId === sessionId).map((e) => e["detail-type"])).toEqual([
+      "MessagePosted",
+      "MessagePosted",
+      "AgentRunCompleted",
+    ]);
+    await tab.close();
+  });
+
+  it("shows every tab of the session the user's message and the agent's reply", async () => {
+    const first = await stack.connect("dave");
+    const sessionId = await stack.sessionOf(first);
+    const second = await stack.connect("dave", sessionId);
+    first.send({ action: "putMessage", message: "two tabs" });
+    for (const tab of [first, second]) {
+      await tab.waitFor(isMessage("CONVERSATION", "USER"));
+      await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
+    }
+    expect(second.frames.some((f) => f.type === "ack")).toBe(false);
+    await Promise.all([first.close(), second.close()]);
+  });
+});

@@ -1,0 +1,38 @@
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../packages/local/src/stack.ts";
+import { openClient, type TestClient } from "./ws-client.ts";
+
+export interface TestStack extends LocalStack {
+  token(user: string): Promise<string>;
+  /** A tab of `user`, on `sessionId` or a new session. */
+  connect(user: string, sessionId?: string): Promise<TestClient>;
+  /** The session a client is on, learnt with getSession as a tab does. */
+  sessionOf(client: TestClient): Promise<string>;
+}
+
+/** The whole local stack on a free port, keeping nothing on disk. One per test file (it sets process.env). */
+export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
+  const lines: string[] = [];
+  const stack = await startLocalStack({ port: 0, ephemeral: true, log: (line) => lines.push(line), ...options });
+  const token = async (user: string) => {
+    const response = await fetch(`${stack.url}/dev/token?user=${encodeURIComponent(user)}`);
+    const body = (await response.json()) as { token: string };
+    return body.token;
+  };
+  return {
+    ...stack,
+    token,
+    async connect(user, sessionId) {
+      const url = new URL(stack.webSocketUrl);
+      url.searchParams.set("token", await token(user));
+      if (sessionId) url.searchParams.set("sessionId", sessionId);
+      return openClient(url.toString());
+    },
+    async sessionOf(client) {
+      const start = client.frames.length;
+      client.send({ action: "getSession" });
+      const frame = await client.waitFor((f, ) => f.type === "session" && client.frames.indexOf(f) >= start);
+      if (frame.type !== "session") throw new Error("unreachable");
+      return frame.session.sessionId;
+    },
+  };
+}
