@@ -1,6 +1,7 @@
 import {
   AGENT_EVENT_SOURCE,
   ConnectionsRepository,
+  createRedis,
   createDocumentClient,
   createEventBridgeClient,
   createManagementClient,
@@ -16,7 +17,7 @@ import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import type { ModelConfig } from "./model-run.ts";
-import { createRedis } from "./redis-client.ts";
+
 import { SessionLocks } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
 

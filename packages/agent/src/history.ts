@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "@azuchi/core";
 import { z } from "zod";
-import { defineScript } from "./redis-script.ts";
+import { defineScript } from "@azuchi/core";
 import type { SessionLock } from "./session-lock.ts";
 
 /** previous_response_id lives 20 days (the seed's EX 1728000); OpenAI keeps responses 30. */

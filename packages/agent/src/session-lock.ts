@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "@azuchi/core";
-import { defineScript } from "./redis-script.ts";
+import { defineScript } from "@azuchi/core";
 
 /** The lock's lifetime; a running turn renews it, so only a crashed turn holds it this long. */
 export const LOCK_TTL_MS = 30_000;

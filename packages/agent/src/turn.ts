@@ -1,11 +1,11 @@
-import { detectLanguage, type AgentJob } from "@azuchi/core";
+import { detectLanguage, ensureRedisReady, type AgentJob } from "@azuchi/core";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import { runModel } from "./model-run.ts";
 import { say } from "./notices.ts";
-import { ensureRedisReady } from "./redis-client.ts";
+
 import { SessionChannel } from "./session-channel.ts";
 
 export class SessionBusyError extends Error {
