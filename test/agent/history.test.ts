@@ -2,20 +2,21 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationMemory, LockLostError, type HistoryEntry } from "../../packages/agent/src/history.ts";
-import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
+import { TurnState } from "../../packages/agent/src/turn-state.ts";
+import { acquire } from "./support.ts";
 import { redisKeys } from "../../packages/core/src/redis-keys.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
 import { startTestRedis } from "../support/redis.ts";
 
 let server: RedisServer;
 let redis: Redis;
-let locks: SessionLocks;
+let turns: TurnState;
 const keys = redisKeys("azuchi");
 
 beforeAll(async () => {
   server = await startTestRedis();
   redis = new Redis(server.url);
-  locks = new SessionLocks(redis, keys);
+  turns = new TurnState(redis, keys);
 });
 afterAll(async () => {
   redis.disconnect();
@@ -30,7 +31,7 @@ describe("the conversation memory", () => {
   it("keeps only the newest N entries, newest first in Redis and oldest first when read", async () => {
     const memory = new ConversationMemory(redis, keys, 4);
     const sessionId = randomUUID();
-    const lock = (await locks.acquire(sessionId))!;
+    const lock = (await acquire(turns, sessionId))!;
     const entries = Array.from({ length: 6 }, (_, i) => entry(i));
     await memory.writeTurn(lock, randomUUID(), entries.slice(0, 2), "resp_1");
     await memory.writeTurn(lock, randomUUID(), entries.slice(2, 4), "resp_2");
@@ -43,7 +44,7 @@ describe("the conversation memory", () => {
   it("stores previous_response_id with the seed's 20-day TTL", async () => {
     const memory = new ConversationMemory(redis, keys, 10);
     const sessionId = randomUUID();
-    const lock = (await locks.acquire(sessionId))!;
+    const lock = (await acquire(turns, sessionId))!;
     await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_abc");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_abc");
     const ttl = await redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
@@ -55,7 +56,7 @@ describe("the conversation memory", () => {
     const memory = new ConversationMemory(redis, keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const lock = (await locks.acquire(sessionId))!;
+    const lock = (await acquire(turns, sessionId))!;
     expect(await memory.isCompleted(jobId)).toBe(false);
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
     expect(await memory.isCompleted(jobId)).toBe(true);
@@ -65,9 +66,9 @@ describe("the conversation memory", () => {
     const memory = new ConversationMemory(redis, keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const stale = (await locks.acquire(sessionId, 30))!;
+    const stale = (await acquire(turns, sessionId, 30))!;
     await new Promise((resolve) => setTimeout(resolve, 60));
-    const current = (await locks.acquire(sessionId))!;
+    const current = (await acquire(turns, sessionId))!;
     await expect(memory.writeTurn(stale, jobId, [entry(0)], "resp_stale")).rejects.toBeInstanceOf(LockLostError);
     expect(await redis.exists(keys.history(sessionId), keys.previousResponseId(sessionId), keys.job(jobId))).toBe(0);
     await memory.writeTurn(current, jobId, [entry(0)], "resp_current");

@@ -1,20 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
+import { ConversationMemory } from "../../packages/agent/src/history.ts";
+import { TurnState } from "../../packages/agent/src/turn-state.ts";
 import { redisKeys } from "../../packages/core/src/redis-keys.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
 import { startTestRedis } from "../support/redis.ts";
+import { acquire } from "./support.ts";
 
 let server: RedisServer;
 let redis: Redis;
-let locks: SessionLocks;
+let turns: TurnState;
 const keys = redisKeys("azuchi");
 
 beforeAll(async () => {
   server = await startTestRedis();
   redis = new Redis(server.url);
-  locks = new SessionLocks(redis, keys);
+  turns = new TurnState(redis, keys);
 });
 afterAll(async () => {
   redis.disconnect();
@@ -24,7 +26,7 @@ afterAll(async () => {
 describe("the session lock", () => {
   it("is taken with SET NX PX under the seed's key, its value a fencing token", async () => {
     const sessionId = randomUUID();
-    const lock = await locks.acquire(sessionId);
+    const lock = await acquire(turns, sessionId);
     expect(lock).toEqual({ sessionId, token: 1 });
     expect(await redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe("1");
     const ttl = await redis.pttl(`azuchi:ai-agent:lock:session:${sessionId}`);
@@ -34,46 +36,71 @@ describe("the session lock", () => {
 
   it("refuses a second holder while the first holds it", async () => {
     const sessionId = randomUUID();
-    expect(await locks.acquire(sessionId)).toBeDefined();
-    expect(await locks.acquire(sessionId)).toBeUndefined();
+    expect(await acquire(turns, sessionId)).toBeDefined();
+    expect(await turns.begin(sessionId, randomUUID())).toEqual({ kind: "busy" });
   });
 
   it("does not block other sessions", async () => {
-    expect(await locks.acquire(randomUUID())).toBeDefined();
-    expect(await locks.acquire(randomUUID())).toBeDefined();
+    expect(await acquire(turns, randomUUID())).toBeDefined();
+    expect(await acquire(turns, randomUUID())).toBeDefined();
   });
 
   it("is released only by its owner", async () => {
     const sessionId = randomUUID();
-    const mine = (await locks.acquire(sessionId))!;
-    expect(await locks.release({ sessionId, token: mine.token + 41 })).toBe(false);
-    expect(await locks.acquire(sessionId)).toBeUndefined();
-    expect(await locks.release(mine)).toBe(true);
-    expect(await locks.acquire(sessionId)).toBeDefined();
+    const mine = (await acquire(turns, sessionId))!;
+    expect(await turns.releaseLock({ sessionId, token: mine.token + 41 })).toBe(false);
+    expect(await acquire(turns, sessionId)).toBeUndefined();
+    expect(await turns.releaseLock(mine)).toBe(true);
+    expect(await acquire(turns, sessionId)).toBeDefined();
   });
 
   it("is freed by its expiry, and the next holder gets a larger token", async () => {
     const sessionId = randomUUID();
-    const first = (await locks.acquire(sessionId, 50))!;
+    const first = (await acquire(turns, sessionId, 50))!;
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const second = (await locks.acquire(sessionId))!;
+    const second = (await acquire(turns, sessionId))!;
     expect(second.token).toBeGreaterThan(first.token);
     // The expired holder can neither release nor renew what is now someone else's.
-    expect(await locks.release(first)).toBe(false);
-    expect(await locks.renew(first)).toBe(false);
+    expect(await turns.releaseLock(first)).toBe(false);
+    expect((await turns.heartbeat(first)).held).toBe(false);
     expect(await redis.get(keys.sessionLock(sessionId))).toBe(String(second.token));
   });
 
-  it("is renewed by its owner only", async () => {
+  it("is renewed by its owner's heartbeat, which also reads the stop flag", async () => {
     const sessionId = randomUUID();
-    const lock = (await locks.acquire(sessionId, 1_000))!;
-    expect(await locks.renew(lock, 30_000)).toBe(true);
+    const lock = (await acquire(turns, sessionId, 1_000))!;
+    expect(await turns.heartbeat(lock, 30_000)).toEqual({ held: true, stopRequestedAt: undefined });
     expect(await redis.pttl(keys.sessionLock(sessionId))).toBeGreaterThan(1_000);
+    await redis.set(keys.stop(sessionId), "1700000000123", "EX", 60);
+    expect(await turns.heartbeat(lock)).toEqual({ held: true, stopRequestedAt: 1_700_000_000_123 });
   });
 
   it("lets exactly one of many racing consumers in", async () => {
     const sessionId = randomUUID();
-    const attempts = await Promise.all(Array.from({ length: 20 }, () => locks.acquire(sessionId)));
-    expect(attempts.filter(Boolean)).toHaveLength(1);
+    const attempts = await Promise.all(Array.from({ length: 20 }, () => turns.begin(sessionId, randomUUID())));
+    expect(attempts.filter((a) => a.kind === "started")).toHaveLength(1);
+  });
+});
+
+describe("beginning a turn", () => {
+  it("counts the job's attempts and hands over previous_response_id, in one call", async () => {
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    await redis.set(keys.previousResponseId(sessionId), "resp_prev");
+    const first = await turns.begin(sessionId, jobId);
+    expect(first).toMatchObject({ kind: "started", attempt: 1, previousResponseId: "resp_prev" });
+    if (first.kind === "started") await turns.releaseLock(first.lock);
+    expect(await turns.begin(sessionId, jobId)).toMatchObject({ kind: "started", attempt: 2 });
+  });
+
+  it("does nothing for a job whose turn was already written", async () => {
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    const begun = await turns.begin(sessionId, jobId);
+    if (begun.kind !== "started") throw new Error("not started");
+    await new ConversationMemory(redis, keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
+    await turns.releaseLock(begun.lock);
+    expect(await turns.begin(sessionId, jobId)).toEqual({ kind: "duplicate" });
+    expect(await redis.exists(keys.sessionLock(sessionId))).toBe(0);
   });
 });

@@ -1,42 +1,63 @@
 import {
   AGENT_EVENT_SOURCE,
   ConnectionsRepository,
-  createRedis,
-  createDocumentClient,
   createEventBridgeClient,
   createManagementClient,
+  createRedis,
+  createSqsClient,
   EventPublisher,
   MessagesRepository,
   Notifier,
   redisKeys,
   Resource,
   SessionsRepository,
+  createDocumentClient,
+  type RedisEndpoint,
+  type SQSClient,
+  type Tables,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import type { ModelConfig } from "./model-run.ts";
-
-import { SessionLocks } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
+import { TurnState } from "./turn-state.ts";
+
+/** The agent's configuration, with its defaults; read from the links and the environment. */
+export interface AgentSettings {
+  redis: RedisEndpoint;
+  openai: { apiKey: string; timeoutMs: number; maxRetries: number; baseURL?: string };
+  model: ModelConfig;
+  historyLength: number;
+  tables: Tables;
+  managementEndpoint: string;
+  busName: string;
+  jobsQueueUrl: string;
+  deadLetterQueueUrl: string;
+  /** Attempts of one job before the agent gives it up to the dead-letter queue. */
+  maxAttempts: number;
+  /** The longest one turn may run; the queue's visibility timeout must be well above it. */
+  turnTimeoutMs: number;
+  /** How often a running turn renews its lock and reads the stop flag. */
+  heartbeatMs: number;
+}
 
 /** Everything an agent turn touches, created once per Lambda instance. */
 export interface AgentDeps {
+  settings: AgentSettings;
   redis: Redis;
-  locks: SessionLocks;
+  turns: TurnState;
   memory: ConversationMemory;
   openai: OpenAI;
-  model: ModelConfig;
   tools: ToolRegistry;
   messages: MessagesRepository;
   sessions: SessionsRepository;
   connections: ConnectionsRepository;
   notifier: Notifier;
   events: EventPublisher;
+  sqs: SQSClient;
   logger: Logger;
-  /** The queue's maxReceiveCount: the attempt that is the last before the DLQ. */
-  maxReceiveCount: number;
 }
 
 export const DEFAULT_INSTRUCTIONS = [
@@ -51,49 +72,71 @@ function intFromEnv(name: string, fallback: number): number {
   return Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
-let deps: AgentDeps | undefined;
-
-export function agentDeps(): AgentDeps {
-  if (deps) return deps;
-  const doc = createDocumentClient();
-  const keys = redisKeys();
-  const redis = createRedis({
-    host: Resource.AgentMemory.host,
-    port: Number(Resource.AgentMemory.port),
-    username: Resource.AgentMemory.username,
-    password: Resource.AgentMemory.password,
-    tls: process.env.AZUCHI_REDIS_TLS !== "false",
-  });
-  const connections = new ConnectionsRepository(doc, Resource.Connections.name);
-  deps = {
-    redis,
-    locks: new SessionLocks(redis, keys),
-    memory: new ConversationMemory(redis, keys, intFromEnv("AZUCHI_HISTORY_LENGTH", 50)),
-    // OPENAI_BASE_URL, when set, points the same client at another server (the local offline model).
-    openai: new OpenAI({
-      apiKey: Resource.OpenAiApiKey.value,
-      timeout: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000),
-      maxRetries: 2,
-    }),
+export function settingsFromEnvironment(): AgentSettings {
+  return {
+    redis: {
+      host: Resource.AgentMemory.host,
+      port: Number(Resource.AgentMemory.port),
+      username: Resource.AgentMemory.username,
+      password: Resource.AgentMemory.password,
+      tls: process.env.AZUCHI_REDIS_TLS !== "false",
+    },
+    // OPENAI_BASE_URL, when set, points the client at another server (the local offline model).
+    openai: { apiKey: Resource.OpenAiApiKey.value, timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000), maxRetries: 2 },
     model: {
       model: process.env.AZUCHI_OPENAI_MODEL || "gpt-4.1-mini",
       instructions: process.env.AZUCHI_AGENT_INSTRUCTIONS || DEFAULT_INSTRUCTIONS,
       maxOutputTokens: intFromEnv("AZUCHI_MAX_OUTPUT_TOKENS", 4_000),
       maxSteps: intFromEnv("AZUCHI_MAX_MODEL_STEPS", 8),
     },
-    tools: new ToolRegistry(),
-    messages: new MessagesRepository(doc, {
+    historyLength: intFromEnv("AZUCHI_HISTORY_LENGTH", 50),
+    tables: {
       sessions: Resource.Sessions.name,
       connections: Resource.Connections.name,
       messages: Resource.Messages.name,
       messageIds: Resource.MessageIds.name,
-    }),
-    sessions: new SessionsRepository(doc, Resource.Sessions.name),
-    connections,
-    notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections),
-    events: new EventPublisher(createEventBridgeClient(), Resource.Events.name, AGENT_EVENT_SOURCE),
-    logger: new Logger({ serviceName: "azuchi-ai-agent" }),
-    maxReceiveCount: intFromEnv("AZUCHI_MAX_RECEIVE_COUNT", 3),
+    },
+    managementEndpoint: Resource.ChatSocket.managementEndpoint,
+    busName: Resource.Events.name,
+    jobsQueueUrl: Resource.AgentJobs.url,
+    deadLetterQueueUrl: Resource.AgentJobsDlq.url,
+    maxAttempts: intFromEnv("AZUCHI_MAX_ATTEMPTS", 3),
+    turnTimeoutMs: intFromEnv("AZUCHI_TURN_TIMEOUT_MS", 120_000),
+    heartbeatMs: intFromEnv("AZUCHI_HEARTBEAT_MS", 500),
   };
+}
+
+export function createAgentDeps(settings: AgentSettings): AgentDeps {
+  const doc = createDocumentClient();
+  const keys = redisKeys();
+  const redis = createRedis(settings.redis);
+  const connections = new ConnectionsRepository(doc, settings.tables.connections);
+  return {
+    settings,
+    redis,
+    turns: new TurnState(redis, keys),
+    memory: new ConversationMemory(redis, keys, settings.historyLength),
+    openai: new OpenAI({
+      apiKey: settings.openai.apiKey,
+      baseURL: settings.openai.baseURL,
+      timeout: settings.openai.timeoutMs,
+      maxRetries: settings.openai.maxRetries,
+    }),
+    tools: new ToolRegistry(),
+    messages: new MessagesRepository(doc, settings.tables),
+    sessions: new SessionsRepository(doc, settings.tables.sessions),
+    connections,
+    notifier: new Notifier(createManagementClient(settings.managementEndpoint), connections),
+    events: new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE),
+    sqs: createSqsClient(),
+    logger: new Logger({ serviceName: "azuchi-ai-agent" }),
+  };
+}
+
+let deps: AgentDeps | undefined;
+
+/** The Lambda instance's dependencies, created on first use. */
+export function agentDeps(): AgentDeps {
+  deps ??= createAgentDeps(settingsFromEnvironment());
   return deps;
 }

@@ -24,7 +24,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local n = tonumber(ARGV[2])
 for i = 6, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], 0, n - 1)
-if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+if ARGV[3] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
 redis.call('SET', KEYS[4], 'completed', 'EX', ARGV[5])
 return 1`;
 
@@ -67,8 +67,12 @@ export class ConversationMemory {
       .reverse();
   }
 
-  /** Appends the turn's entries (in order), stores the new response id and marks the job completed, fenced by the lock. */
-  async writeTurn(lock: SessionLock, jobId: string, entries: HistoryEntry[], responseId: string | undefined): Promise<void> {
+  /**
+   * Appends the turn's entries (in order), stores the new response id — or, with null,
+   * forgets it so the next turn rebuilds its context from this history — and marks the job
+   * completed, fenced by the lock.
+   */
+  async writeTurn(lock: SessionLock, jobId: string, entries: HistoryEntry[], responseId: string | null): Promise<void> {
     const written = await this.writeTurnScript(
       this.keys.sessionLock(lock.sessionId),
       this.keys.history(lock.sessionId),

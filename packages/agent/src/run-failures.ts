@@ -1,22 +1,34 @@
 import { agentMessageId, detectLanguage, type AgentJob } from "@azuchi/core";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { AgentDeps } from "./deps.ts";
 import { say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
 
+export interface FailedAttempt {
+  /** Which attempt failed; position names the SYSTEM_LOG so each attempt's notice is kept once. */
+  attempt: number;
+  position: string;
+  final: boolean;
+  reason: string;
+}
+
+export function describeError(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}
+
 /**
- * A failed attempt reaches the user and ops: a SYSTEM_LOG in the user's language (one per
- * attempt, so every notice is kept) and an AgentRunFailed event with the reason.
+ * A failed attempt reaches the user and ops: a SYSTEM_LOG in the user's language saying it
+ * will be retried or was given up, and an AgentRunFailed event with the reason.
  */
-export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, attempt: number, error: unknown): Promise<void> {
-  const final = attempt >= deps.maxReceiveCount;
+export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failure: FailedAttempt, logger: Logger): Promise<void> {
   const language = detectLanguage(job.message);
-  const text = final ? say("gaveUp", language) : say("willRetry", language)(attempt);
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = failure.final ? say("gaveUp", language) : say("willRetry", language)(failure.attempt);
   const results = await Promise.allSettled([
     (async () => {
       const { message } = await deps.messages.put({
         sessionId: job.sessionId,
-        messageId: agentMessageId(job.jobId, `system:attempt:${attempt}`),
+        messageId: agentMessageId(job.jobId, failure.position),
         createdAt: Date.now(),
         role: "SYSTEM",
         messageType: "SYSTEM_LOG",
@@ -24,15 +36,15 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, attemp
         jobId: job.jobId,
       });
       await new SessionChannel(deps.notifier, deps.connections, job.sessionId).sendMessage(message);
-      return message;
     })(),
     deps.events.publish([
-      { detailType: "AgentRunFailed", detail: { sessionId: job.sessionId, jobId: job.jobId, reason: reason.slice(0, 1000), attempt, final } },
+      {
+        detailType: "AgentRunFailed",
+        detail: { sessionId: job.sessionId, jobId: job.jobId, reason: failure.reason.slice(0, 1000), attempt: failure.attempt, final: failure.final },
+      },
     ]),
   ]);
   for (const result of results) {
-    if (result.status === "rejected") {
-      deps.logger.error("could not report a failed attempt", { sessionId: job.sessionId, jobId: job.jobId, error: result.reason as Error });
-    }
+    if (result.status === "rejected") logger.error("could not report a failed attempt", { error: result.reason as Error });
   }
 }

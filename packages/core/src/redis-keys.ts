@@ -11,6 +11,7 @@ export interface RedisKeys {
   fence(sessionId: string): string;
   stop(sessionId: string): string;
   job(jobId: string): string;
+  jobAttempts(jobId: string): string;
   /** Prefix under which libraries (e.g. Powertools idempotency) may keep their own keys. */
   servicePrefix: string;
 }
@@ -24,6 +25,7 @@ export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi
     fence: (sessionId) => `${base}:session:${sessionId}:fence`,
     stop: (sessionId) => `${base}:session:${sessionId}:stop`,
     job: (jobId) => `${base}:job:${jobId}`,
+    jobAttempts: (jobId) => `${base}:job:${jobId}:attempts`,
     servicePrefix: `${base}:`,
   };
 }

@@ -18,7 +18,8 @@ export interface LocalEndpoints {
   authAudience: string;
   tables: { sessions: string; connections: string; messages: string; messageIds: string };
   busName: string;
-  maxReceiveCount: number;
+  maxAttempts: number;
+  turnTimeoutMs: number;
 }
 
 export function handlerEnvironment(e: LocalEndpoints): Record<string, string> {
@@ -46,7 +47,8 @@ export function handlerEnvironment(e: LocalEndpoints): Record<string, string> {
     AZUCHI_REDIS_TLS: "false",
     AZUCHI_AUTH_ISSUER: e.authIssuer,
     AZUCHI_AUTH_AUDIENCE: e.authAudience,
-    AZUCHI_MAX_RECEIVE_COUNT: String(e.maxReceiveCount),
+    AZUCHI_MAX_ATTEMPTS: String(e.maxAttempts),
+    AZUCHI_TURN_TIMEOUT_MS: String(e.turnTimeoutMs),
   };
   if (e.openai.baseURL) env.OPENAI_BASE_URL = e.openai.baseURL;
   return env;

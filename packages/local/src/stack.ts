@@ -32,11 +32,16 @@ export interface LocalStackOptions {
   /** Use the real OpenAI API with this key instead of the offline model. */
   openaiApiKey?: string;
   model?: Partial<OfflineModelSettings>;
-  /** AgentJobs' visibility timeout; short locally so a failed turn comes back soon. */
+  /** AgentJobs' visibility timeout: above the consumer's timeout, as in AWS. */
   visibilityTimeoutSeconds?: number;
+  /** The redrive policy's safety net for jobs the consumer could not even report (crashes). */
   maxReceiveCount?: number;
+  /** Attempts of a job before the agent gives it up to the dead-letter queue. */
+  maxAttempts?: number;
   /** The consumer's timeout, as the Lambda's. */
   consumerTimeoutMs?: number;
+  /** The longest one turn may run. */
+  turnTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -65,7 +70,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = options.ephemeral ? undefined : resolve(options.dataDir ?? process.env.AZUCHI_DATA_DIR ?? ".azuchi");
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const maxReceiveCount = options.maxReceiveCount ?? 10;
+  const consumerTimeoutMs = options.consumerTimeoutMs ?? 300_000;
   const stops: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async () => {
@@ -110,7 +116,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
     await createTables(new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables);
     const sqsClient = new SQSClient({ ...awsClientConfig, endpoint: sqs.endpoint });
-    const queues = await createQueues(sqsClient, options.visibilityTimeoutSeconds ?? 20, maxReceiveCount);
+    const queues = await createQueues(sqsClient, options.visibilityTimeoutSeconds ?? Math.ceil(consumerTimeoutMs / 1000) + 30, maxReceiveCount);
 
     // Listen first: the management endpoint the handlers are given contains the port.
     let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => sendJson(res, 503, { status: "starting" });
@@ -143,7 +149,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       authAudience: auth.audience,
       tables,
       busName: BUS_NAME,
-      maxReceiveCount,
+      maxAttempts: options.maxAttempts ?? 3,
+      turnTimeoutMs: options.turnTimeoutMs ?? 120_000,
     });
     if (options.redisUrl?.startsWith("rediss:")) environment.AZUCHI_REDIS_TLS = "true";
     Object.assign(process.env, environment);
@@ -166,7 +173,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => gateway.close());
     if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
 
-    const consumerTimeoutMs = options.consumerTimeoutMs ?? 60_000;
     const poller = startSqsPoller({
       client: sqsClient,
       queueUrl: queues.jobs,

@@ -1,35 +1,109 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
-import { parseAgentJob } from "@azuchi/core";
+import { InvalidJobError, parseAgentJob, RedisUnavailableError, type AgentJob } from "@azuchi/core";
+import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { agentDeps } from "../deps.ts";
-import { reportFailedAttempt } from "../run-failures.ts";
-import { runTurn, SessionBusyError } from "../turn.ts";
+import { sendToDeadLetters } from "../dead-letters.ts";
+import { agentDeps, type AgentDeps } from "../deps.ts";
+import { processFifoBatch, toBatchResponse, type RecordOutcome } from "../fifo-batch.ts";
+import { describeError, reportFailedAttempt } from "../run-failures.ts";
+import { TurnAbortedError } from "../turn-guard.ts";
+import { runTurn, SessionBusyError, TurnFailedError } from "../turn.ts";
 
-/**
- * The AgentJobs consumer. A failed record is reported in batchItemFailures, and so is every
- * later record of its session in the batch (FIFO: they must not overtake it).
- */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const processor = new SqsFifoPartialProcessorAsync();
-  return processPartialResponse(event, processRecord, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false });
+/** Time kept back from the Lambda's deadline to report the batch and change visibilities. */
+const DEADLINE_MARGIN_MS = 10_000;
+/** A busy session is usually one whose crashed turn's lock has a few seconds left. */
+const BUSY_RETRY_SECONDS = 3;
+
+/** How long a failed attempt waits before SQS delivers it again: a few seconds, then more. */
+export function retryDelaySeconds(attempt: number): number {
+  return Math.min(2 * 4 ** Math.max(0, attempt - 1), 300);
 }
 
-async function processRecord(record: SQSRecord): Promise<void> {
-  const deps = agentDeps();
-  const job = parseAgentJob(record.body);
-  const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-  const log = { sessionId: job.sessionId, jobId: job.jobId, attempt };
+/**
+ * The AgentJobs consumer: sessions of the batch run concurrently, each in order; a failed
+ * record and the later ones of its session go back to the queue, after a delay that grows
+ * with the attempts; the last attempt's job goes to the dead-letter queue.
+ */
+export function createJobConsumer(getDeps: () => AgentDeps) {
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deps = getDeps();
+    const delays = new Map<string, number>();
+    const outcomes = await processFifoBatch(event.Records, (record) => processRecord(deps, record, context, delays), {
+      canStart: () => context.getRemainingTimeInMillis() > deps.settings.turnTimeoutMs + DEADLINE_MARGIN_MS,
+    });
+    await deferRetries(deps, outcomes, delays);
+    return toBatchResponse(outcomes);
+  };
+}
+
+export const handler = createJobConsumer(agentDeps);
+
+async function processRecord(deps: AgentDeps, record: SQSRecord, context: Context, delays: Map<string, number>): Promise<void> {
+  let job: AgentJob;
   try {
-    const outcome = await runTurn(deps, job);
-    if (outcome.status === "duplicate") deps.logger.info("job already completed; nothing posted", log);
-    else deps.logger.info("turn completed", { ...log, durationMs: outcome.durationMs, toolCalls: outcome.toolCalls, posts: outcome.posts });
+    job = parseAgentJob(record.body);
+  } catch (error) {
+    if (!(error instanceof InvalidJobError)) throw error;
+    // No retry can mend a malformed job: straight to the dead letters, for ops.
+    deps.logger.error("malformed job dead-lettered", { messageId: record.messageId, error });
+    await sendToDeadLetters(deps, record, error.message, 0);
+    return;
+  }
+  const logger = deps.logger.createChild({ persistentKeys: { sessionId: job.sessionId, jobId: job.jobId } });
+  const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
+  try {
+    const outcome = await runTurn(deps, job, { deadlineAt: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, logger });
+    if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
+    else logger.info(`turn ${outcome.status}`, { ...outcome });
   } catch (error) {
     if (error instanceof SessionBusyError) {
-      deps.logger.info("session busy; job will be retried", log);
-    } else {
-      deps.logger.error("turn failed", { ...log, error: error as Error });
-      await reportFailedAttempt(deps, job, attempt, error);
+      logger.info("session busy; job will be retried");
+      delays.set(record.messageId, BUSY_RETRY_SECONDS);
+      throw error;
     }
-    throw error;
+    if (error instanceof TurnFailedError && error.cause instanceof TurnAbortedError && error.cause.reason !== "stopped") {
+      // Out of time or lock lost: not the job's fault, so not a counted failure the user hears about.
+      logger.warn("turn aborted; job will be retried", { reason: error.cause.reason });
+      delays.set(record.messageId, 0);
+      throw error;
+    }
+    await handleFailure(deps, record, job, error, receives, logger, delays);
+  }
+}
+
+async function handleFailure(deps: AgentDeps, record: SQSRecord, job: AgentJob, error: unknown, receives: number, logger: Logger, delays: Map<string, number>) {
+  const reason = describeError(error);
+  // Without Redis the attempt cannot be counted: the notice is per receive, and the queue's
+  // redrive policy is what finally dead-letters the job.
+  const counted = error instanceof TurnFailedError;
+  const attempt = counted ? error.attempt : receives;
+  const final = counted && attempt >= deps.settings.maxAttempts;
+  logger.error(final ? "turn failed; giving the job up" : "turn failed; will retry", { attempt, error: error as Error, redisDown: error instanceof RedisUnavailableError });
+  await reportFailedAttempt(deps, job, { attempt, final, reason, position: counted ? `system:attempt:${attempt}` : `system:receive:${receives}` }, logger);
+  if (final) {
+    await sendToDeadLetters(deps, record, reason, attempt);
+    await deps.turns.resetAttempts(job.jobId).catch(() => undefined);
+    return;
+  }
+  delays.set(record.messageId, retryDelaySeconds(attempt));
+  throw error;
+}
+
+/** Shortens the failed records' visibility so a session is not blocked for the queue's whole timeout. */
+async function deferRetries(deps: AgentDeps, outcomes: RecordOutcome[], delays: Map<string, number>): Promise<void> {
+  const entries = outcomes.flatMap((outcome, i) => {
+    if (outcome.status === "succeeded") return [];
+    const delay =
+      outcome.status === "failed"
+        ? (delays.get(outcome.record.messageId) ?? retryDelaySeconds(1))
+        : outcome.status === "after-failure"
+          ? (delays.get(outcome.blockedBy.messageId) ?? retryDelaySeconds(1))
+          : 0;
+    return [{ Id: String(i), ReceiptHandle: outcome.record.receiptHandle, VisibilityTimeout: delay }];
+  });
+  for (let start = 0; start < entries.length; start += 10) {
+    await deps.sqs
+      .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.settings.jobsQueueUrl, Entries: entries.slice(start, start + 10) }))
+      .catch((error: unknown) => deps.logger.warn("could not shorten the visibility of failed jobs", { error: error as Error }));
   }
 }
