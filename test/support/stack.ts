@@ -12,6 +12,8 @@ export interface TestStack extends LocalStack {
 /** The whole local stack on a free port, keeping nothing on disk. One per test file (it sets process.env). */
 export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
   const lines: string[] = [];
+  // Handlers log through Powertools; the tests read what reaches the user instead.
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.AZUCHI_TEST_LOG_LEVEL ?? "SILENT";
   const stack = await startLocalStack({ port: 0, ephemeral: true, log: (line) => lines.push(line), ...options });
   const token = async (user: string) => {
     const response = await fetch(`${stack.url}/dev/token?user=${encodeURIComponent(user)}`);

@@ -41,6 +41,8 @@ export interface AgentSettings {
   turnTimeoutMs: number;
   /** How often a running turn renews its lock and reads the stop flag. */
   heartbeatMs: number;
+  /** The first retry's delay; each further one waits four times longer. */
+  retryBaseSeconds: number;
 }
 
 /** Everything an agent turn touches, created once per Lambda instance. */
@@ -72,6 +74,11 @@ function intFromEnv(name: string, fallback: number): number {
   return Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
+function nonNegativeIntFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? Number.NaN);
+  return Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
 export function settingsFromEnvironment(): AgentSettings {
   return {
     redis: {
@@ -82,7 +89,7 @@ export function settingsFromEnvironment(): AgentSettings {
       tls: process.env.AZUCHI_REDIS_TLS !== "false",
     },
     // OPENAI_BASE_URL, when set, points the client at another server (the local offline model).
-    openai: { apiKey: Resource.OpenAiApiKey.value, timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000), maxRetries: 2 },
+    openai: { apiKey: Resource.OpenAiApiKey.value, timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000), maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2) },
     model: {
       model: process.env.AZUCHI_OPENAI_MODEL || "gpt-4.1-mini",
       instructions: process.env.AZUCHI_AGENT_INSTRUCTIONS || DEFAULT_INSTRUCTIONS,
@@ -103,6 +110,7 @@ export function settingsFromEnvironment(): AgentSettings {
     maxAttempts: intFromEnv("AZUCHI_MAX_ATTEMPTS", 3),
     turnTimeoutMs: intFromEnv("AZUCHI_TURN_TIMEOUT_MS", 120_000),
     heartbeatMs: intFromEnv("AZUCHI_HEARTBEAT_MS", 500),
+    retryBaseSeconds: intFromEnv("AZUCHI_RETRY_BASE_SECONDS", 2),
   };
 }
 

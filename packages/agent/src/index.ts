@@ -1,2 +1,4 @@
-export { handler as consumeJobs } from "./handlers/consume-jobs.ts";
-export { agentDeps, type AgentDeps } from "./deps.ts";
+export { handler as consumeJobs, createJobConsumer } from "./handlers/consume-jobs.ts";
+export { handler as generateReply } from "./handlers/generate-reply.ts";
+export { handler as httpAuthorizer } from "./handlers/http-authorizer.ts";
+export { agentDeps, createAgentDeps, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "./deps.ts";

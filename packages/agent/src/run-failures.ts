@@ -12,9 +12,12 @@ export interface FailedAttempt {
   reason: string;
 }
 
+/** The reason for ops: the error and what caused it, without the turn's own wrapper. */
 export function describeError(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  const root = error instanceof Error && error.name === "TurnFailedError" ? error.cause : error;
+  if (!(root instanceof Error)) return String(root);
+  const cause = root.cause instanceof Error ? ` (${root.cause.name}: ${root.cause.message})` : "";
+  return `${root.name}: ${root.message}${cause}`;
 }
 
 /**

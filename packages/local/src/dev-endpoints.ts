@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SignJWT } from "jose";
 import { z } from "zod";
-import { readBody, sendJson } from "./http-api.ts";
+import { readBody, sendJson } from "./http-body.ts";
 import { InvalidOfflineModelSettingsError, type OfflineModel } from "./offline-model/index.ts";
 
 export interface DevAuth {

@@ -11,7 +11,8 @@ import { createTables, startDynamo } from "./dynamodb.ts";
 import { handlerEnvironment } from "./environment.ts";
 import { startEventBridge, type EventBridgeEvent } from "./eventbridge/index.ts";
 import { createWebSocketGateway } from "./gateway/index.ts";
-import { sendJson } from "./http-api.ts";
+import { sendJson } from "./http-body.ts";
+import { createHttpApi } from "./http-api/http-api.ts";
 import { invokeLambda } from "./lambda.ts";
 import { startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer } from "./redis-server.ts";
@@ -42,6 +43,8 @@ export interface LocalStackOptions {
   consumerTimeoutMs?: number;
   /** The longest one turn may run. */
   turnTimeoutMs?: number;
+  /** More variables for the handlers (tuning such as AZUCHI_RETRY_BASE_SECONDS). */
+  environment?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -52,6 +55,8 @@ export interface LocalStack {
   environment: Record<string, string>;
   model: OfflineModel | undefined;
   queues: { jobs: string; dlq: string };
+  /** PostToConnection (and other @connections) calls the handlers have made. */
+  managementCalls(): number;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
   recentEvents(): EventBridgeEvent<string, unknown>[];
   stop(): Promise<void>;
@@ -91,6 +96,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (model) stops.push(() => model.close());
 
     const recent: EventBridgeEvent<string, unknown>[] = [];
+    let managementCalls = 0;
     const bus = await startEventBridge({
       buses: [BUS_NAME],
       rules: [
@@ -102,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             recent.push(event);
             if (recent.length > RECENT_EVENTS) recent.shift();
           },
+        },
         },
       ],
     });
@@ -153,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       turnTimeoutMs: options.turnTimeoutMs ?? 120_000,
     });
     if (options.redisUrl?.startsWith("rediss:")) environment.AZUCHI_REDIS_TLS = "true";
+    Object.assign(environment, options.environment);
     Object.assign(process.env, environment);
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 
@@ -180,6 +188,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       invoke: (event) => invokeLambda(agent.consumeJobs, event, { functionName: "azuchi-ai-agent-consumer", timeoutMs: consumerTimeoutMs }),
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
+    const httpApi = createHttpApi({
+      authorizer: agent.httpAuthorizer,
+      routes: [{ routeKey: "POST /api/v1/chat/sessions/{sessionId}/reply/generate", handler: agent.generateReply, functionName: "azuchi-ai-agent-generate-reply" }],
+      onError: (error) => log(`[http api] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
+
     // Stopped in reverse: the poller finishes its turns, then the sockets close (their
     // $disconnect still reaches DynamoDB), then the servers behind them.
     stops.push(() => poller.stop());
@@ -193,10 +207,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const path = requestUrl.pathname;
       const route = async () => {
         if (path === "/healthz") return sendJson(res, stopping ? 503 : 200, { status: stopping ? "stopping" : "ok" });
-        if (path.startsWith(`${gatewayPath}/`)) return gateway.handleManagementRequest(req, res);
+        if (path.startsWith(`${gatewayPath}/`)) {
+          managementCalls++;
+          return gateway.handleManagementRequest(req, res);
+        }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
         if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model);
-        if (path.startsWith("/api/")) return sendJson(res, 404, { message: "Not Found" });
+        if (path.startsWith("/api/")) return httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
         return serveStatic(webRoot, path, res);
       };
@@ -207,7 +224,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     };
 
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], stop };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], managementCalls: () => managementCalls, stop };
   } catch (error) {
     await stop();
     throw error;

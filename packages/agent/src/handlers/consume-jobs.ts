@@ -15,8 +15,8 @@ const DEADLINE_MARGIN_MS = 10_000;
 const BUSY_RETRY_SECONDS = 3;
 
 /** How long a failed attempt waits before SQS delivers it again: a few seconds, then more. */
-export function retryDelaySeconds(attempt: number): number {
-  return Math.min(2 * 4 ** Math.max(0, attempt - 1), 300);
+export function retryDelaySeconds(attempt: number, baseSeconds = 2): number {
+  return Math.min(baseSeconds * 4 ** Math.max(0, attempt - 1), 300);
 }
 
 /**
@@ -85,7 +85,7 @@ async function handleFailure(deps: AgentDeps, record: SQSRecord, job: AgentJob, 
     await deps.turns.resetAttempts(job.jobId).catch(() => undefined);
     return;
   }
-  delays.set(record.messageId, retryDelaySeconds(attempt));
+  delays.set(record.messageId, retryDelaySeconds(attempt, deps.settings.retryBaseSeconds));
   throw error;
 }
 
@@ -95,9 +95,9 @@ async function deferRetries(deps: AgentDeps, outcomes: RecordOutcome[], delays: 
     if (outcome.status === "succeeded") return [];
     const delay =
       outcome.status === "failed"
-        ? (delays.get(outcome.record.messageId) ?? retryDelaySeconds(1))
+        ? (delays.get(outcome.record.messageId) ?? retryDelaySeconds(1, deps.settings.retryBaseSeconds))
         : outcome.status === "after-failure"
-          ? (delays.get(outcome.blockedBy.messageId) ?? retryDelaySeconds(1))
+          ? (delays.get(outcome.blockedBy.messageId) ?? retryDelaySeconds(1, deps.settings.retryBaseSeconds))
           : 0;
     return [{ Id: String(i), ReceiptHandle: outcome.record.receiptHandle, VisibilityTimeout: delay }];
   });

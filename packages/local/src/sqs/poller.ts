@@ -56,7 +56,6 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const maxConcurrency = Math.max(1, options.maxConcurrency ?? 10);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   const onError = options.onError ?? ((error: unknown) => console.error("[sqs-poller]", queueUrl, error));
-  const awsRegion = options.queueArn.split(":")[3] ?? "us-east-1";
   const inFlight = new Set<Promise<void>>();
   const stopping = new AbortController();
 
@@ -68,18 +67,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     }
   };
 
-  const toRecord = (message: Message): SQSRecord => ({
-    messageId: message.MessageId ?? "",
-    receiptHandle: message.ReceiptHandle ?? "",
-    body: message.Body ?? "",
-    attributes: (message.Attributes ?? {}) as unknown as SQSRecordAttributes,
-    messageAttributes: toLambdaAttributes(message.MessageAttributes ?? {}),
-    md5OfBody: message.MD5OfBody ?? "",
-    ...(message.MD5OfMessageAttributes === undefined ? {} : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
-    eventSource: "aws:sqs",
-    eventSourceARN: options.queueArn,
-    awsRegion,
-  });
+  const toRecord = (message: Message) => toSqsRecord(message, options.queueArn);
 
   const deleteRecords = async (records: SQSRecord[]) => {
     if (records.length === 0) return;
@@ -161,6 +149,22 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       await polling;
       await Promise.all(inFlight);
     },
+  };
+}
+
+/** A received message as Lambda's event source mapping hands it to the function. */
+export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: (message.Attributes ?? {}) as unknown as SQSRecordAttributes,
+    messageAttributes: toLambdaAttributes(message.MessageAttributes ?? {}),
+    md5OfBody: message.MD5OfBody ?? "",
+    ...(message.MD5OfMessageAttributes === undefined ? {} : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(":")[3] ?? "us-east-1",
   };
 }
 

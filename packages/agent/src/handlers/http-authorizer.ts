@@ -1,0 +1,27 @@
+import { createTokenVerifier, InvalidTokenError, Resource, type VerifiedToken } from "@azuchi/core";
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
+
+let verify: ((token: string | undefined) => Promise<VerifiedToken>) | undefined;
+
+/**
+ * The HTTP API's Lambda authorizer (simple responses; identity source the Authorization
+ * header). API Gateway's built-in JWT authorizer cannot check HS256, so the same verifier
+ * as the WebSocket's decides.
+ */
+export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<{ userId: string }>> {
+  verify ??= createTokenVerifier({
+    hmacSecret: Resource.AuthSecret.value,
+    jwksUrl: process.env.AZUCHI_AUTH_JWKS_URL,
+    issuer: process.env.AZUCHI_AUTH_ISSUER,
+    audience: process.env.AZUCHI_AUTH_AUDIENCE,
+  });
+  const header = event.identitySource?.[0] ?? event.headers?.authorization ?? "";
+  const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  try {
+    const { userId } = await verify(token);
+    return { isAuthorized: true, context: { userId } };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return { isAuthorized: false, context: { userId: "" } };
+    throw error;
+  }
+}

@@ -1,0 +1,12 @@
+import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+
+/** A predicate for the `message` frame of a kind of message. */
+export const messageFrame =
+  (type: Message["messageType"], role?: Message["role"]) =>
+  (frame: ServerFrame): frame is Extract<ServerFrame, { type: "message" }> =>
+    frame.type === "message" && frame.message.messageType === type && (!role || frame.message.role === role);
+
+/** The messages of the frames received from a point on, in arrival order. */
+export function messagesIn(frames: ServerFrame[], from = 0): Message[] {
+  return frames.slice(from).flatMap((frame) => (frame.type === "message" ? [frame.message] : []));
+}
