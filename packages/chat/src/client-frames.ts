@@ -1,4 +1,4 @@
-import type { ErrorCode} from "@azuchi/core";
+import type { ErrorCode } from "@azuchi/core";
 import { characterCount, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import { z } from "zod";
 
@@ -47,9 +47,14 @@ export function parseClientFrame<A extends keyof typeof schemas>(action: A, body
   return parsed.data as z.infer<(typeof schemas)[A]>;
 }
 
-/** The text of a message, checked: not blank, not over the limit. */
+/** White space and invisible format characters (zero-width space, BOM, …): a message of only these is empty. */
+const INVISIBLE = /[\s\p{Cf}]/gu;
+
+/** The text of a message, checked: not blank, well-formed Unicode, not over the limit. */
 export function checkMessageText(text: string, maxChars = MAX_MESSAGE_CHARS): string {
-  if (text.trim().length === 0) throw new FrameError("BAD_REQUEST", "The message is empty.");
+  if (text.replace(INVISIBLE, "").length === 0) throw new FrameError("BAD_REQUEST", "The message is empty.");
+  // A lone surrogate cannot be stored as UTF-8: it would come back as U+FFFD, not as sent.
+  if (!text.isWellFormed()) throw new FrameError("BAD_REQUEST", "The message is not valid Unicode text.");
   const length = characterCount(text);
   if (length > maxChars) {
     throw new FrameError("MESSAGE_TOO_LONG", `The message is ${length} characters long; the limit is ${maxChars}.`, {

@@ -1,27 +1,45 @@
 import {
+  chatRedisKeys,
   ConnectionsRepository,
   createDocumentClient,
   createManagementClient,
+  createRedis,
   createSqsClient,
   createTokenVerifier,
   MessagesRepository,
   Notifier,
+  redisKeys,
   Resource,
   SessionsRepository,
+  tokenVerifierConfigFromEnv,
+  type ChatRedisKeys,
+  type RedisKeys,
   type SQSClient,
-  type VerifiedToken,
+  type TokenVerifier,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { Redis } from "@azuchi/core";
+import { randomBytes } from "node:crypto";
+import { chatConfigFromEnv, type ChatConfig } from "./config.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { cursorKey, SessionCursors } from "./session-cursor.ts";
 
 /** Everything azuchi-chat's handlers touch, created once per Lambda instance. */
 export interface ChatDeps {
+  config: ChatConfig;
   sessions: SessionsRepository;
   connections: ConnectionsRepository;
   messages: MessagesRepository;
   notifier: Notifier;
   sqs: SQSClient;
   queueUrl: string;
-  verifyToken: (token: string | undefined) => Promise<VerifiedToken>;
+  verifyToken: TokenVerifier;
+  /** The agent's Redis (AgentMemory): chat's rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
+  redis: Redis;
+  agentKeys: RedisKeys;
+  chatKeys: ChatRedisKeys;
+  rateLimiter: RateLimiter;
+  cursors: SessionCursors;
   logger: Logger;
 }
 
@@ -30,6 +48,8 @@ let deps: ChatDeps | undefined;
 export function chatDeps(): ChatDeps {
   if (deps) return deps;
   const doc = createDocumentClient();
+  const config = chatConfigFromEnv();
+  const logger = new Logger({ serviceName: "azuchi-chat" });
   const tables = {
     sessions: Resource.Sessions.name,
     connections: Resource.Connections.name,
@@ -37,20 +57,32 @@ export function chatDeps(): ChatDeps {
     messageIds: Resource.MessageIds.name,
   };
   const connections = new ConnectionsRepository(doc, tables.connections);
+  const redis = createRedis({
+    host: Resource.AgentMemory.host,
+    port: Number(Resource.AgentMemory.port),
+    username: Resource.AgentMemory.username,
+    password: Resource.AgentMemory.password,
+    tls: process.env.AZUCHI_REDIS_TLS !== "false",
+  });
+  const secret = Resource.AuthSecret.value;
+  let verifier: TokenVerifier | undefined;
+  if (!secret) logger.warn("no AuthSecret: listSessions cursors are valid only in this instance");
   deps = {
+    config,
     sessions: new SessionsRepository(doc, tables.sessions),
     connections,
     messages: new MessagesRepository(doc, tables),
     notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections),
     sqs: createSqsClient(),
     queueUrl: Resource.AgentJobs.url,
-    verifyToken: createTokenVerifier({
-      hmacSecret: Resource.AuthSecret.value,
-      jwksUrl: process.env.AZUCHI_AUTH_JWKS_URL,
-      issuer: process.env.AZUCHI_AUTH_ISSUER,
-      audience: process.env.AZUCHI_AUTH_AUDIENCE,
-    }),
-    logger: new Logger({ serviceName: "azuchi-chat" }),
+    // Made on first use: only the authorizer verifies tokens, and a misconfigured secret must not stop the other routes.
+    verifyToken: (token) => (verifier ??= createTokenVerifier(tokenVerifierConfigFromEnv(secret)))(token),
+    redis,
+    agentKeys: redisKeys(),
+    chatKeys: chatRedisKeys(),
+    rateLimiter: new RateLimiter(redis, { burst: config.rateBurst, perSecond: config.ratePerSecond }),
+    cursors: new SessionCursors(cursorKey(secret || randomBytes(32).toString("hex"))),
+    logger,
   };
   return deps;
 }

@@ -5,3 +5,6 @@ export { handler as disconnect } from "./handlers/disconnect.ts";
 export { handler as defaultRoute } from "./handlers/default.ts";
 export { handler as putMessage } from "./handlers/put-message.ts";
 export { handler as getSession } from "./handlers/get-session.ts";
+export { handler as listSessions } from "./handlers/list-sessions.ts";
+export { handler as stopGeneration } from "./handlers/stop-generation.ts";
+export { handler as sessionTitles } from "./handlers/session-titles.ts";

@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import { chatDeps, type ChatDeps } from "./deps.ts";
 import { FrameError } from "./client-frames.ts";
@@ -9,6 +10,8 @@ export interface RouteInput {
   userId: string;
   body: string | null | undefined;
   deps: ChatDeps;
+  /** This invocation's logger: its lines carry the connectionId, and the sessionId once known. */
+  log: Logger;
 }
 
 /**
@@ -21,16 +24,19 @@ export function messageRoute(name: string, run: (input: RouteInput) => Promise<v
     const event = WebSocketEvent.parse(rawEvent);
     const { connectionId } = event.requestContext;
     const userId = event.requestContext.authorizer?.userId;
+    const log = deps.logger.createChild();
+    log.appendKeys({ route: name, connectionId });
     try {
       if (!userId) throw new Error("no authorizer userId on a message event: is the authorizer attached to $connect?");
-      await run({ connectionId, userId, body: event.body, deps });
+      await run({ connectionId, userId, body: event.body, deps, log });
       return { statusCode: 200 };
     } catch (error) {
       if (error instanceof FrameError) {
+        log.info("frame refused", { code: error.code, reason: error.message });
         await deps.notifier.postToConnection(connectionId, { type: "error", code: error.code, message: error.message, ...error.details });
         return { statusCode: 200 };
       }
-      deps.logger.error(`${name} failed`, { connectionId, error: error as Error });
+      log.error(`${name} failed`, { error: error as Error });
       await deps.notifier
         .postToConnection(connectionId, { type: "error", code: "INTERNAL", message: "Something went wrong on our side; please try again." })
         .catch(() => undefined);
@@ -40,9 +46,10 @@ export function messageRoute(name: string, run: (input: RouteInput) => Promise<v
   };
 }
 
-/** The connection's session, which $connect recorded. */
-export async function sessionOfConnection(deps: ChatDeps, connectionId: string): Promise<{ sessionId: string; userId: string }> {
-  const connection = await deps.connections.get(connectionId);
+/** The connection's session, which $connect recorded; from here on the log lines carry its sessionId. */
+export async function sessionOfConnection(input: Pick<RouteInput, "deps" | "connectionId" | "log">): Promise<{ sessionId: string; userId: string }> {
+  const connection = await input.deps.connections.get(input.connectionId);
   if (!connection) throw new FrameError("NOT_FOUND", "This connection has no session; reconnect.");
+  input.log.appendKeys({ sessionId: connection.sessionId });
   return connection;
 }

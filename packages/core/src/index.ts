@@ -17,3 +17,4 @@ export * from "./submit-user-message.ts";
 export * from "./message-guard.ts";
 export * from "./redis-client.ts";
 export * from "./redis-script.ts";
+export type { Redis } from "ioredis";

@@ -23,18 +23,28 @@ export class MessageGuardError extends Error {
   }
 }
 
+/** Whether the message with this id is stored at (sessionId, createdAt). */
+export type MessageProbe = (sessionId: string, createdAt: number, messageId: string) => Promise<boolean>;
+
 /**
  * The messageIds table: which messageIds were written, and where. A writer first claims
- * the guard (pending, with a lease); a second writer of the same messageId waits for it to
- * be stored, or takes over when the lease runs out (the first writer crashed).
+ * the guard (pending, with a lease, at the millisecond it will try first); a second writer
+ * of the same messageId waits for the write to finish, or takes over when the lease runs
+ * out (the first writer crashed).
+ *
+ * A write is finished when its message is at the guard's createdAt, or when the guard is
+ * marked stored. Most writes take the millisecond they tried first, so they need no
+ * second write to the guard; only a write moved by a clash records where it went.
  */
 export class MessageGuards {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly isStoredAt: MessageProbe;
 
-  constructor(doc: DynamoDBDocumentClient, table: string) {
+  constructor(doc: DynamoDBDocumentClient, table: string, isStoredAt: MessageProbe) {
     this.doc = doc;
     this.table = table;
+    this.isStoredAt = isStoredAt;
   }
 
   async claim(messageId: string, sessionId: string, createdAt: number): Promise<GuardClaim> {
@@ -56,7 +66,8 @@ export class MessageGuards {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { messageId }, ConsistentRead: true }));
       if (!Item) throw new MessageGuardError(`guard of message ${messageId} vanished during a replay`);
       if (Item.sessionId !== sessionId) throw new MessageGuardError(`message ${messageId} belongs to another session`);
-      if (Item.state === "stored") return { kind: "stored", createdAt: Number(Item.createdAt) };
+      const at = Number(Item.createdAt);
+      if (Item.state === "stored" || (await this.isStoredAt(sessionId, at, messageId))) return { kind: "stored", createdAt: at };
       if (Number(Item.leaseUntil) < Date.now()) {
         try {
           await this.doc.send(
@@ -79,7 +90,7 @@ export class MessageGuards {
     throw new MessageGuardError(`message ${messageId} is still being written by another writer`);
   }
 
-  /** Records where the message went; only the guard's current owner may. */
+  /** Records where a moved (or taken-over) write put the message; only the guard's current owner may. */
   async markStored(messageId: string, owner: string, createdAt: number): Promise<void> {
     try {
       await this.doc.send(
@@ -98,10 +109,10 @@ export class MessageGuards {
     }
   }
 
-  /** Where a messageId was stored, if its write finished. */
-  async storedAt(messageId: string): Promise<{ sessionId: string; createdAt: number } | undefined> {
+  /** Where a messageId was (or is being) written; the caller checks the message is there. */
+  async location(messageId: string): Promise<{ sessionId: string; createdAt: number } | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { messageId }, ConsistentRead: true }));
-    return Item && Item.state === "stored" ? { sessionId: String(Item.sessionId), createdAt: Number(Item.createdAt) } : undefined;
+    return Item ? { sessionId: String(Item.sessionId), createdAt: Number(Item.createdAt) } : undefined;
   }
 }
 

@@ -1,8 +1,10 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { MessageClock } from "./message-clock.ts";
 import { MessageGuards } from "./message-guard.ts";
 import { Message } from "./message.ts";
 import type { Tables } from "./resources.ts";
+import { SessionTouches } from "./session-touches.ts";
 
 /** Same-millisecond clashes are rare; this many in a row means something is wrong. */
 const MAX_CLASHES = 100;
@@ -10,9 +12,10 @@ const MAX_CLASHES = 100;
 const MAX_DRIFT_MS = 60_000;
 
 /**
- * The next millisecond to try after a clash: the first clash moves 1 ms forward; further
- * ones spread out (four times wider each time, up to a second) so many writers racing for one millisecond stop
- * colliding with each other.
+ * The next millisecond to try after a clash with another instance's write: the first clash
+ * moves 1 ms forward; further ones spread out (four times wider each time, up to a second)
+ * so instances racing for the same milliseconds stop colliding with each other. The
+ * instance's MessageClock then moves it past what the instance itself has handed out.
  */
 function nextCandidate(current: number, clash: number): number {
   return current + 1 + Math.floor(Math.random() * Math.min(4 ** clash, 1024));
@@ -22,6 +25,15 @@ export interface StoredMessage {
   message: Message;
   /** False when this messageId was already stored: a replay wrote nothing new. */
   created: boolean;
+}
+
+export interface PutOptions {
+  /**
+   * The createdAt of a message this one must sort after (its cause: the agent's messages
+   * come after the USER message of their job, even if that one was moved forward by a
+   * clash or written by a machine whose clock runs ahead).
+   */
+  after?: number;
 }
 
 export class MessageStoreError extends Error {
@@ -37,21 +49,39 @@ export class MessageStoreError extends Error {
  * on a clash. No duplicate: the messageIds guard remembers each messageId and where it
  * went, so a replay finds its message instead of writing a second one. Only conditional
  * puts, because dynalite (the local DynamoDB) has no transactions.
+ *
+ * Order: a session's messages are ordered by createdAt, which is unique in the session,
+ * so every reader sees one total order. One instance hands out its milliseconds in the
+ * order its writes are issued (MessageClock): writes it issues one after another keep
+ * that order even within one millisecond, and concurrent ones never clash with each
+ * other; a clash with another instance's write moves the later one forward.
  */
 export class MessagesRepository {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tables: Tables;
   private readonly guards: MessageGuards;
+  private readonly clock = new MessageClock();
+  private readonly touches: SessionTouches;
 
   constructor(doc: DynamoDBDocumentClient, tables: Tables) {
     this.doc = doc;
     this.tables = tables;
-    this.guards = new MessageGuards(doc, tables.messageIds);
+    this.guards = new MessageGuards(doc, tables.messageIds, async (sessionId, createdAt, messageId) => {
+      return (await this.get(sessionId, createdAt))?.messageId === messageId;
+    });
+    this.touches = new SessionTouches(doc, tables.sessions);
   }
 
-  async put(input: Message): Promise<StoredMessage> {
+  /**
+   * Stores a message once. `input.createdAt` is the earliest millisecond it may take; the
+   * stored message (returned) has the createdAt it got.
+   */
+  async put(input: Message, options: PutOptions = {}): Promise<StoredMessage> {
     const message = Message.parse(input);
-    const claim = await this.guards.claim(message.messageId, message.sessionId, message.createdAt);
+    const wanted = options.after === undefined ? message.createdAt : Math.max(message.createdAt, options.after + 1);
+    // Taken before the first await, so this instance's writes are placed in the order they were issued.
+    const first = this.clock.next(message.sessionId, wanted);
+    const claim = await this.guards.claim(message.messageId, message.sessionId, first);
     if (claim.kind === "stored") {
       const stored = await this.get(message.sessionId, claim.createdAt);
       if (stored?.messageId === message.messageId) return { message: stored, created: false };
@@ -72,13 +102,17 @@ export class MessagesRepository {
         await this.doc.send(
           new PutCommand({ TableName: this.tables.messages, Item: candidate, ConditionExpression: "attribute_not_exists(createdAt)" }),
         );
-        await this.guards.markStored(message.messageId, claim.owner, createdAt);
-        await this.touchSession(message.sessionId, createdAt);
+        // The guard already says where a write that took its first millisecond is.
+        if (createdAt !== claim.createdAt || claim.kind === "takeover") {
+          this.clock.observe(message.sessionId, createdAt);
+          await this.guards.markStored(message.messageId, claim.owner, createdAt);
+        }
+        await this.touches.touch(message.sessionId, createdAt);
         return { message: candidate, created: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      createdAt = nextCandidate(createdAt, clash);
+      createdAt = this.clock.next(message.sessionId, nextCandidate(createdAt, clash));
     }
     throw new MessageStoreError(`no free millisecond for message ${message.messageId} after ${MAX_CLASHES} tries`);
   }
@@ -92,7 +126,7 @@ export class MessagesRepository {
 
   /** Where a messageId was stored, if it was. */
   async findById(messageId: string): Promise<Message | undefined> {
-    const at = await this.guards.storedAt(messageId);
+    const at = await this.guards.location(messageId);
     if (!at) return undefined;
     const stored = await this.get(at.sessionId, at.createdAt);
     return stored?.messageId === messageId ? stored : undefined;
@@ -138,6 +172,30 @@ export class MessagesRepository {
     return forward ? items : items.reverse();
   }
 
+  /** The session's first message of a role (e.g. its first USER message, for a title). */
+  async first(sessionId: string, role: Message["role"]): Promise<Message | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.messages,
+          KeyConditionExpression: "sessionId = :sessionId",
+          FilterExpression: "#role = :role",
+          ExpressionAttributeNames: { "#role": "role" },
+          ExpressionAttributeValues: { ":sessionId": sessionId, ":role": role },
+          ScanIndexForward: true,
+          Limit: 20,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      const found = page.Items?.[0];
+      if (found) return Message.parse(found);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
   /** The message with this id at or after a millisecond, within the drift a clash can cause. */
   private async findFrom(sessionId: string, messageId: string, from: number): Promise<Message | undefined> {
     let startKey: Record<string, unknown> | undefined;
@@ -170,20 +228,5 @@ export class MessagesRepository {
         ExpressionAttributeValues: { ":enqueuedAt": enqueuedAt },
       }),
     );
-  }
-
-  private async touchSession(sessionId: string, createdAt: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tables.sessions,
-        Key: { sessionId },
-        UpdateExpression: "SET updatedAt = :createdAt ADD messageCount :one",
-        ConditionExpression: "attribute_exists(sessionId)",
-        ExpressionAttributeValues: { ":createdAt": createdAt, ":one": 1 },
-      }),
-    ).catch((error: unknown) => {
-      // A message of a deleted session is still kept; only the summary is not updated.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
   }
 }

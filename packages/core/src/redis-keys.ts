@@ -29,3 +29,16 @@ export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi
     servicePrefix: `${base}:`,
   };
 }
+
+/** azuchi-chat's own keys (ARCHITECTURE.md §1: chat writes only the stop flag in the agent's namespace). */
+export interface ChatRedisKeys {
+  /** A connection's token bucket for one action (e.g. putMessage). */
+  rateLimit(connectionId: string, action: string): string;
+}
+
+export function chatRedisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): ChatRedisKeys {
+  const base = `${appPrefix}:chat`;
+  return {
+    rateLimit: (connectionId, action) => `${base}:ratelimit:connection:${connectionId}:${action}`,
+  };
+}

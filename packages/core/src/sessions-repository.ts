@@ -1,10 +1,30 @@
 import { randomUUID } from "node:crypto";
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { SessionSummary } from "./frames.ts";
 
 export const SessionRecord = SessionSummary.extend({ messageCount: z.number().int().nonnegative().default(0) });
 export type SessionRecord = z.infer<typeof SessionRecord>;
+
+export const SESSIONS_BY_USER_INDEX = "byUser";
+
+/** A place in a user's sessions, newest first: the GSI byUser's key of the last session seen. */
+export interface SessionPosition {
+  sessionId: string;
+  updatedAt: number;
+}
+
+export interface SessionPage {
+  sessions: SessionRecord[];
+  /** Where the next page starts; absent on the last page. */
+  next?: SessionPosition;
+}
+
+/** Index pages read for one listing at most: a user with many empty sessions still gets an answer soon (with `next`). */
+const MAX_INDEX_PAGES = 10;
+/** Extra items asked per index page, for the empty sessions the filter drops. */
+const FILTER_SLACK = 10;
 
 export class SessionsRepository {
   private readonly doc: DynamoDBDocumentClient;
@@ -27,6 +47,67 @@ export class SessionsRepository {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { sessionId }, ConsistentRead: true }));
     return Item ? SessionRecord.parse(Item) : undefined;
   }
+
+  /**
+   * A user's sessions that have messages, most recently updated first (GSI byUser), from
+   * `after` on. The user is part of the key condition, so no position can reach another
+   * user's sessions. A session updated while someone pages moves to the front.
+   */
+  async listByUser(userId: string, options: { limit: number; after?: SessionPosition }): Promise<SessionPage> {
+    const found: SessionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined = options.after && { userId, ...options.after };
+    for (let page = 0; page < MAX_INDEX_PAGES; page++) {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: SESSIONS_BY_USER_INDEX,
+          KeyConditionExpression: "userId = :userId",
+          FilterExpression: "messageCount > :none",
+          ExpressionAttributeValues: { ":userId": userId, ":none": 0 },
+          ScanIndexForward: false,
+          // One more than asked for: finding it tells whether there is a next page.
+          Limit: options.limit + 1 - found.length + FILTER_SLACK,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of result.Items ?? []) found.push(SessionRecord.parse(item));
+      startKey = result.LastEvaluatedKey;
+      if (found.length > options.limit) {
+        const sessions = found.slice(0, options.limit);
+        return { sessions, next: positionOf(sessions[sessions.length - 1]!) };
+      }
+      if (!startKey) return { sessions: found };
+    }
+    // Many empty sessions in a row: answer with what was found and go on from where the reading stopped.
+    if (!startKey) return { sessions: found };
+    return { sessions: found, next: { sessionId: String(startKey.sessionId), updatedAt: Number(startKey.updatedAt) } };
+  }
+
+  /**
+   * Sets the title unless the session has one already (events arrive at least once, and a
+   * title once shown should not change under the user). False when nothing was changed.
+   */
+  async setTitleIfEmpty(sessionId: string, title: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId },
+          UpdateExpression: "SET title = :title",
+          ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(title) OR title = :empty)",
+          ExpressionAttributeValues: { ":title": title, ":empty": "" },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function positionOf(session: SessionRecord): SessionPosition {
+  return { sessionId: session.sessionId, updatedAt: session.updatedAt };
 }
 
 export function toSessionSummary(session: SessionRecord): SessionSummary {

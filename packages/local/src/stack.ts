@@ -18,6 +18,7 @@ import { startOfflineModel, type OfflineModel, type OfflineModelSettings } from 
 import { startRedisServer } from "./redis-server.ts";
 import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
+import { startTtlSweeper } from "./ttl-sweeper.ts";
 
 export interface LocalStackOptions {
   /** Default 3000; 0 picks a free port. */
@@ -64,7 +65,7 @@ export interface LocalStack {
 
 const BUS_NAME = "azuchi-local-Events";
 const RECENT_EVENTS = 200;
-const webRoot = resolve(fileURLToPath(new URL("../../web/public", import.meta.url)));
+const webRoot = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)));
 
 /**
  * The whole of azuchi on one machine: the same handlers as in AWS, reached through local
@@ -109,6 +110,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             if (recent.length > RECENT_EVENTS) recent.shift();
           },
         },
+        {
+          name: "chat-session-titles",
+          eventBusName: BUS_NAME,
+          pattern: { source: ["azuchi.ai-agent"], "detail-type": ["AgentRunCompleted"] },
+          target: async (event) => {
+            const { sessionTitles } = await import("@azuchi/chat");
+            await invokeLambda(sessionTitles, event, { functionName: "azuchi-chat-session-titles" });
+          },
         },
       ],
     });
@@ -122,6 +131,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
     await createTables(new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables);
+    // dynalite has no TTL: expired connections and messageId guards are deleted here instead.
+    const ttlSweeper = startTtlSweeper({ client: new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables: [{ name: tables.connections, key: ["connectionId"] }, { name: tables.messageIds, key: ["messageId"] }], onError: (error) => log(`[ttl-sweeper] ${String(error)}`) });
+    stops.push(() => ttlSweeper.stop());
     const sqsClient = new SQSClient({ ...awsClientConfig, endpoint: sqs.endpoint });
     const queues = await createQueues(sqsClient, options.visibilityTimeoutSeconds ?? Math.ceil(consumerTimeoutMs / 1000) + 30, maxReceiveCount);
 
@@ -175,6 +187,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         $default: chat.defaultRoute,
         putMessage: chat.putMessage,
         getSession: chat.getSession,
+        listSessions: chat.listSessions,
+        stopGeneration: chat.stopGeneration,
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });

@@ -1,13 +1,17 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { InvalidTokenError } from "@azuchi/core";
-import { chatDeps } from "../deps.ts";
+import { createTokenVerifier, InvalidTokenError, Resource, tokenVerifierConfigFromEnv, type TokenVerifier } from "@azuchi/core";
+import { Logger } from "@aws-lambda-powertools/logger";
+
+// Its own small set of dependencies, not chatDeps(): the authorizer links only AuthSecret.
+const logger = new Logger({ serviceName: "azuchi-chat" });
+let verifyToken: TokenVerifier | undefined;
 
 /**
  * The $connect REQUEST authorizer (identity source: the `token` query parameter). Its
  * context's userId reaches every later event of the connection.
  */
 export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  const { verifyToken, logger } = chatDeps();
+  verifyToken ??= createTokenVerifier(tokenVerifierConfigFromEnv(Resource.AuthSecret.value));
   try {
     const { userId } = await verifyToken(event.queryStringParameters?.token);
     return policy(userId, "Allow", event.methodArn, { userId });

@@ -1,18 +1,23 @@
-import { enqueueUserMessage, EnqueueFailedError, storeUserMessage } from "@azuchi/core";
-import { checkMessageText, parseClientFrame } from "../client-frames.ts";
-import { messageRoute, sessionOfConnection } from "../message-route.ts";
+import { enqueueUserMessage, EnqueueFailedError, RedisUnavailableError, storeUserMessage } from "@azuchi/core";
+import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
+import { messageRoute, sessionOfConnection, type RouteInput } from "../message-route.ts";
 
 /**
  * putMessage: store the USER message, ack it, show it to every tab, then queue the job.
  * Showing before queueing keeps the user's message above the agent's first log.
+ * A retry (same clientMessageId) is the same message: it is acked again and, if its job
+ * never reached the queue, queued now.
  */
-export const handler = messageRoute("putMessage", async ({ connectionId, userId, body, deps }) => {
+export const handler = messageRoute("putMessage", async (route) => {
+  const { connectionId, userId, body, deps, log } = route;
   const frame = parseClientFrame("putMessage", body);
-  const text = checkMessageText(frame.message);
-  const { sessionId } = await sessionOfConnection(deps, connectionId);
+  const text = checkMessageText(frame.message, deps.config.maxMessageChars);
+  await checkRate(route);
+  const { sessionId } = await sessionOfConnection(route);
   const input = { sessionId, userId, text, source: "websocket" as const, connectionId, clientMessageId: frame.clientMessageId };
 
-  const { message: stored } = await storeUserMessage(deps, input);
+  const { message: stored, created } = await storeUserMessage(deps, input);
+  log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
   await deps.notifier.postToConnection(connectionId, {
     type: "ack",
     clientMessageId: frame.clientMessageId,
@@ -24,13 +29,30 @@ export const handler = messageRoute("putMessage", async ({ connectionId, userId,
     await enqueueUserMessage(deps, stored, input);
   } catch (error) {
     if (!(error instanceof EnqueueFailedError)) throw error;
-    deps.logger.error("enqueue failed", { sessionId, jobId: stored.messageId, error: error.cause as Error });
+    log.error("enqueue failed", { jobId: stored.messageId, error: error.cause as Error });
     await deps.notifier.postToConnection(connectionId, {
       type: "error",
       code: "INTERNAL",
-      message: "Your message was saved but the agent could not be reached; send it again to retry.",
+      message: "Your message was saved but the agent could not be reached; send it again (same clientMessageId) to retry.",
       messageId: stored.messageId,
       clientMessageId: frame.clientMessageId,
     });
   }
 });
+
+/** Per-connection token bucket. Without Redis the message still goes through: a limit must not take chat down. */
+async function checkRate({ deps, connectionId, log }: RouteInput): Promise<void> {
+  let decision;
+  try {
+    decision = await deps.rateLimiter.consume(deps.chatKeys.rateLimit(connectionId, "putMessage"));
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    log.error("rate limit not checked: Redis is unavailable", { error });
+    return;
+  }
+  if (decision.allowed) return;
+  const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  throw new FrameError("RATE_LIMITED", `Too many messages; wait ${seconds} s before sending the next one.`, {
+    retryAfterMs: decision.retryAfterMs,
+  });
+}

@@ -1,0 +1,32 @@
+import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core";
+import { z } from "zod";
+import { chatDeps } from "../deps.ts";
+import { titleFromMessage } from "../session-title.ts";
+
+const AgentRunCompletedEvent = z.object({
+  source: z.literal(AGENT_EVENT_SOURCE),
+  "detail-type": z.literal("AgentRunCompleted"),
+  detail: AgentRunCompletedDetail,
+});
+
+/**
+ * EventBridge target for `AgentRunCompleted`: after a session's first exchange, names it
+ * after its first USER message so listSessions is useful. Delivery is at least once and
+ * the title is set only while empty, so a repeated or late event changes nothing.
+ * An event that is not one (wrong shape) is logged and dropped: retrying cannot fix it.
+ */
+export async function handler(rawEvent: unknown): Promise<void> {
+  const { sessions, messages, logger } = chatDeps();
+  const event = AgentRunCompletedEvent.safeParse(rawEvent);
+  if (!event.success) {
+    logger.error("not an AgentRunCompleted event; dropped", { issues: z.prettifyError(event.error) });
+    return;
+  }
+  const { sessionId, jobId } = event.data.detail;
+  const session = await sessions.get(sessionId);
+  if (!session || session.title !== "") return;
+  const first = await messages.first(sessionId, "USER");
+  const title = first ? titleFromMessage(first.message) : "";
+  if (title === "") return;
+  if (await sessions.setTitleIfEmpty(sessionId, title)) logger.info("session titled", { sessionId, jobId });
+}

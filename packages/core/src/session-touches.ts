@@ -1,0 +1,96 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+interface Batch {
+  count: number;
+  latest: number;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+/**
+ * Keeps a session's summary (`updatedAt`, `messageCount`) up to date as messages are
+ * stored. Every stored message updates the one session item, and updates of one item are
+ * serialized (by DynamoDB, and by dynalite's per-item lock): a burst of N messages would
+ * queue N updates behind each other. So one instance sends at most one update per session
+ * at a time, and the touches that arrive meanwhile are added up into the next one.
+ * A touch resolves once an update that includes it is written.
+ */
+export class SessionTouches {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  /** Touches not yet sent, per session. */
+  private readonly waiting = new Map<string, Batch>();
+  /** The update in flight (or queued behind one), per session. */
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(doc: DynamoDBDocumentClient, table: string) {
+    this.doc = doc;
+    this.table = table;
+  }
+
+  touch(sessionId: string, createdAt: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let batch = this.waiting.get(sessionId);
+      if (!batch) {
+        batch = { count: 0, latest: createdAt, waiters: [] };
+        this.waiting.set(sessionId, batch);
+        this.schedule(sessionId);
+      }
+      batch.count += 1;
+      batch.latest = Math.max(batch.latest, createdAt);
+      batch.waiters.push({ resolve, reject });
+    });
+  }
+
+  private schedule(sessionId: string): void {
+    const previous = this.running.get(sessionId);
+    const run = (async () => {
+      await previous;
+      const batch = this.waiting.get(sessionId);
+      this.waiting.delete(sessionId);
+      if (!batch) return;
+      try {
+        await this.write(sessionId, batch.count, batch.latest);
+        for (const waiter of batch.waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of batch.waiters) waiter.reject(error);
+      }
+    })();
+    this.running.set(sessionId, run);
+    void run.finally(() => {
+      if (this.running.get(sessionId) === run) this.running.delete(sessionId);
+    });
+  }
+
+  /** `updatedAt` only moves forward (writers' clocks and batches may arrive out of order); the count always grows. */
+  private async write(sessionId: string, count: number, latest: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId },
+          UpdateExpression: "SET updatedAt = :latest ADD messageCount :count",
+          ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(updatedAt) OR updatedAt < :latest)",
+          ExpressionAttributeValues: { ":latest": latest, ":count": count },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId },
+          UpdateExpression: "ADD messageCount :count",
+          ConditionExpression: "attribute_exists(sessionId)",
+          ExpressionAttributeValues: { ":count": count },
+        }),
+      );
+    } catch (error) {
+      // A message of a deleted session is still kept; only the summary is not updated.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from "node:crypto";
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorFrame, Message, ServerFrame } from "../../packages/core/src/index.ts";
+import { exchange, isAgentReply } from "../support/chat.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import type { TestClient } from "../support/ws-client.ts";
+
+// Nothing lost: a USER message is stored before its job is queued. When queueing fails the
+// client is told, the message stays (without enqueuedAt), and sending it again with the same
+// clientMessageId queues it: never a message that silently has no reply.
+
+let stack: TestStack;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
+  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await stack?.stop();
+});
+
+/** Makes SQS refuse every job over 1 KB (a real SQS refusal: InvalidParameterValue) until the returned function restores it. */
+async function queueRefusingBigJobs(): Promise<() => Promise<void>> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["MaximumMessageSize"] }));
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: "1024" } }));
+  return async () => {
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: Attributes!.MaximumMessageSize! } }));
+  };
+}
+
+async function storedMessages(tab: TestClient): Promise<Message[]> {
+  const frame = await exchange(tab, { action: "getSession" }, (f) => f.type === "session");
+  return frame.type === "session" ? frame.messages : [];
+}
+
+describe("when the job cannot be queued", () => {
+  it("tells the client, keeps the message unmarked, and a retry with the same clientMessageId completes it, once", async () => {
+    const tab = await stack.connect("rupert");
+    const clientMessageId = randomUUID();
+    const text = `A long question. ${"まだ続きます。".repeat(200)}`;
+    const restore = await queueRefusingBigJobs();
+
+    const start = tab.frames.length;
+    tab.send({ action: "putMessage", message: text, clientMessageId });
+    const error = (await tab.waitFor((f) => tab.frames.indexOf(f) >= start && f.type === "error")) as ErrorFrame;
+    const frames = tab.frames.slice(start);
+    const ack = frames.find((f) => f.type === "ack");
+    expect(ack).toMatchObject({ clientMessageId });
+    expect(error).toMatchObject({ code: "INTERNAL", clientMessageId, messageId: ack?.type === "ack" && ack.messageId });
+    // It was shown (it is stored), and nothing reaches the agent.
+    expect(frames.some((f) => f.type === "message" && f.message.message === text)).toBe(true);
+    const [unqueued] = await storedMessages(tab);
+    expect(unqueued).toMatchObject({ message: text, role: "USER" });
+    expect(unqueued!.enqueuedAt).toBeUndefined();
+
+    // Still failing: the same error, still one message.
+    expect(await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "error")).toMatchObject({ code: "INTERNAL" });
+    expect(await storedMessages(tab)).toHaveLength(1);
+
+    await restore();
+    const retryStart = tab.frames.length;
+    const again = await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "ack");
+    expect(again).toEqual(ack);
+    await tab.waitFor((f: ServerFrame) => isAgentReply(f) && f.type === "message" && f.message.jobId === unqueued!.messageId);
+    expect(tab.frames.slice(retryStart).some((f) => f.type === "error")).toBe(false);
+
+    const [completed, ...rest] = await storedMessages(tab);
+    expect(completed).toMatchObject({ messageId: unqueued!.messageId, createdAt: unqueued!.createdAt });
+    expect(completed!.enqueuedAt).toBeGreaterThan(completed!.createdAt);
+    expect(rest.filter((m) => m.role === "USER")).toEqual([]);
+    // One job: had the message been queued twice, a second turn would have completed by now.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const turns = stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId: string }).jobId === unqueued!.messageId);
+    expect(turns).toHaveLength(1);
+    await tab.close();
+  });
+});

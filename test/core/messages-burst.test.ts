@@ -1,0 +1,71 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MessagesRepository, SessionsRepository, type Message } from "../../packages/core/src/index.ts";
+import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+
+// Nothing lost, nothing out of order, and cheap: 1,000 messages written into one session at
+// once (ARCHITECTURE.md §2). What "in order" means is in messages-order.test.ts.
+
+let db: TestDynamo;
+let sessions: SessionsRepository;
+
+beforeAll(async () => {
+  db = await startTestDynamo();
+  sessions = new SessionsRepository(db.doc, db.tables.sessions);
+});
+afterAll(() => db.stop());
+
+const instance = () => new MessagesRepository(db.doc, db.tables);
+
+function userMessage(sessionId: string, text: string, createdAt: number): Message {
+  return { sessionId, messageId: randomUUID(), createdAt, role: "USER", messageType: "CONVERSATION", message: text };
+}
+
+/** Counts the DynamoDB requests sent through the test's client until stop(). */
+function countRequests() {
+  const counts: Record<string, number> = {};
+  let counting = true;
+  const name = `count-${randomUUID()}`;
+  db.doc.middlewareStack.add(
+    (next, context) => (args) => {
+      if (counting) counts[context.commandName as string] = (counts[context.commandName as string] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name },
+  );
+  return {
+    stop: () => {
+      counting = false;
+      db.doc.middlewareStack.remove(name);
+      return counts;
+    },
+  };
+}
+
+function expectTotalOrder(stored: Message[]): void {
+  const times = stored.map((m) => m.createdAt);
+  expect(new Set(times).size).toBe(times.length);
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+}
+
+describe("a burst of messages into one session", () => {
+  it("keeps all of 1,000 messages written at once into one millisecond, in the order they were issued", async () => {
+    const repo = instance();
+    const { sessionId } = await sessions.create("alice");
+    const at = Date.now();
+    const texts = Array.from({ length: 1_000 }, (_, i) => `m${i}`);
+    const requests = countRequests();
+    const written = await Promise.all(texts.map((text) => repo.put(userMessage(sessionId, text, at))));
+    expect(written.every((w) => w.created)).toBe(true);
+    // Two writes a message (its guard, then itself: no clash, nothing to mark); the session's summary updated in batches.
+    const sent = requests.stop();
+    expect(sent.PutItemCommand).toBe(2_000);
+    expect(sent.UpdateItemCommand).toBeLessThan(100);
+
+    const stored = await repo.list(sessionId, { limit: 1_000 });
+    expect(stored.map((m) => m.message)).toEqual(texts);
+    expectTotalOrder(stored);
+    expect(stored[0]!.createdAt).toBe(at);
+    expect(await sessions.get(sessionId)).toMatchObject({ messageCount: 1_000, updatedAt: stored[999]!.createdAt });
+  });
+});
