@@ -14,7 +14,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ["packages/web/public/**/*.js"],
-    languageOptions: { globals: { window: "readonly", document: "readonly", WebSocket: "readonly", fetch: "readonly", location: "readonly", history: "readonly", crypto: "readonly" } },
+    // The browser bundle: no Node modules, no server packages; @azuchi/core's index exports server
+    // code, so only its types (or its zod-only contract modules, by path).
+    files: ["packages/web/src/**/*.{ts,tsx}"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "@azuchi/core", allowTypeImports: true, message: "Server code: use `import type`, or import packages/core/src/frames.ts or message.ts by path." }],
+          patterns: [
+            { group: ["node:*"], message: "The web client runs in a browser." },
+            { group: ["@azuchi/*", "!@azuchi/core"], message: "The web client must not bundle server code." },
+          ],
+        },
+      ],
+    },
   },
 );

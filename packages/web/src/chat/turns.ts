@@ -1,0 +1,132 @@
+/**
+ * The conversation as the page shows it: turns, each a USER message and what the agent did
+ * about it (its messages carry the USER message's id as `jobId`): the activity trail
+ * (AGENT_LOG), the latest plan (PLAN), notices (SYSTEM_LOG), the reply, and the stream of a
+ * reply still being written. Pure: derived from the state and the time.
+ */
+import type { ChatMessage } from "./protocol.ts";
+import type { ChatState, OutgoingMessage } from "./state.ts";
+import type { ReplyStream } from "./streams.ts";
+
+/** A turn with no news for this long is no longer shown as being answered. */
+export const STALE_MS = 3 * 60_000;
+
+export type TurnStatus =
+  | "sending" // on the wire, not yet acknowledged
+  | "offline" // typed while disconnected; goes out when the socket is back
+  | "queued" // stored; waits in the session's queue behind the turn being answered
+  | "waiting" // stored; the agent has not started yet
+  | "answering"
+  | "done"
+  | "stopped"
+  | "failed"
+  | "unanswered";
+
+export type PlanStepStatus = "pending" | "in_progress" | "completed";
+
+export interface PlanView {
+  message: ChatMessage;
+  explanation?: string;
+  steps: { step: string; status: PlanStepStatus }[];
+  /** How many PLANs this turn has had; the view shows the latest. */
+  revision: number;
+}
+
+export interface Turn {
+  key: string;
+  user?: ChatMessage;
+  pending?: OutgoingMessage;
+  activity: ChatMessage[];
+  plan?: PlanView;
+  /** The agent's and the system's other messages, in order: notices, the reply, unknown types. */
+  items: ChatMessage[];
+  reply?: ChatMessage;
+  stream?: ReplyStream;
+  status: TurnStatus;
+  lastActivityAt: number;
+}
+
+export function toPlan(message: ChatMessage, revision: number): PlanView | undefined {
+  const payload = message.payload as { explanation?: unknown; plan?: unknown } | undefined;
+  if (!payload || !Array.isArray(payload.plan)) return undefined;
+  const steps: PlanView["steps"] = [];
+  for (const item of payload.plan as unknown[]) {
+    const { step, status } = (item ?? {}) as { step?: unknown; status?: unknown };
+    if (typeof step !== "string") return undefined;
+    steps.push({ step, status: status === "completed" || status === "in_progress" ? status : "pending" });
+  }
+  return { message, steps, revision, ...(typeof payload.explanation === "string" && payload.explanation && { explanation: payload.explanation }) };
+}
+
+function emptyTurn(key: string, at: number): Turn {
+  return { key, activity: [], items: [], status: "waiting", lastActivityAt: at };
+}
+
+export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox" | "connection">, now: number): Turn[] {
+  const turns: Turn[] = [];
+  const byJob = new Map<string, Turn>();
+  const planRevisions = new Map<Turn, number>();
+
+  for (const message of state.messages) {
+    if (message.role === "USER") {
+      const turn = { ...emptyTurn(message.messageId, message.createdAt), user: message };
+      turns.push(turn);
+      byJob.set(message.messageId, turn);
+      continue;
+    }
+    let turn = message.jobId ? byJob.get(message.jobId) : turns.at(-1);
+    if (!turn) {
+      // The USER message is on an older page not loaded yet (or the message has no job).
+      turn = emptyTurn(message.jobId ? `job:${message.jobId}` : `orphan:${message.messageId}`, message.createdAt);
+      turns.push(turn);
+      if (message.jobId) byJob.set(message.jobId, turn);
+    }
+    turn.lastActivityAt = Math.max(turn.lastActivityAt, message.createdAt);
+    if (message.messageType === "AGENT_LOG") {
+      turn.activity.push(message);
+    } else if (message.messageType === "PLAN" && toPlan(message, 1)) {
+      const revision = (planRevisions.get(turn) ?? 0) + 1;
+      planRevisions.set(turn, revision);
+      turn.plan = toPlan(message, revision);
+    } else {
+      turn.items.push(message);
+      if (message.role === "AGENT" && message.messageType === "CONVERSATION") turn.reply = message;
+    }
+  }
+
+  for (const stream of Object.values(state.streams)) {
+    const open = turns.filter((t) => !t.reply && !t.stream);
+    const target = open.findLast((t) => t.activity.length > 0 || t.plan || t.items.length > 0) ?? open[0];
+    const turn = target ?? emptyTurn(`stream:${stream.messageId}`, stream.updatedAt);
+    if (!target) turns.push(turn);
+    turn.stream = stream;
+    turn.lastActivityAt = Math.max(turn.lastActivityAt, stream.updatedAt);
+  }
+
+  const ready = state.connection.phase === "open" && state.connection.synced;
+  let busy = false;
+  for (const turn of turns) {
+    turn.status = statusOf(turn, busy, now);
+    busy ||= turn.status === "answering" || turn.status === "waiting" || turn.status === "queued";
+  }
+  for (const pending of state.outbox) {
+    turns.push({ ...emptyTurn(`pending:${pending.clientMessageId}`, pending.queuedAt), pending, status: pending.status === "sending" || ready ? "sending" : "offline" });
+  }
+  return turns;
+}
+
+function statusOf(turn: Turn, busyBefore: boolean, now: number): TurnStatus {
+  if (turn.reply) return turn.reply.stopped ? "stopped" : "done";
+  const final = turn.items.some((m) => m.messageType === "SYSTEM_LOG" && (m.payload as { final?: unknown } | undefined)?.final === true);
+  if (final) return "failed";
+  const recent = now - turn.lastActivityAt < STALE_MS;
+  const started = turn.activity.length > 0 || turn.plan !== undefined || turn.items.length > 0 || turn.stream !== undefined;
+  if (started) return recent ? "answering" : "unanswered";
+  if (busyBefore) return "queued";
+  return recent ? "waiting" : "unanswered";
+}
+
+/** The agent is working on this session (or about to): the Stop button shows. */
+export function isAnswering(turns: Turn[]): boolean {
+  return turns.some((t) => t.status === "answering" || t.status === "waiting");
+}

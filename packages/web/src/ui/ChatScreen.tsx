@@ -1,0 +1,139 @@
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import type { AuthSession } from "../auth/session.ts";
+import { ChatConnection } from "../chat/connection.ts";
+import { isAnswering, toTurns } from "../chat/turns.ts";
+import { sessionFromUrl, showSessionInUrl } from "../session-url.ts";
+import { Composer } from "./Composer.tsx";
+import { ConnectionStatus } from "./ConnectionStatus.tsx";
+import { Conversation } from "./Conversation.tsx";
+import { Notices } from "./Notices.tsx";
+import { Sidebar } from "./Sidebar.tsx";
+import { useNow } from "./useNow.ts";
+import { useOnline } from "./useOnline.ts";
+
+interface ChatScreenProps {
+  auth: AuthSession;
+  webSocketUrl: string;
+  onSignOut(): void;
+  onSignInAgain(): void;
+}
+
+const SUGGESTIONS = ["Make a plan for a weekend in Kyoto 🍵", "今何時ですか？ What time is it?", "Summarise this chat in three bullet points"];
+
+export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: ChatScreenProps) {
+  const [connection] = useState(() => new ChatConnection({ webSocketUrl, auth, sessionId: sessionFromUrl(), showSession: showSessionInUrl }));
+  useEffect(() => {
+    connection.start();
+    const onPopState = () => {
+      setSwitches((n) => n + 1);
+      connection.dispatch({ type: "switchSession", sessionId: sessionFromUrl(), fromUrl: true });
+    };
+    window.addEventListener("popstate", onPopState);
+    return () => {
+      window.removeEventListener("popstate", onPopState);
+      connection.stop();
+    };
+  }, [connection]);
+
+  const state = useSyncExternalStore(connection.subscribe, connection.getState);
+  const online = useOnline();
+  const now = useNow(state.connection.phase === "waiting" ? 1_000 : 15_000);
+  const turns = useMemo(() => toTurns(state, now), [state, now]);
+  const answering = isAnswering(turns);
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const menu = useRef<HTMLButtonElement>(null);
+  const closeDrawer = () => {
+    setDrawerOpen(false);
+    menu.current?.focus();
+  };
+
+  const firstUserText = state.messages.find((m) => m.role === "USER")?.message;
+  const title = state.session?.title || (firstUserText ? firstUserText.slice(0, 80) : "New chat");
+  useEffect(() => {
+    document.title = `${title} · azuchi`;
+  }, [title]);
+
+  // Bumped when the user changes chats: the message box empties and takes the focus.
+  const [switches, setSwitches] = useState(0);
+  const switchTo = (sessionId: string | undefined) => {
+    setDrawerOpen(false);
+    setSwitches((n) => n + 1);
+    connection.dispatch({ type: "switchSession", sessionId, fromUrl: false });
+  };
+  const lastReply = turns.findLast((t) => t.reply)?.reply;
+
+  return (
+    <div className="app" data-drawer={drawerOpen || undefined}>
+      <Sidebar
+        id="sidebar"
+        open={drawerOpen}
+        items={state.sessions.items}
+        currentId={state.sessionId}
+        currentTitle={title}
+        supported={state.sessions.supported}
+        loading={state.sessions.loading}
+        hasMore={state.sessions.cursor !== undefined}
+        user={auth.user}
+        now={now}
+        onNewChat={() => switchTo(undefined)}
+        onSelect={switchTo}
+        onLoadMore={() => connection.dispatch({ type: "loadMoreSessions" })}
+        onSignOut={onSignOut}
+        onClose={closeDrawer}
+      />
+      {drawerOpen && <div className="backdrop" onClick={closeDrawer} aria-hidden="true" />}
+      <main className="chat">
+        <header className="chat-header">
+          <button type="button" className="menu" ref={menu} aria-label="Chats" aria-controls="sidebar" aria-expanded={drawerOpen} onClick={() => setDrawerOpen(!drawerOpen)}>
+            <span aria-hidden="true">☰</span>
+          </button>
+          <h1 className="chat-title" title={title}>
+            {title}
+          </h1>
+          <ConnectionStatus connection={state.connection} online={online} now={now} onRetry={() => connection.reconnectNow()} />
+        </header>
+        <Conversation
+          turns={turns}
+          now={now}
+          hasOlder={state.history.hasOlder}
+          loadingOlder={state.history.loadingOlder}
+          loaded={state.history.loaded}
+          onLoadOlder={() => connection.dispatch({ type: "loadOlder" })}
+          empty={
+            <div className="empty">
+              <h2>What can azuchi do for you?</h2>
+              <p className="muted">Ask in English or 日本語. The agent shows its plan and what it is doing while it answers.</p>
+              <div className="suggestions">
+                {SUGGESTIONS.map((suggestion) => (
+                  <button key={suggestion} type="button" onClick={() => connection.send(suggestion)}>
+                    {suggestion}
+                  </button>
+                ))}
+              </div>
+            </div>
+          }
+        />
+        <p className="visually-hidden" aria-live="polite">
+          {answering ? "azuchi is answering." : lastReply ? "azuchi answered." : ""}
+        </p>
+        <Notices
+          notices={state.notices}
+          onDismiss={(id) => connection.dispatch({ type: "dismiss", noticeId: id })}
+          onSignIn={onSignInAgain}
+          onNewChat={() => switchTo(undefined)}
+          onRetrySend={(id) => connection.dispatch({ type: "retrySend", noticeId: id, now: Date.now() })}
+        />
+        <Composer
+          onSend={(text) => connection.send(text)}
+          onStop={() => connection.dispatch({ type: "stop" })}
+          answering={answering}
+          stopping={state.stopping}
+          canStop={state.canStop}
+          online={online && state.connection.phase !== "waiting"}
+          returned={state.returned}
+          switches={switches}
+        />
+      </main>
+    </div>
+  );
+}

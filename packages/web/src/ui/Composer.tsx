@@ -1,0 +1,92 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
+
+interface ComposerProps {
+  /** Queues the text; false when it was refused (the notice says why) and the text stays. */
+  onSend(text: string): boolean;
+  onStop(): void;
+  answering: boolean;
+  stopping: boolean;
+  canStop: boolean;
+  online: boolean;
+  returned: { text: string; nonce: number } | undefined;
+  /** Changes when the user switches chats: the box is emptied and focused. */
+  switches: number;
+}
+
+/** The counter shows from this share of the limit on. */
+const COUNTER_FROM = 0.9;
+
+export function Composer({ onSend, onStop, answering, stopping, canStop, online, returned, switches }: ComposerProps) {
+  const [text, setText] = useState("");
+  const box = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    if (switches > 0) setText("");
+    box.current?.focus();
+  }, [switches]);
+
+  // A message the server refused comes back to the box, unless the user already typed anew.
+  useEffect(() => {
+    if (returned) setText((current) => (current.trim() === "" ? returned.text : current));
+  }, [returned]);
+
+  const submit = (event?: { preventDefault(): void }) => {
+    event?.preventDefault();
+    if (text.trim() === "") return;
+    if (onSend(text)) setText("");
+    box.current?.focus();
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    // Enter sends; Shift+Enter is a new line; Enter that confirms an IME conversion (Japanese input) is neither.
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing && event.keyCode !== 229) submit(event);
+  };
+
+  const length = text.length >= MAX_MESSAGE_CHARS * COUNTER_FROM ? characterCount(text) : 0;
+  const hint = !online
+    ? "You are offline: what you send now is kept and goes out when the connection is back."
+    : answering
+      ? "The agent is answering. What you send now is queued and answered next."
+      : undefined;
+
+  return (
+    <form className="composer" onSubmit={submit}>
+      {hint && (
+        <p className="composer-hint" id="composer-hint">
+          {hint}
+        </p>
+      )}
+      <div className="composer-row">
+        <textarea
+          ref={box}
+          aria-label="Message"
+          aria-describedby={hint ? "composer-hint" : undefined}
+          placeholder={answering ? "Queue another message…" : "Message azuchi — Enter to send, Shift+Enter for a new line"}
+          value={text}
+          rows={1}
+          onChange={(event) => setText(event.target.value)}
+          onKeyDown={onKeyDown}
+          enterKeyHint="send"
+        />
+        {answering && canStop && (
+          <button type="button" className="stop" aria-label="Stop" title={stopping ? "Stopping…" : "Stop the answer"} onClick={onStop} disabled={stopping || !online}>
+            <span aria-hidden="true" className="stop-icon" />
+            <span className="button-text">{stopping ? "Stopping…" : "Stop"}</span>
+          </button>
+        )}
+        <button type="submit" className="send" aria-label="Send" disabled={text.trim() === ""}>
+          <span aria-hidden="true" className="send-icon">
+            ↑
+          </span>
+          <span className="button-text">Send</span>
+        </button>
+      </div>
+      {length > 0 && (
+        <p className="counter" data-over={length > MAX_MESSAGE_CHARS || undefined} aria-live="polite">
+          {length.toLocaleString("en-US")} / {MAX_MESSAGE_CHARS.toLocaleString("en-US")} characters
+        </p>
+      )}
+    </form>
+  );
+}

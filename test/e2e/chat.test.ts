@@ -1,0 +1,154 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { launchBrowser, openChat, PHONE, say, screenshot, setModel } from "./browser.ts";
+import { ensureWebBuild } from "./web-build.ts";
+
+let stack: TestStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  await ensureWebBuild();
+  [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const QUESTION = "京都で週末を過ごす計画を立てて、今の時刻も教えて 🍵✨ **ありがとう**";
+
+describe("the browser chat", () => {
+  it("streams the reply in, with the agent's plan as a checklist and its activity trail, rendered as Markdown", async () => {
+    const tab = await openChat(browser, stack.url, "hana");
+    const { page, conversation } = tab;
+    // Slow enough to watch the reply being written.
+    await setModel(stack.url, { tokenMs: 10 });
+    try {
+      await say(tab, QUESTION);
+      await expect.poll(() => conversation.locator('[data-role="USER"]').first().innerText()).toContain(QUESTION);
+
+      const streaming = conversation.locator("[data-streaming]");
+      await streaming.waitFor({ timeout: 10_000 });
+      await expect.poll(() => streaming.innerText()).toContain("「京都");
+      await expect(page.getByRole("button", { name: "Stop", exact: true }).isVisible()).resolves.toBe(true);
+
+      const plan = conversation.getByRole("region", { name: "Plan" });
+      await plan.waitFor();
+      const steps = plan.getByRole("listitem");
+      await expect.poll(() => steps.count()).toBe(3);
+      await expect(steps.first().getAttribute("data-status")).resolves.toBe("in_progress");
+      await expect(steps.nth(1).innerText()).resolves.toContain("現在時刻を調べる");
+
+      const answer = reply(page);
+      await answer.waitFor({ timeout: 15_000 });
+      await expect(streaming.count()).resolves.toBe(0);
+      // The quote's **ありがとう** is Markdown: bold, not asterisks.
+      await expect(answer.locator("strong").innerText()).resolves.toBe("ありがとう");
+      await expect(answer.innerText()).resolves.toContain("3つの手順で計画を立てました。");
+
+      const activity = conversation.locator("details.activity");
+      await activity.locator("summary").click();
+      const lines = activity.getByRole("list", { name: "Activity" }).getByRole("listitem");
+      await expect.poll(() => lines.allInnerTexts()).toEqual([
+        expect.stringContaining("メッセージを確認しています…"),
+        expect.stringContaining("get_current_time を呼び出しています…"),
+        expect.stringContaining("get_current_time:"),
+      ]);
+      await expect(page.getByRole("button", { name: "Stop", exact: true }).count()).resolves.toBe(0);
+      await screenshot(page, "conversation-desktop");
+    } finally {
+      await setModel(stack.url, { tokenMs: 2 });
+    }
+
+    // The same conversation after a reload, from the server.
+    const before = await conversation.locator(".bubble, .plan, details.activity li").allInnerTexts();
+    const url = page.url();
+    await page.reload();
+    await reply(page).waitFor();
+    expect(page.url()).toBe(url);
+    await conversation.locator("details.activity summary").click();
+    expect(await conversation.locator(".bubble, .plan, details.activity li").allInnerTexts()).toEqual(before);
+
+    // The same session on a phone, read from its link.
+    const phone = await openChat(browser, stack.url, "hana", { sessionId: tab.sessionId(), viewport: PHONE });
+    await reply(phone.page).waitFor();
+    expect(phone.sessionId()).toBe(tab.sessionId());
+    await screenshot(phone.page, "conversation-phone");
+    await phone.page.getByRole("button", { name: "Chats" }).click();
+    await phone.page.getByRole("button", { name: "New chat" }).waitFor();
+    await screenshot(phone.page, "sessions-phone");
+    await phone.context.close();
+    await tab.context.close();
+  });
+
+  it("shows the agent's reply in both tabs open on one session", async () => {
+    const first = await openChat(browser, stack.url, "kenji");
+    const second = await openChat(browser, stack.url, "kenji", { sessionId: first.sessionId() });
+    expect(second.sessionId()).toBe(first.sessionId());
+
+    await say(first, "Two tabs, one chat 👀");
+    for (const tab of [first, second]) {
+      await reply(tab.page).waitFor({ timeout: 10_000 });
+      await expect(reply(tab.page).innerText()).resolves.toContain('You said: "Two tabs, one chat 👀".');
+      await expect(tab.conversation.locator('[data-role="USER"]').count()).resolves.toBe(1);
+    }
+    await Promise.all([first.context.close(), second.context.close()]);
+  });
+
+  it("says how long a message may be when it is too long, and keeps the text", async () => {
+    const tab = await openChat(browser, stack.url, "mika", { viewport: PHONE });
+    const text = "あ".repeat(8_001);
+    await tab.message.fill(text);
+    await expect(tab.page.locator(".counter").innerText()).resolves.toBe("8,001 / 8,000 characters");
+    await tab.message.press("Enter");
+    const alert = tab.page.getByRole("alert");
+    await expect.poll(() => alert.innerText()).toContain("8,001 characters long; a message can have at most 8,000");
+    expect(await tab.message.inputValue()).toBe(text);
+    await expect(tab.conversation.locator('[data-role="USER"]').count()).resolves.toBe(0);
+    await screenshot(tab.page, "too-long-phone");
+    await tab.context.close();
+  });
+
+  it("never runs or loads what agent text contains: links keep safe targets only, images stay links; long words wrap", async () => {
+    const tab = await openChat(browser, stack.url, "sora", { viewport: PHONE });
+    const longWord = "x".repeat(300);
+    await say(tab, `[click](javascript:alert(1)) ![pixel](https://tracker.example/p.png) <img src=x onerror=alert(1)> [ok](https://example.com) ${longWord}`);
+    await reply(tab.page).waitFor({ timeout: 10_000 });
+    const links = await reply(tab.page).locator("a").evaluateAll((anchors) => anchors.map((a) => a.getAttribute("href")));
+    expect(links).toEqual(["https://tracker.example/p.png", "https://example.com"]);
+    await expect(reply(tab.page).locator("img").count()).resolves.toBe(0);
+    await expect(reply(tab.page).innerText()).resolves.toContain("<img src=x onerror=alert(1)>");
+    // A 300-character word wraps inside the bubbles: nothing scrolls sideways on a phone.
+    await expect(tab.page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(PHONE.width);
+    await expect(tab.conversation.evaluate((element) => element.scrollWidth <= element.clientWidth)).resolves.toBe(true);
+    await tab.context.close();
+  });
+
+  it("signs in with the User name box and Enter, then sends with Enter and breaks lines with Shift+Enter", async () => {
+    const context = await browser.newContext({ viewport: PHONE, locale: "en-US" });
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+    await page.getByLabel("User name").fill("yuki");
+    await screenshot(page, "sign-in-phone");
+    await page.getByLabel("User name").press("Enter");
+    await page.waitForURL(/[?&]session=[0-9a-f-]{36}/);
+    await expect(page.getByRole("textbox", { name: "Message" }).evaluate((box) => box === document.activeElement)).resolves.toBe(true);
+    await expect(page.getByRole("region", { name: "Conversation" }).innerText()).resolves.toContain("What can azuchi do for you?");
+
+    // Shift+Enter is a new line; Enter sends.
+    const box = page.getByRole("textbox", { name: "Message" });
+    await box.pressSequentially("line one");
+    await box.press("Shift+Enter");
+    await box.pressSequentially("二行目 ✍️");
+    expect(await box.inputValue()).toBe("line one\n二行目 ✍️");
+    await box.press("Enter");
+    await expect.poll(() => page.locator('.bubble[data-role="USER"]').innerText()).toContain("line one\n二行目 ✍️");
+    expect(await box.inputValue()).toBe("");
+    await context.close();
+  });
+});
+
+function reply(page: Page) {
+  return page.getByRole("region", { name: "Conversation" }).locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]').last();
+}

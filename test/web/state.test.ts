@@ -1,0 +1,251 @@
+import { describe, expect, it } from "vitest";
+import type { ChatMessage } from "../../packages/web/src/chat/protocol.ts";
+import { CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, initialState, PAGE_SIZE, update, type ChatEvent, type ChatState, type Command } from "../../packages/web/src/chat/state.ts";
+
+const SESSION = "5b0d1b4e-7c4a-4d6e-9a43-0f1b2c3d4e5f";
+const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+
+const message = (n: number, overrides: Partial<ChatMessage> = {}): ChatMessage => ({
+  sessionId: SESSION,
+  createdAt: 1_000 + n,
+  messageId: id(n),
+  role: "AGENT",
+  messageType: "CONVERSATION",
+  message: `message ${n}`,
+  ...overrides,
+});
+
+/** Runs events in order; returns the final state and every command issued. */
+function run(state: ChatState, ...events: ChatEvent[]): { state: ChatState; commands: Command[] } {
+  const commands: Command[] = [];
+  for (const event of events) {
+    const [next, issued] = update(state, event);
+    state = next;
+    commands.push(...issued);
+  }
+  return { state, commands };
+}
+
+const frame = (data: object, now = 10_000): ChatEvent => ({ type: "frame", data: JSON.stringify(data), now });
+const sessionFrame = (messages: ChatMessage[], title = "") =>
+  frame({ type: "session", session: { sessionId: SESSION, userId: "alice", title, createdAt: 1, updatedAt: 2 }, messages });
+const sent = (commands: Command[]) => commands.filter((c) => c.type === "send").map((c) => (c.type === "send" ? c.frame : undefined));
+
+/** A tab that connected and loaded `messages`. */
+function synced(messages: ChatMessage[] = []): ChatState {
+  return run(initialState(SESSION), { type: "connect", now: 0 }, { type: "opened", now: 1 }, sessionFrame(messages)).state;
+}
+
+describe("the chat state machine", () => {
+  it("opens, asks for the newest page and the session list, then is in sync", () => {
+    const { state, commands } = run(initialState(SESSION), { type: "connect", now: 0 }, { type: "opened", now: 1 });
+    expect(commands[1]).toEqual({ type: "open", sessionId: SESSION });
+    expect(sent(commands)).toEqual([{ action: "getSession", limit: PAGE_SIZE }, { action: "listSessions", limit: 30 }]);
+    expect(state.connection.synced).toBe(false);
+    const loaded = run(state, sessionFrame([message(1)])).state;
+    expect(loaded.connection.synced).toBe(true);
+    expect(loaded.messages).toHaveLength(1);
+    expect(loaded.history.hasOlder).toBe(false);
+  });
+
+  it("learns a new session's id from the session frame and puts it in the URL", () => {
+    const { state, commands } = run(initialState(undefined), { type: "connect", now: 0 }, { type: "opened", now: 1 }, sessionFrame([]));
+    expect(state.sessionId).toBe(SESSION);
+    expect(commands).toContainEqual({ type: "showSession", sessionId: SESSION, push: false });
+  });
+
+  it("sends one message at a time, each with its clientMessageId, in the order typed", () => {
+    const { state, commands } = run(
+      synced(),
+      { type: "send", text: "first", clientMessageId: id(101), now: 5 },
+      { type: "send", text: "second", clientMessageId: id(102), now: 6 },
+    );
+    expect(sent(commands)).toEqual([{ action: "putMessage", message: "first", clientMessageId: id(101) }]);
+    expect(state.outbox.map((o) => [o.text, o.status])).toEqual([["first", "sending"], ["second", "queued"]]);
+
+    const acked = run(state, frame({ type: "ack", clientMessageId: id(101), messageId: id(1), createdAt: 2_000 }));
+    expect(sent(acked.commands)).toEqual([{ action: "putMessage", message: "second", clientMessageId: id(102) }]);
+    expect(acked.state.messages.map((m) => [m.role, m.message])).toEqual([["USER", "first"]]);
+  });
+
+  it("keeps messages typed while offline and sends them after the reconnect has caught up", () => {
+    const dropped = run(synced([message(1)]), { type: "closed", now: 100, random: 0 }).state;
+    const typed = run(dropped, { type: "send", text: "while offline", clientMessageId: id(101), now: 150 });
+    expect(sent(typed.commands)).toEqual([]);
+    expect(typed.state.outbox[0]?.status).toBe("queued");
+
+    const reopened = run(typed.state, { type: "connect", now: 600 }, { type: "opened", now: 700 });
+    // Catch-up first: what was missed, from a little before the newest message seen.
+    expect(sent(reopened.commands)[0]).toEqual({ action: "getSession", after: Math.max(0, message(1).createdAt - CATCH_UP_OVERLAP_MS), limit: CATCH_UP_PAGE });
+    expect(sent(reopened.commands).some((f) => f?.action === "putMessage")).toBe(false);
+
+    const caughtUp = run(reopened.state, sessionFrame([message(1), message(2)]));
+    expect(caughtUp.state.messages.map((m) => m.messageId)).toEqual([id(1), id(2)]);
+    expect(sent(caughtUp.commands)).toEqual([{ action: "putMessage", message: "while offline", clientMessageId: id(101) }]);
+  });
+
+  it("sends a message again with the same clientMessageId when the socket dropped before its ack", () => {
+    const sending = run(synced(), { type: "send", text: "hello", clientMessageId: id(101), now: 5 }).state;
+    const again = run(sending, { type: "closed", now: 10, random: 0.5 }, { type: "connect", now: 1_000 }, { type: "opened", now: 1_001 }, sessionFrame([]));
+    expect(sent(again.commands).filter((f) => f?.action === "putMessage")).toEqual([{ action: "putMessage", message: "hello", clientMessageId: id(101) }]);
+  });
+
+  it("shows a stored message once, whether it comes as ack, message frame or catch-up", () => {
+    const sending = run(synced(), { type: "send", text: "once", clientMessageId: id(101), now: 5 }).state;
+    const stored = message(7, { role: "USER", message: "once" });
+    const { state } = run(
+      sending,
+      frame({ type: "ack", clientMessageId: id(101), messageId: stored.messageId, createdAt: stored.createdAt }),
+      frame({ type: "message", message: stored }),
+      sessionFrame([stored]),
+    );
+    expect(state.messages.filter((m) => m.message === "once")).toHaveLength(1);
+    expect(state.outbox).toEqual([]);
+  });
+
+  it("backs off between reconnect attempts, longer each time, and starts over once in sync", () => {
+    let state = synced();
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const result = run(state, { type: "closed", now: 0, random: 0.99 }, { type: "connect", now: 0 });
+      const later = result.commands.find((c) => c.type === "later");
+      delays.push(later?.type === "later" ? later.delayMs : -1);
+      state = result.state;
+    }
+    expect(delays).toEqual([...delays].sort((a, b) => a - b));
+    expect(delays[4]).toBeGreaterThan(delays[0]! * 8);
+    const back = run(state, { type: "opened", now: 0 }, sessionFrame([])).state;
+    expect(back.connection.attempt).toBe(0);
+  });
+
+  it("tells the user when a session keeps refusing the connection", () => {
+    let state = run(initialState(SESSION), { type: "connect", now: 0 }).state;
+    for (let i = 0; i < 3; i++) state = run(state, { type: "closed", now: 0, random: 0 }, { type: "connect", now: 0 }).state;
+    expect(state.notices.map((n) => n.action)).toContain("newChat");
+  });
+
+  it("stops reconnecting and asks to sign in again when the token has expired", () => {
+    const { state, commands } = run(synced(), { type: "closed", now: 0, random: 0 }, { type: "signInRequired" }, { type: "closed", now: 1, random: 0 });
+    expect(state.connection.phase).toBe("signedOut");
+    expect(state.notices.at(-1)).toMatchObject({ action: "signIn", text: expect.stringContaining("Sign in again") });
+    expect(commands.at(-1)).toEqual({ type: "cancel", timer: "reconnect" });
+  });
+
+  it("builds a streamed reply from deltas, shows gaps, and lets the final message replace it", () => {
+    const reply = message(9, { message: "Hello, world!" });
+    let { state } = run(synced(), frame({ type: "delta", messageId: reply.messageId, offset: 0, delta: "Hello" }));
+    expect(state.streams[reply.messageId]?.chunks).toEqual([{ offset: 0, text: "Hello" }]);
+    // Joined late or missed a delta: the piece is placed where it belongs.
+    state = run(state, frame({ type: "delta", messageId: reply.messageId, offset: 7, delta: "world" })).state;
+    expect(state.streams[reply.messageId]?.chunks).toEqual([{ offset: 0, text: "Hello" }, { offset: 7, text: "world" }]);
+    state = run(state, frame({ type: "delta", messageId: reply.messageId, offset: 5, delta: ", " })).state;
+    expect(state.streams[reply.messageId]?.chunks).toEqual([{ offset: 0, text: "Hello, world" }]);
+    state = run(state, frame({ type: "message", message: reply })).state;
+    expect(state.streams).toEqual({});
+    expect(state.messages.at(-1)?.message).toBe("Hello, world!");
+    // A late delta of a finished reply changes nothing.
+    expect(run(state, frame({ type: "delta", messageId: reply.messageId, offset: 0, delta: "x" })).state.streams).toEqual({});
+  });
+
+  it("reassembles a frame sent in parts", () => {
+    const data = JSON.stringify({ type: "message", message: message(3, { message: "長い".repeat(10) }) });
+    const third = Math.ceil(data.length / 3);
+    const parts = [0, 1, 2].map((index) => ({ type: "part", partId: "p1", index, count: 3, data: data.slice(index * third, (index + 1) * third) }));
+    const { state } = run(synced(), frame(parts[2]!), frame(parts[0]!), frame(parts[1]!));
+    expect(state.messages.at(-1)?.message).toBe("長い".repeat(10));
+    expect(state.parts).toEqual({});
+  });
+
+  it("refuses a message over the limit on the spot, saying how long it may be", () => {
+    const { state, commands } = run(synced(), { type: "send", text: "あ".repeat(8_001), clientMessageId: id(101), now: 5 });
+    expect(commands).toEqual([]);
+    expect(state.outbox).toEqual([]);
+    expect(state.notices[0]?.text).toContain("8,001 characters long; a message can have at most 8,000");
+  });
+
+  it("counts characters as people do: 8,000 emoji are not too long", () => {
+    const { state } = run(synced(), { type: "send", text: "🍣".repeat(8_000), clientMessageId: id(101), now: 5 });
+    expect(state.outbox).toHaveLength(1);
+  });
+
+  it("turns the server's refusal of the message on the wire into a notice and gives the text back", () => {
+    const sending = run(synced(), { type: "send", text: "too long for this server", clientMessageId: id(101), now: 5 }).state;
+    const { state } = run(sending, frame({ type: "error", code: "MESSAGE_TOO_LONG", message: "too long", limit: 10, length: 24 }));
+    expect(state.outbox).toEqual([]);
+    expect(state.notices[0]?.text).toBe("Your message is 24 characters long; a message can have at most 10. Shorten it and send again.");
+    expect(state.returned?.text).toBe("too long for this server");
+  });
+
+  it("waits and sends again when rate limited", () => {
+    const sending = run(synced(), { type: "send", text: "hi", clientMessageId: id(101), now: 5 }).state;
+    const limited = run(sending, frame({ type: "error", code: "RATE_LIMITED", message: "slow down" }));
+    expect(limited.state.outbox[0]?.status).toBe("queued");
+    expect(limited.commands).toContainEqual({ type: "later", timer: "pump", delayMs: 1_500 });
+    expect(sent(run(limited.state, { type: "pump" }).commands)).toEqual([{ action: "putMessage", message: "hi", clientMessageId: id(101) }]);
+  });
+
+  it("offers to send again when the message was saved but the agent could not be reached", () => {
+    const stored = message(4, { role: "USER", message: "please answer" });
+    const { state } = run(synced([stored]), frame({ type: "error", code: "INTERNAL", message: "queue down", messageId: stored.messageId, clientMessageId: id(101) }));
+    const notice = state.notices[0]!;
+    expect(notice.action).toBe("retrySend");
+    const retried = run(state, { type: "retrySend", noticeId: notice.id, now: 50 });
+    expect(sent(retried.commands)).toEqual([{ action: "putMessage", message: "please answer", clientMessageId: id(101) }]);
+  });
+
+  it("stops the answer once, and hides Stop on a server without stopGeneration", () => {
+    const stopping = run(synced(), { type: "stop" }, { type: "stop" });
+    expect(sent(stopping.commands)).toEqual([{ action: "stopGeneration" }]);
+    // Neither listSessions (sent on open) nor stopGeneration is known: one error each, in order.
+    const unknown = frame({ type: "error", code: "UNKNOWN_ROUTE", message: "no", routes: ["putMessage", "getSession"] });
+    const unsupported = run(stopping.state, unknown, unknown).state;
+    expect(unsupported.canStop).toBe(false);
+    expect(unsupported.stopping).toBe(false);
+  });
+
+  it("pages back through older messages with getSession before", () => {
+    const page = Array.from({ length: PAGE_SIZE }, (_, i) => message(100 + i));
+    const loaded = run(initialState(SESSION), { type: "connect", now: 0 }, { type: "opened", now: 1 }, sessionFrame(page)).state;
+    expect(loaded.history.hasOlder).toBe(true);
+    const asked = run(loaded, { type: "loadOlder" }, { type: "loadOlder" });
+    expect(sent(asked.commands)).toEqual([{ action: "getSession", before: message(100).createdAt, limit: PAGE_SIZE }]);
+    const older = run(asked.state, sessionFrame([message(1), message(2)])).state;
+    expect(older.messages.slice(0, 3).map((m) => m.messageId)).toEqual([id(1), id(2), id(100)]);
+    expect(older.history).toMatchObject({ hasOlder: false, loadingOlder: false });
+  });
+
+  it("lists sessions, pages on with the cursor, and keeps the current one on top when it has news", () => {
+    const other = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+    let { state } = run(synced(), frame({ type: "sessions", sessions: [{ sessionId: other, title: "Older chat", updatedAt: 500 }], cursor: "next" }));
+    expect(state.sessions.items.map((s) => s.title)).toEqual(["Older chat"]);
+    const more = run(state, { type: "loadMoreSessions" });
+    expect(sent(more.commands)).toEqual([{ action: "listSessions", limit: 30, cursor: "next" }]);
+    state = run(more.state, frame({ type: "sessions", sessions: [] })).state;
+    expect(state.sessions.cursor).toBeUndefined();
+    state = run(state, frame({ type: "message", message: message(5, { role: "USER", message: "京都の計画 🍵" }) })).state;
+    expect(state.sessions.items.map((s) => s.sessionId)).toEqual([SESSION, other]);
+  });
+
+  it("hides the session list on a server without listSessions", () => {
+    const state = run(initialState(SESSION), { type: "connect", now: 0 }, { type: "opened", now: 1 }, frame({ type: "error", code: "UNKNOWN_ROUTE", message: "?", routes: ["putMessage", "getSession"] })).state;
+    expect(state.sessions.supported).toBe(false);
+    expect(state.notices).toEqual([]);
+  });
+
+  it("starts over on another session, keeping the session list, and puts it in the URL", () => {
+    const other = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+    const before = run(synced([message(1)]), frame({ type: "sessions", sessions: [{ sessionId: other, title: "t", updatedAt: 1 }] })).state;
+    const { state, commands } = run(before, { type: "switchSession", sessionId: other, fromUrl: false });
+    expect(state.messages).toEqual([]);
+    expect(state.sessionId).toBe(other);
+    expect(state.sessions.items).toHaveLength(before.sessions.items.length);
+    expect(commands).toContainEqual({ type: "open", sessionId: other });
+    expect(commands).toContainEqual({ type: "showSession", sessionId: other, push: true });
+  });
+
+  it("ignores frames it cannot read and keeps messages of types it does not know", () => {
+    const unknown = message(3, { messageType: "WORK_ORDER_PREVIEW", message: "WO-17" });
+    const { state } = run(synced(), { type: "frame", data: "not json", now: 0 }, frame({ type: "surprise" }), frame({ type: "message", message: unknown }));
+    expect(state.messages).toEqual([unknown]);
+  });
+});
