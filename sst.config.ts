@@ -1,0 +1,44 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./.sst/platform/config.d.ts" />
+
+/**
+ * azuchi on AWS (ARCHITECTURE.md §9). One module per concern in stacks/, read in this order:
+ * storage (tables, Redis, VPC) → pipeline (queue, DLQ, bus, alarms) → chat (WebSocket API) →
+ * agent (queue consumer, HTTP API) → web (static site). README.md "Deploying" says how to use it.
+ */
+export default $config({
+  app(input) {
+    // stacks/defaults.ts PRODUCTION_STAGES (SST allows no imports here; a test keeps them equal).
+    const production = ["prod", "production"].includes(input.stage);
+    return {
+      name: "azuchi",
+      home: "aws",
+      // Production keeps its tables, queues and Redis on `sst remove`, and refuses to be removed at all.
+      removal: production ? "retain" : "remove",
+      protect: production,
+      providers: { aws: { version: "7.20.0" } },
+    };
+  },
+  async run() {
+    const { createStorage } = await import("./stacks/storage.ts");
+    const { createPipeline } = await import("./stacks/pipeline.ts");
+    const { createChat } = await import("./stacks/chat.ts");
+    const { createAgent } = await import("./stacks/agent.ts");
+    const { createWeb } = await import("./stacks/web.ts");
+
+    const openAiApiKey = new sst.Secret("OpenAiApiKey");
+    const authSecret = new sst.Secret("AuthSecret");
+
+    const storage = createStorage();
+    const pipeline = createPipeline();
+    const chat = createChat({ storage, pipeline, authSecret });
+    const agent = createAgent({ storage, pipeline, chat, openAiApiKey, authSecret });
+    const { web } = createWeb({ chat, agent });
+
+    return {
+      websocketUrl: chat.socket.url,
+      apiUrl: agent.api.url,
+      siteUrl: web.url,
+    };
+  },
+});

@@ -1,0 +1,161 @@
+import { authEnvironment, functionArgs, logRetention, redisEnvironment } from "./defaults.ts";
+import { jobTiming } from "./job-timing.ts";
+import type { Chat } from "./chat.ts";
+import type { Pipeline } from "./pipeline.ts";
+import type { Storage } from "./storage.ts";
+
+/**
+ * azuchi-ai-agent: the AgentJobs consumer (in the VPC, for Redis; through NAT to OpenAI), the
+ * AgentApi HTTP API with its Lambda authorizer (ARCHITECTURE.md §6), and the consumer's alarms.
+ */
+
+const handlers = "packages/agent/src/handlers";
+
+export const CONSUMER_HANDLER = `${handlers}/consume-jobs.handler`;
+export const GENERATE_REPLY_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate";
+export const GENERATE_REPLY_HANDLER = `${handlers}/generate-reply.handler`;
+export const HTTP_AUTHORIZER_HANDLER = `${handlers}/http-authorizer.handler`;
+export const HTTP_IDENTITY_SOURCE = "$request.header.Authorization";
+
+/**
+ * Under `sst dev`, this command consumes AgentJobs on your machine instead of a Lambda
+ * subscription. sst dev's stub functions answer "sst dev is not running" as a *successful*
+ * invocation when sst dev is stopped, and SQS deletes every job such a stub "answers". A
+ * poller that lives inside `sst dev` stops with it, and the jobs wait in the queue.
+ */
+export const DEV_CONSUMER_COMMAND = "node stacks/dev/consume-agent-jobs.ts";
+
+/** The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it). */
+export const DEFAULT_OPENAI_MODEL = "gpt-4.1-mini";
+
+interface AgentInput {
+  storage: Storage;
+  pipeline: Pipeline;
+  chat: Chat;
+  openAiApiKey: sst.Secret;
+  authSecret: sst.Secret;
+}
+
+export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret }: AgentInput) {
+  const { sessions, connections, messages, messageIds } = storage.tables;
+  const { queue, dlq, events, alarms } = pipeline;
+  const agent = (spec: Parameters<typeof functionArgs>[1]) => functionArgs("azuchi-ai-agent", spec);
+
+  // agentDeps() reads all of these when the consumer first runs (test/infra/links.test.ts
+  // checks them against the code): a turn touches the tables, every tab of the session, the
+  // bus, Redis and OpenAI, and shortens or dead-letters its own job.
+  const agentDepsLinks = [
+    sessions, connections, messages, messageIds, queue, dlq, chat.socket, events, storage.memory, openAiApiKey,
+  ];
+  const redis = { ...(storage.vpc && { vpc: storage.vpc }), environment: redisEnvironment($dev) };
+  const consumerEnvironment = {
+    ...redis.environment,
+    AZUCHI_TURN_TIMEOUT_MS: String(jobTiming.turnTimeoutSeconds * 1000),
+    AZUCHI_MAX_ATTEMPTS: String(jobTiming.maxAttempts),
+    AZUCHI_OPENAI_MODEL: process.env.AZUCHI_OPENAI_MODEL || DEFAULT_OPENAI_MODEL,
+  };
+
+  let consumer: ConsumerOutputs | undefined;
+  if ($dev) {
+    new sst.x.DevCommand("AgentJobsConsumer", {
+      link: agentDepsLinks,
+      environment: {
+        ...consumerEnvironment,
+        POWERTOOLS_SERVICE_NAME: "azuchi-ai-agent",
+        AWS_REGION: aws.getRegionOutput().region,
+      },
+      dev: { command: DEV_CONSUMER_COMMAND, title: "AgentJobs", autostart: true },
+    });
+  } else {
+    const subscriber = queue.subscribe(
+      agent({
+        handler: CONSUMER_HANDLER,
+        link: agentDepsLinks,
+        ...redis,
+        environment: consumerEnvironment,
+        timeout: `${jobTiming.consumerTimeoutSeconds} seconds`,
+        memory: "1024 MB",
+      }),
+      // A failed job and the later ones of its session go back to the queue; the rest are done.
+      { batch: { size: jobTiming.batchSize, partialResponses: true } },
+    );
+    const fn = subscriber.nodes.function;
+    consumer = {
+      name: fn.apply((f) => f.name),
+      logGroup: fn.apply((f) => f.nodes.logGroup.apply((group) => group?.name ?? $interpolate`/aws/lambda/${f.name}`)),
+    };
+  }
+
+  const api = new sst.aws.ApiGatewayV2("AgentApi", {
+    // Bearer tokens, no cookies: any origin may call it, the authorizer decides who.
+    cors: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type"], allowMethods: ["POST"] },
+    accessLog: { retention: logRetention($app.stage) },
+  });
+  const authorizer = api.addAuthorizer({
+    name: "BearerToken",
+    lambda: {
+      function: agent({ handler: HTTP_AUTHORIZER_HANDLER, link: [authSecret], environment: authEnvironment() }),
+      // API Gateway's JWT authorizer cannot check HS256 (ARCHITECTURE.md §7).
+      response: "simple",
+      identitySources: [HTTP_IDENTITY_SOURCE],
+    },
+  });
+  api.route(
+    GENERATE_REPLY_ROUTE,
+    agent({
+      handler: GENERATE_REPLY_HANDLER,
+      // The same store-then-enqueue path as putMessage, including showing the message to every
+      // tab; it has deps of its own (no Redis, no OpenAI), so it stays out of the VPC.
+      link: [sessions, connections, messages, messageIds, queue, chat.socket],
+    }),
+    { auth: { lambda: authorizer.id } },
+  );
+
+  if (consumer) createConsumerAlarms(consumer, alarms.arn);
+
+  return { api };
+}
+
+interface ConsumerOutputs {
+  name: $util.Output<string>;
+  logGroup: $util.Output<string>;
+}
+
+/** Turns that crashed (timeout, out of memory) and turns that failed. */
+function createConsumerAlarms(consumer: ConsumerOutputs, topicArn: $util.Output<string>) {
+  const common = {
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: [topicArn],
+  };
+  // With partial batch responses a failed turn is reported, not thrown: Errors counts crashes.
+  new aws.cloudwatch.MetricAlarm("AgentJobsConsumerErrors", {
+    ...common,
+    alarmDescription: "The AgentJobs consumer crashed or timed out; its session is blocked until the job's visibility timeout.",
+    namespace: "AWS/Lambda",
+    metricName: "Errors",
+    dimensions: { FunctionName: consumer.name },
+    statistic: "Sum",
+  });
+  // Failed turns are logged once at ERROR by Powertools' JSON logger ("turn failed").
+  const metric = { namespace: `azuchi/${$app.stage}`, name: "AgentTurnErrors" };
+  new aws.cloudwatch.LogMetricFilter("AgentTurnErrors", {
+    logGroupName: consumer.logGroup,
+    pattern: '{ $.level = "ERROR" }',
+    metricTransformation: { ...metric, value: "1", defaultValue: "0" },
+  });
+  new aws.cloudwatch.MetricAlarm("AgentTurnErrorsAlarm", {
+    ...common,
+    alarmDescription: "Agent turns failed (each is retried; see the consumer's ERROR logs and AgentRunFailed events).",
+    namespace: metric.namespace,
+    metricName: metric.name,
+    statistic: "Sum",
+    // One failed attempt is retried and usually succeeds; alert on a run of them.
+    threshold: 5,
+  });
+}
+
+export type Agent = ReturnType<typeof createAgent>;

@@ -1,0 +1,80 @@
+import { authEnvironment, functionArgs, logRetention, redisEnvironment } from "./defaults.ts";
+import type { Pipeline } from "./pipeline.ts";
+import type { Storage } from "./storage.ts";
+
+/**
+ * azuchi-chat: the ChatSocket WebSocket API (ARCHITECTURE.md §5) with its REQUEST authorizer on
+ * $connect, one function per route, and the Events subscriber that titles sessions.
+ * Each function links exactly the resources its code reads (test/infra checks this against the
+ * code); linking ChatSocket is what grants execute-api:ManageConnections to post to tabs.
+ */
+
+const handlers = "packages/chat/src/handlers";
+
+/** Route key → handler. `action` in a client frame selects the route ($request.body.action). */
+export const chatRoutes = {
+  $connect: `${handlers}/connect.handler`,
+  $disconnect: `${handlers}/disconnect.handler`,
+  $default: `${handlers}/default.handler`,
+  putMessage: `${handlers}/put-message.handler`,
+  getSession: `${handlers}/get-session.handler`,
+  listSessions: `${handlers}/list-sessions.handler`,
+  stopGeneration: `${handlers}/stop-generation.handler`,
+} as const;
+
+export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
+/** The browser cannot set headers on a WebSocket, so the token rides in the query string. */
+export const CONNECT_IDENTITY_SOURCE = "route.request.querystring.token";
+export const SESSION_TITLES_HANDLER = `${handlers}/session-titles.handler`;
+
+interface ChatInput {
+  storage: Storage;
+  pipeline: Pipeline;
+  authSecret: sst.Secret;
+}
+
+export function createChat({ storage, pipeline, authSecret }: ChatInput) {
+  const { sessions, connections, messages, messageIds } = storage.tables;
+  const { queue, events } = pipeline;
+
+  const socket = new sst.aws.ApiGatewayWebSocket("ChatSocket", {
+    accessLog: { retention: logRetention($app.stage) },
+  });
+
+  // Every chat route starts with chatDeps(), which reads all of these at once; the $connect
+  // authorizer has its own and reads only AuthSecret (test/infra/links.test.ts checks both
+  // lists against the code).
+  const chatDepsLinks = [sessions, connections, messages, messageIds, queue, socket, storage.memory, authSecret];
+  const chat = (handler: string, environment: Record<string, string> = {}) =>
+    functionArgs("azuchi-chat", {
+      handler,
+      link: chatDepsLinks,
+      // Redis (rate limits, the stop flag) is reachable only inside the VPC; under `sst dev`
+      // the handlers run on your machine and there is no VPC.
+      ...(storage.vpc && { vpc: storage.vpc }),
+      environment: { ...redisEnvironment($dev), ...environment },
+    });
+
+  const authorizer = socket.addAuthorizer("ConnectToken", {
+    lambda: {
+      // Outside the VPC: it verifies a token and touches nothing else.
+      function: functionArgs("azuchi-chat", { handler: CONNECT_AUTHORIZER_HANDLER, link: [authSecret], environment: authEnvironment() }),
+      identitySources: [CONNECT_IDENTITY_SOURCE],
+    },
+  });
+  socket.route("$connect", chat(chatRoutes.$connect), { auth: { lambda: authorizer.id } });
+  socket.route("$disconnect", chat(chatRoutes.$disconnect));
+  socket.route("$default", chat(chatRoutes.$default));
+  socket.route("putMessage", chat(chatRoutes.putMessage));
+  socket.route("getSession", chat(chatRoutes.getSession));
+  socket.route("listSessions", chat(chatRoutes.listSessions));
+  socket.route("stopGeneration", chat(chatRoutes.stopGeneration));
+
+  events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
+    pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },
+  });
+
+  return { socket };
+}
+
+export type Chat = ReturnType<typeof createChat>;

@@ -1,0 +1,69 @@
+/**
+ * What every stack shares: which stages are production, and the defaults every function gets.
+ * As in every stack module, top-level values are plain data, and SST's globals ($app, $dev,
+ * sst, aws) are touched only inside functions that run() calls.
+ */
+
+/** Stages whose data survives `sst remove` (removal: retain) and whose stack is protected. */
+export const PRODUCTION_STAGES: readonly string[] = ["prod", "production"];
+
+export function isProductionStage(stage: string): boolean {
+  return PRODUCTION_STAGES.includes(stage);
+}
+
+/** CloudWatch retention of function and API access logs. */
+export function logRetention(stage: string): "3 months" | "1 week" {
+  return isProductionStage(stage) ? "3 months" : "1 week";
+}
+
+/** Every function runs on Node 24 (the project's runtime) on Graviton; nothing native is bundled. */
+export const FUNCTION_RUNTIME = "nodejs24.x";
+export const FUNCTION_ARCHITECTURE = "arm64";
+
+/** A WebSocket route or authorizer answers in well under a second; 30 s is API Gateway's own limit. */
+export const ROUTE_TIMEOUT = "30 seconds";
+export const ROUTE_MEMORY = "512 MB";
+
+type Environment = Record<string, string>;
+
+/**
+ * The token verifier's OIDC settings (ARCHITECTURE.md §7), read from the deploying shell or
+ * `.env.<stage>` when `sst deploy` runs. Unset ones are left out: the verifier then uses
+ * HS256 with AuthSecret only.
+ */
+export function authEnvironment(env: Record<string, string | undefined> = process.env): Environment {
+  const names = ["AZUCHI_AUTH_ISSUER", "AZUCHI_AUTH_AUDIENCE", "AZUCHI_AUTH_JWKS_URL"] as const;
+  return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}
+
+/**
+ * Functions that link AgentMemory: ElastiCache requires TLS; under `sst dev` the link points at
+ * a plain redis-server on localhost.
+ */
+export function redisEnvironment(dev: boolean): Environment {
+  return { AZUCHI_REDIS_TLS: dev ? "false" : "true" };
+}
+
+export interface FunctionSpec {
+  /** `packages/<service>/src/handlers/<file>.handler`, relative to the repository root. */
+  handler: string;
+  /** Exactly the resources the handler reads through `Resource` (least privilege). */
+  link: sst.aws.FunctionArgs["link"];
+  environment?: Record<string, $util.Input<string>>;
+  timeout?: sst.aws.FunctionArgs["timeout"];
+  memory?: sst.aws.FunctionArgs["memory"];
+  vpc?: sst.aws.FunctionArgs["vpc"];
+}
+
+/** An azuchi function: the shared defaults, then the handler's own settings. */
+export function functionArgs(service: "azuchi-chat" | "azuchi-ai-agent", spec: FunctionSpec): sst.aws.FunctionArgs {
+  return {
+    runtime: FUNCTION_RUNTIME,
+    architecture: FUNCTION_ARCHITECTURE,
+    memory: ROUTE_MEMORY,
+    timeout: ROUTE_TIMEOUT,
+    logging: { retention: logRetention($app.stage) },
+    ...spec,
+    environment: { POWERTOOLS_SERVICE_NAME: service, ...spec.environment },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * How long an agent turn may take, how long SQS hides a job that is being answered, and how
+ * many times a job is tried: one decision, used by the queue (pipeline.ts), the consumer
+ * (agent.ts) and the `sst dev` consumer (dev/consume-agent-jobs.ts). Plain data, no SST globals.
+ */
+
+export const jobTiming = {
+  /**
+   * AZUCHI_TURN_TIMEOUT_MS: the agent stops a turn after this (the agent's default). Up to 8
+   * model steps and a streamed reply of up to 4,000 output tokens: about a minute and a half
+   * on a slow model day.
+   */
+  turnTimeoutSeconds: 120,
+  /** The consumer starts a turn only with this much time to spare for reporting (consume-jobs.ts DEADLINE_MARGIN_MS). */
+  reportMarginSeconds: 10,
+  /** A cold start: the bundle loads, Redis connects (TLS), the first job is parsed. */
+  coldStartSeconds: 30,
+  /** The consumer's Lambda timeout: coldStart + turn + reportMargin, rounded up to three minutes. */
+  consumerTimeoutSeconds: 180,
+  /**
+   * Records per invocation. One: the Lambda timeout then budgets exactly one turn, and a job's
+   * receive count counts only its own attempts (in a larger batch the later jobs of a failed
+   * session are received again too). Sessions still run at once: Lambda runs an invocation
+   * per message group.
+   */
+  batchSize: 1,
+  /** The session lock's TTL (packages/agent session-lock.ts LOCK_TTL_MS): a crashed turn's lock frees this long after the crash. */
+  sessionLockTtlSeconds: 30,
+  /** From SQS handing a job to Lambda's poller to the function starting: a throttled invoke is retried. */
+  invokeStartMarginSeconds: 30,
+  /**
+   * AZUCHI_MAX_ATTEMPTS: failed turns of a job before the agent gives it up to AgentJobsDlq
+   * itself, with the reason, and tells the user (the agent's default).
+   */
+  maxAttempts: 3,
+  /**
+   * The redrive policy's maxReceiveCount: a backstop above
+   * maxAttempts for receives the agent cannot count — Redis down, a turn aborted for time, a
+   * session still locked — so such a job still ends in the DLQ instead of looping for days.
+   */
+  maxReceiveCount: 5,
+} as const;
+
+/**
+ * The queue's visibility timeout: at least the consumer's timeout (or SQS would hand a job
+ * still being answered to a second turn; Lambda also refuses the mapping), plus the lock TTL
+ * so a redelivery after a crash finds the lock free, plus the invoke margin: 240 s.
+ * Not AWS's generic 6× the timeout (18 minutes): a turn that crashes (out of memory, a hung
+ * event loop) cannot give its job back, so its session, FIFO-blocked behind that job, waits
+ * this long for the retry. A failed turn that does not crash need not wait: the consumer sets
+ * the failed record's visibility to its retry delay (2 s, 8 s, 32 s).
+ */
+export const VISIBILITY_TIMEOUT_SECONDS =
+  jobTiming.consumerTimeoutSeconds + jobTiming.sessionLockTtlSeconds + jobTiming.invokeStartMarginSeconds;
