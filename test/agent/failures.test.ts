@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
-import { messageFrame, messagesIn } from "../support/frames.ts";
+import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
@@ -20,10 +20,7 @@ describe("when the model fails", () => {
       const tab = await stack.connect("unlucky");
       const sessionId = await stack.sessionOf(tab);
       tab.send({ action: "putMessage", message: "今日は何をしようか" });
-      const gaveUp = await tab.waitFor(
-        (f) => messageFrame("SYSTEM_LOG", "SYSTEM")(f) && f.message.message.includes("運用担当者"),
-        30_000,
-      );
+      const gaveUp = await tab.waitFor(where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => f.message.message.includes("運用担当者")), 30_000);
       const notices = messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG").map((m) => m.message);
       expect(notices).toEqual([
         "エージェントが応答できませんでした（1 回目）。まもなく再試行します…",

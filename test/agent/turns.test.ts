@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionsRepository, createDocumentClient, MessagesRepository, type AgentJob, type ServerFrame } from "../../packages/core/src/index.ts";
-import { messageFrame, messagesIn } from "../support/frames.ts";
+import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
@@ -101,7 +101,7 @@ describe("conversation state", () => {
 
     const before = tab.frames.length;
     tab.send({ action: "putMessage", message: "what was the word?" });
-    const reply = await tab.waitFor((f) => agentReply(f) && tab.frames.indexOf(f) >= before);
+    const reply = await tab.waitFor(where(agentReply, (f) => tab.frames.indexOf(f) >= before));
     expect(reply.message.message).toContain("what was the word?");
     await expect.poll(() => redis.get(key)).not.toBe("resp_expired_long_ago");
     // The rebuilt context carried the first exchange: more input tokens than the message alone.

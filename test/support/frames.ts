@@ -10,3 +10,9 @@ export const messageFrame =
 export function messagesIn(frames: ServerFrame[], from = 0): Message[] {
   return frames.slice(from).flatMap((frame) => (frame.type === "message" ? [frame.message] : []));
 }
+
+/** A frame predicate narrowed further, keeping its type. */
+export const where =
+  <T extends ServerFrame>(is: (frame: ServerFrame) => frame is T, also: (frame: T) => boolean) =>
+  (frame: ServerFrame): frame is T =>
+    is(frame) && also(frame);

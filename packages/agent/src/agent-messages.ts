@@ -33,7 +33,7 @@ export class TurnMessages {
       message: text,
       jobId: this.job.jobId,
       ...extra,
-    });
+    }, { after: this.job.createdAt });
     await this.channel.sendMessage(message);
     this.posted.push({
       detailType: "MessagePosted",

@@ -37,7 +37,9 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
         messageType: "SYSTEM_LOG",
         message: text,
         jobId: job.jobId,
-      });
+        // Clients show the turn as failed at once when told it was given up.
+        payload: { attempt: failure.attempt, final: failure.final },
+      }, { after: job.createdAt });
       await new SessionChannel(deps.notifier, deps.connections, job.sessionId).sendMessage(message);
     })(),
     deps.events.publish([

@@ -34,6 +34,7 @@ export class TurnGuard {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   private lastHeldAt = Date.now();
+  private wake: (() => void) | undefined;
   reason: AbortReason | undefined;
   /** The stop request this turn obeyed. */
   stopRequestedAt: number | undefined;
@@ -60,6 +61,7 @@ export class TurnGuard {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.deadlineTimer);
+    this.wake?.();
     await this.loop;
   }
 
@@ -75,7 +77,11 @@ export class TurnGuard {
 
   private async watch(): Promise<void> {
     while (this.running && !this.reason) {
-      await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
+      // A stopped guard must not keep the turn waiting for the rest of an interval.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.intervalMs);
+        this.wake = () => (clearTimeout(timer), resolve());
+      });
       if (!this.running || this.reason) return;
       try {
         const beat = await this.state.heartbeat(this.lock);

@@ -1,7 +1,7 @@
 import { characterCount, EnqueueFailedError, enqueueUserMessage, MAX_MESSAGE_CHARS, storeUserMessage } from "@azuchi/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
-import { agentDeps } from "../deps.ts";
+import { httpDeps } from "../http-deps.ts";
 
 const Body = z.object({
   message: z.string(),
@@ -21,7 +21,7 @@ function reply(statusCode: number, body: Record<string, unknown>): APIGatewayPro
  * to the session's tabs, and answers 202 with the jobId; the reply arrives on the WebSocket.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const deps = agentDeps();
+  const deps = httpDeps();
   const userId = (event.requestContext as { authorizer?: { lambda?: { userId?: string } } }).authorizer?.lambda?.userId;
   if (!userId) return reply(401, { message: "Unauthorized" });
   const sessionId = event.pathParameters?.sessionId ?? "";
@@ -48,7 +48,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const { message: stored } = await storeUserMessage(deps, input);
   await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
   try {
-    await enqueueUserMessage({ ...deps, queueUrl: deps.settings.jobsQueueUrl }, stored, input);
+    await enqueueUserMessage(deps, stored, input);
   } catch (error) {
     if (!(error instanceof EnqueueFailedError)) throw error;
     deps.logger.error("enqueue failed", { sessionId, jobId: stored.messageId, error: error.cause as Error });

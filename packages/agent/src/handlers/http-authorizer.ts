@@ -1,4 +1,4 @@
-import { createTokenVerifier, InvalidTokenError, Resource, type VerifiedToken } from "@azuchi/core";
+import { createTokenVerifier, InvalidTokenError, Resource, tokenVerifierConfigFromEnv, type VerifiedToken } from "@azuchi/core";
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 
 let verify: ((token: string | undefined) => Promise<VerifiedToken>) | undefined;
@@ -9,12 +9,7 @@ let verify: ((token: string | undefined) => Promise<VerifiedToken>) | undefined;
  * as the WebSocket's decides.
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<{ userId: string }>> {
-  verify ??= createTokenVerifier({
-    hmacSecret: Resource.AuthSecret.value,
-    jwksUrl: process.env.AZUCHI_AUTH_JWKS_URL,
-    issuer: process.env.AZUCHI_AUTH_ISSUER,
-    audience: process.env.AZUCHI_AUTH_AUDIENCE,
-  });
+  verify ??= createTokenVerifier(tokenVerifierConfigFromEnv(Resource.AuthSecret.value));
   const header = event.identitySource?.[0] ?? event.headers?.authorization ?? "";
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   try {
