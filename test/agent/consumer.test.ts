@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
 import { MessagesRepository, createDocumentClient, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { invokeLambda } from "../../packages/local/src/lambda.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 let redis: Redis;
@@ -20,8 +20,7 @@ const created: AgentDeps[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
-  redis = new Redis({ host: memory.host, port: memory.port });
+  redis = stackRedis(stack);
   sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
   // A queue of this file's own, so the stack's poller does not take the jobs these tests hand to consumers.
   const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: "consumer-test-dlq.fifo", Attributes: { FifoQueue: "true" } }))).QueueUrl!;

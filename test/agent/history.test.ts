@@ -1,27 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConversationMemory, LockLostError, type HistoryEntry } from "../../packages/agent/src/history.ts";
-import { TurnState } from "../../packages/agent/src/turn-state.ts";
-import { acquire } from "./support.ts";
-import { redisKeys } from "../../packages/core/src/redis-keys.ts";
-import type { RedisServer } from "../../packages/local/src/redis-server.ts";
-import { startTestRedis } from "../support/redis.ts";
+import { acquire, useTurnRedis } from "./support.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let turns: TurnState;
-const keys = redisKeys("azuchi");
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-  turns = new TurnState(redis, keys);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const ctx = useTurnRedis();
 
 function entry(i: number, role: HistoryEntry["role"] = i % 2 ? "AGENT" : "USER"): HistoryEntry {
   return { messageId: randomUUID(), role, message: `message ${i} こんにちは 🎌`, createdAt: 1_700_000_000_000 + i };
@@ -29,57 +11,57 @@ function entry(i: number, role: HistoryEntry["role"] = i % 2 ? "AGENT" : "USER")
 
 describe("the conversation memory", () => {
   it("keeps only the newest N entries, newest first in Redis and oldest first when read", async () => {
-    const memory = new ConversationMemory(redis, keys, 4);
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 4);
     const sessionId = randomUUID();
-    const lock = (await acquire(turns, sessionId))!;
+    const lock = (await acquire(ctx.turns, sessionId))!;
     const entries = Array.from({ length: 6 }, (_, i) => entry(i));
     await memory.writeTurn(lock, randomUUID(), entries.slice(0, 2), "resp_1");
     await memory.writeTurn(lock, randomUUID(), entries.slice(2, 4), "resp_2");
     await memory.writeTurn(lock, randomUUID(), entries.slice(4, 6), "resp_3");
-    expect(await redis.llen(keys.history(sessionId))).toBe(4);
-    expect(JSON.parse((await redis.lindex(keys.history(sessionId), 0))!)).toEqual(entries[5]);
+    expect(await ctx.redis.llen(ctx.keys.history(sessionId))).toBe(4);
+    expect(JSON.parse((await ctx.redis.lindex(ctx.keys.history(sessionId), 0))!)).toEqual(entries[5]);
     expect(await memory.history(sessionId)).toEqual(entries.slice(2));
   });
 
   it("stores previous_response_id with the seed's 20-day TTL", async () => {
-    const memory = new ConversationMemory(redis, keys, 10);
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
-    const lock = (await acquire(turns, sessionId))!;
+    const lock = (await acquire(ctx.turns, sessionId))!;
     await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_abc");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_abc");
-    const ttl = await redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
+    const ttl = await ctx.redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
     expect(ttl).toBeGreaterThan(1_728_000 - 5);
     expect(ttl).toBeLessThanOrEqual(1_728_000);
   });
 
   it("marks the job completed in the same write", async () => {
-    const memory = new ConversationMemory(redis, keys, 10);
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const lock = (await acquire(turns, sessionId))!;
+    const lock = (await acquire(ctx.turns, sessionId))!;
     expect(await memory.isCompleted(jobId)).toBe(false);
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
     expect(await memory.isCompleted(jobId)).toBe(true);
   });
 
   it("writes nothing for a turn whose lock has passed to another", async () => {
-    const memory = new ConversationMemory(redis, keys, 10);
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const stale = (await acquire(turns, sessionId, 30))!;
+    const stale = (await acquire(ctx.turns, sessionId, 30))!;
     await new Promise((resolve) => setTimeout(resolve, 60));
-    const current = (await acquire(turns, sessionId))!;
+    const current = (await acquire(ctx.turns, sessionId))!;
     await expect(memory.writeTurn(stale, jobId, [entry(0)], "resp_stale")).rejects.toBeInstanceOf(LockLostError);
-    expect(await redis.exists(keys.history(sessionId), keys.previousResponseId(sessionId), keys.job(jobId))).toBe(0);
+    expect(await ctx.redis.exists(ctx.keys.history(sessionId), ctx.keys.previousResponseId(sessionId), ctx.keys.job(jobId))).toBe(0);
     await memory.writeTurn(current, jobId, [entry(0)], "resp_current");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_current");
   });
 
   it("skips entries it cannot read instead of failing the turn", async () => {
-    const memory = new ConversationMemory(redis, keys, 10);
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const good = entry(1);
-    await redis.lpush(keys.history(sessionId), JSON.stringify({ nonsense: true }), JSON.stringify(good));
+    await ctx.redis.lpush(ctx.keys.history(sessionId), JSON.stringify({ nonsense: true }), JSON.stringify(good));
     expect(await memory.history(sessionId)).toEqual([good]);
   });
 });

@@ -1,83 +1,65 @@
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConversationMemory } from "../../packages/agent/src/history.ts";
-import { TurnState } from "../../packages/agent/src/turn-state.ts";
-import { redisKeys } from "../../packages/core/src/redis-keys.ts";
-import type { RedisServer } from "../../packages/local/src/redis-server.ts";
-import { startTestRedis } from "../support/redis.ts";
-import { acquire } from "./support.ts";
+import { acquire, useTurnRedis } from "./support.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let turns: TurnState;
-const keys = redisKeys("azuchi");
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-  turns = new TurnState(redis, keys);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const ctx = useTurnRedis();
 
 describe("the session lock", () => {
   it("is taken with SET NX PX under the seed's key, its value a fencing token", async () => {
     const sessionId = randomUUID();
-    const lock = await acquire(turns, sessionId);
+    const lock = await acquire(ctx.turns, sessionId);
     expect(lock).toEqual({ sessionId, token: 1 });
-    expect(await redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe("1");
-    const ttl = await redis.pttl(`azuchi:ai-agent:lock:session:${sessionId}`);
+    expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe("1");
+    const ttl = await ctx.redis.pttl(`azuchi:ai-agent:lock:session:${sessionId}`);
     expect(ttl).toBeGreaterThan(29_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
   });
 
   it("refuses a second holder while the first holds it", async () => {
     const sessionId = randomUUID();
-    expect(await acquire(turns, sessionId)).toBeDefined();
-    expect(await turns.begin(sessionId, randomUUID())).toEqual({ kind: "busy" });
+    expect(await acquire(ctx.turns, sessionId)).toBeDefined();
+    expect(await ctx.turns.begin(sessionId, randomUUID())).toEqual({ kind: "busy" });
   });
 
   it("does not block other sessions", async () => {
-    expect(await acquire(turns, randomUUID())).toBeDefined();
-    expect(await acquire(turns, randomUUID())).toBeDefined();
+    expect(await acquire(ctx.turns, randomUUID())).toBeDefined();
+    expect(await acquire(ctx.turns, randomUUID())).toBeDefined();
   });
 
   it("is released only by its owner", async () => {
     const sessionId = randomUUID();
-    const mine = (await acquire(turns, sessionId))!;
-    expect(await turns.releaseLock({ sessionId, token: mine.token + 41 })).toBe(false);
-    expect(await acquire(turns, sessionId)).toBeUndefined();
-    expect(await turns.releaseLock(mine)).toBe(true);
-    expect(await acquire(turns, sessionId)).toBeDefined();
+    const mine = (await acquire(ctx.turns, sessionId))!;
+    expect(await ctx.turns.releaseLock({ sessionId, token: mine.token + 41 })).toBe(false);
+    expect(await acquire(ctx.turns, sessionId)).toBeUndefined();
+    expect(await ctx.turns.releaseLock(mine)).toBe(true);
+    expect(await acquire(ctx.turns, sessionId)).toBeDefined();
   });
 
   it("is freed by its expiry, and the next holder gets a larger token", async () => {
     const sessionId = randomUUID();
-    const first = (await acquire(turns, sessionId, 50))!;
+    const first = (await acquire(ctx.turns, sessionId, 50))!;
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const second = (await acquire(turns, sessionId))!;
+    const second = (await acquire(ctx.turns, sessionId))!;
     expect(second.token).toBeGreaterThan(first.token);
     // The expired holder can neither release nor renew what is now someone else's.
-    expect(await turns.releaseLock(first)).toBe(false);
-    expect((await turns.heartbeat(first)).held).toBe(false);
-    expect(await redis.get(keys.sessionLock(sessionId))).toBe(String(second.token));
+    expect(await ctx.turns.releaseLock(first)).toBe(false);
+    expect((await ctx.turns.heartbeat(first)).held).toBe(false);
+    expect(await ctx.redis.get(ctx.keys.sessionLock(sessionId))).toBe(String(second.token));
   });
 
   it("is renewed by its owner's heartbeat, which also reads the stop flag", async () => {
     const sessionId = randomUUID();
-    const lock = (await acquire(turns, sessionId, 1_000))!;
-    expect(await turns.heartbeat(lock, 30_000)).toEqual({ held: true, stopRequestedAt: undefined });
-    expect(await redis.pttl(keys.sessionLock(sessionId))).toBeGreaterThan(1_000);
-    await redis.set(keys.stop(sessionId), "1700000000123", "EX", 60);
-    expect(await turns.heartbeat(lock)).toEqual({ held: true, stopRequestedAt: 1_700_000_000_123 });
+    const lock = (await acquire(ctx.turns, sessionId, 1_000))!;
+    expect(await ctx.turns.heartbeat(lock, 30_000)).toEqual({ held: true, stopRequestedAt: undefined });
+    expect(await ctx.redis.pttl(ctx.keys.sessionLock(sessionId))).toBeGreaterThan(1_000);
+    await ctx.redis.set(ctx.keys.stop(sessionId), "1700000000123", "EX", 60);
+    expect(await ctx.turns.heartbeat(lock)).toEqual({ held: true, stopRequestedAt: 1_700_000_000_123 });
   });
 
   it("lets exactly one of many racing consumers in", async () => {
     const sessionId = randomUUID();
-    const attempts = await Promise.all(Array.from({ length: 20 }, () => turns.begin(sessionId, randomUUID())));
+    const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.turns.begin(sessionId, randomUUID())));
     expect(attempts.filter((a) => a.kind === "started")).toHaveLength(1);
   });
 });
@@ -86,21 +68,21 @@ describe("beginning a turn", () => {
   it("counts the job's attempts and hands over previous_response_id, in one call", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    await redis.set(keys.previousResponseId(sessionId), "resp_prev");
-    const first = await turns.begin(sessionId, jobId);
+    await ctx.redis.set(ctx.keys.previousResponseId(sessionId), "resp_prev");
+    const first = await ctx.turns.begin(sessionId, jobId);
     expect(first).toMatchObject({ kind: "started", attempt: 1, previousResponseId: "resp_prev" });
-    if (first.kind === "started") await turns.releaseLock(first.lock);
-    expect(await turns.begin(sessionId, jobId)).toMatchObject({ kind: "started", attempt: 2 });
+    if (first.kind === "started") await ctx.turns.releaseLock(first.lock);
+    expect(await ctx.turns.begin(sessionId, jobId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 
   it("does nothing for a job whose turn was already written", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const begun = await turns.begin(sessionId, jobId);
+    const begun = await ctx.turns.begin(sessionId, jobId);
     if (begun.kind !== "started") throw new Error("not started");
-    await new ConversationMemory(redis, keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
-    await turns.releaseLock(begun.lock);
-    expect(await turns.begin(sessionId, jobId)).toEqual({ kind: "duplicate" });
-    expect(await redis.exists(keys.sessionLock(sessionId))).toBe(0);
+    await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
+    await ctx.turns.releaseLock(begun.lock);
+    expect(await ctx.turns.begin(sessionId, jobId)).toEqual({ kind: "duplicate" });
+    expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
   });
 });

@@ -1,16 +1,15 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 let redis: Redis;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
-  redis = new Redis({ host: memory.host, port: memory.port });
+  redis = stackRedis(stack);
 });
 afterAll(async () => {
   redis?.disconnect();

@@ -1,5 +1,12 @@
+import { Redis } from "ioredis";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { openClient, type TestClient } from "./ws-client.ts";
+
+/** A client on the stack's own redis-server, to look at the keys the agent writes. */
+export function stackRedis(stack: LocalStack): Redis {
+  const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
+  return new Redis({ host: memory.host, port: memory.port });
+}
 
 export interface TestStack extends LocalStack {
   token(user: string): Promise<string>;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { MessageClock } from "./message-clock.ts";
 import { MessageGuards } from "./message-guard.ts";
 import { Message } from "./message.ts";
@@ -174,42 +174,30 @@ export class MessagesRepository {
 
   /** The session's first message of a role (e.g. its first USER message, for a title). */
   async first(sessionId: string, role: Message["role"]): Promise<Message | undefined> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tables.messages,
-          KeyConditionExpression: "sessionId = :sessionId",
-          FilterExpression: "#role = :role",
-          ExpressionAttributeNames: { "#role": "role" },
-          ExpressionAttributeValues: { ":sessionId": sessionId, ":role": role },
-          ScanIndexForward: true,
-          Limit: 20,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      const found = page.Items?.[0];
-      if (found) return Message.parse(found);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return undefined;
+    return this.firstMatching({
+      KeyConditionExpression: "sessionId = :sessionId",
+      FilterExpression: "#role = :role",
+      ExpressionAttributeNames: { "#role": "role" },
+      ExpressionAttributeValues: { ":sessionId": sessionId, ":role": role },
+      ScanIndexForward: true,
+      Limit: 20,
+    });
   }
 
   /** The message with this id at or after a millisecond, within the drift a clash can cause. */
   private async findFrom(sessionId: string, messageId: string, from: number): Promise<Message | undefined> {
+    return this.firstMatching({
+      KeyConditionExpression: "sessionId = :sessionId AND createdAt BETWEEN :from AND :to",
+      FilterExpression: "messageId = :messageId",
+      ExpressionAttributeValues: { ":sessionId": sessionId, ":from": from, ":to": from + MAX_DRIFT_MS, ":messageId": messageId },
+    });
+  }
+
+  /** The first message a filtered query finds, paging on while pages come back filtered empty. */
+  private async firstMatching(query: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">): Promise<Message | undefined> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tables.messages,
-          KeyConditionExpression: "sessionId = :sessionId AND createdAt BETWEEN :from AND :to",
-          FilterExpression: "messageId = :messageId",
-          ExpressionAttributeValues: { ":sessionId": sessionId, ":from": from, ":to": from + MAX_DRIFT_MS, ":messageId": messageId },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
+      const page = await this.doc.send(new QueryCommand({ ...query, TableName: this.tables.messages, ExclusiveStartKey: startKey, ConsistentRead: true }));
       const found = page.Items?.[0];
       if (found) return Message.parse(found);
       startKey = page.LastEvaluatedKey;

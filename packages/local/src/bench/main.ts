@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
-import type { ServerFrame } from "@azuchi/core";
+import { definedScripts, type ServerFrame } from "@azuchi/core";
 import { startLocalStack } from "../stack.ts";
 
 const { values } = parseArgs({ options: { turns: { type: "string", default: "30" }, sessions: { type: "string", default: "10" } } });
@@ -66,6 +66,14 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 200));
 
   const samples: Awaited<ReturnType<typeof oneTurn>>[] = [];
+  // MONITOR sees each command a client sends (a round trip) apart from those a Lua script runs.
+  const roundTrips = new Map<string, number>();
+  const monitor = await redis.monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (source === "lua" || source.startsWith("lua")) return;
+    const name = args[0]!.toLowerCase() === "evalsha" || args[0]!.toLowerCase() === "eval" ? `script ${definedScripts.get(args[1]!) ?? args[1]!.slice(0, 8)}` : args[0]!.toLowerCase();
+    roundTrips.set(name, (roundTrips.get(name) ?? 0) + 1);
+  });
   const redisBefore = await commandsProcessed();
   const postsBefore = stack.managementCalls();
   let tab = client;
@@ -80,6 +88,8 @@ try {
   }
   // Each INFO call is itself a command; the turns' own count excludes the two made here.
   const redisPerTurn = (await commandsProcessed() - redisBefore - 1) / turns;
+  monitor.disconnect();
+  roundTrips.delete("info");
   const postsPerTurn = (stack.managementCalls() - postsBefore) / turns;
 
   const clients = await Promise.all(Array.from({ length: parallelSessions }, (_, i) => open(`bench-${i}`)));
@@ -93,12 +103,13 @@ try {
     const values = samples.map((s) => s[key]);
     console.log(`  ${key.padEnd(10)} p50 ${ms(percentile(values, 50)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}`);
   }
-  console.log(`  Redis commands per turn (agent and chat, all of them): ${redisPerTurn.toFixed(1)}`);
+  const trips = [...roundTrips.values()].reduce((a, b) => a + b, 0) / turns;
+  console.log(`  Redis round trips per turn (agent and chat): ${trips.toFixed(1)} — ${[...roundTrips].map(([name, n]) => `${name} ${(n / turns).toFixed(1)}`).join(", ")}`);
+  console.log(`  Redis commands executed per turn, those inside scripts included: ${redisPerTurn.toFixed(1)}`);
   console.log(`  @connections calls per turn (one tab; ack, USER message, AGENT_LOG, deltas, reply): ${postsPerTurn.toFixed(1)}`);
   console.log(`${parallelSessions} sessions at once: all answered in ${ms(wall)}; slowest reply ${ms(Math.max(...parallel.map((p) => p.reply)))}`);
   for (const c of [tab, ...clients]) c.socket.close();
 } finally {
   redis.disconnect();
   await stack.stop();
-  console.error("stopped");
 }
