@@ -106,7 +106,7 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
       handler: GENERATE_REPLY_HANDLER,
       // The same store-then-enqueue path as putMessage, including showing the message to every
       // tab; it has deps of its own (no Redis, no OpenAI), so it stays out of the VPC.
-      link: [sessions, connections, messages, messageIds, queue, chat.socket],
+      link: [sessions, connections, messages, messageIds, queue, events, chat.socket],
     }),
     { auth: { lambda: authorizer.id } },
   );

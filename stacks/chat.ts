@@ -44,7 +44,7 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   // Every chat route starts with chatDeps(), which reads all of these at once; the $connect
   // authorizer has its own and reads only AuthSecret (test/infra/links.test.ts checks both
   // lists against the code).
-  const chatDepsLinks = [sessions, connections, messages, messageIds, queue, socket, storage.memory, authSecret];
+  const chatDepsLinks = [sessions, connections, messages, messageIds, queue, events, socket, storage.memory, authSecret];
   const chat = (handler: string, environment: Record<string, string> = {}) =>
     functionArgs("azuchi-chat", {
       handler,

@@ -78,15 +78,22 @@ describe("the whole pipeline, through a real WebSocket client", () => {
     await tab.close();
   });
 
-  it("publishes MessagePosted and AgentRunCompleted on the bus", async () => {
+  it("publishes MessagePosted for every message, from the service that stored it, and AgentRunCompleted", async () => {
     const tab = await stack.connect("carol");
     const sessionId = await stack.sessionOf(tab);
     tab.send({ action: "putMessage", message: "events please" });
     await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
-    await expect.poll(() => stack.recentEvents().filter((e) => (e.detail as { sessionId?: string }).sessionId === sessionId).map((e) => e["detail-type"])).toEqual([
-      "MessagePosted",
-      "MessagePosted",
-      "AgentRunCompleted",
+    const ofSession = () =>
+      stack
+        .recentEvents()
+        .filter((e) => (e.detail as { sessionId?: string }).sessionId === sessionId)
+        .map((e) => `${e.source} ${e["detail-type"]} ${(e.detail as { role?: string }).role ?? ""}`.trim())
+        .sort();
+    await expect.poll(ofSession).toEqual([
+      "azuchi.ai-agent AgentRunCompleted",
+      "azuchi.ai-agent MessagePosted AGENT",
+      "azuchi.ai-agent MessagePosted AGENT",
+      "azuchi.chat MessagePosted USER",
     ]);
     await tab.close();
   });

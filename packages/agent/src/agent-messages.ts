@@ -1,4 +1,4 @@
-import { agentMessageId, type AgentJob, type Message, type MessagesRepository, type MessageType, type PendingEvent } from "@azuchi/core";
+import { agentMessageId, messagePosted, type AgentJob, type Message, type MessagesRepository, type MessageType, type PendingEvent } from "@azuchi/core";
 import type { SessionChannel } from "./session-channel.ts";
 
 /**
@@ -35,17 +35,7 @@ export class TurnMessages {
       ...extra,
     }, { after: this.job.createdAt });
     await this.channel.sendMessage(message);
-    this.posted.push({
-      detailType: "MessagePosted",
-      detail: {
-        sessionId: message.sessionId,
-        messageId: message.messageId,
-        createdAt: message.createdAt,
-        role: message.role,
-        messageType: message.messageType,
-        jobId: this.job.jobId,
-      },
-    });
+    this.posted.push(messagePosted(message));
     return message;
   }
 }

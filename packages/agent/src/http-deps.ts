@@ -1,8 +1,11 @@
 import {
+  AGENT_EVENT_SOURCE,
   ConnectionsRepository,
   createDocumentClient,
+  createEventBridgeClient,
   createManagementClient,
   createSqsClient,
+  EventPublisher,
   MessagesRepository,
   Notifier,
   Resource,
@@ -12,7 +15,7 @@ import {
 import { Logger } from "@aws-lambda-powertools/logger";
 
 /**
- * What generateChatReply touches — the store-then-enqueue path and the tabs of the session,
+ * What generateChatReply touches — the store-then-enqueue path, the tabs of the session, the bus,
  * no Redis and no OpenAI — so its function links only these and stays out of the VPC.
  */
 export interface HttpDeps {
@@ -21,6 +24,7 @@ export interface HttpDeps {
   notifier: Notifier;
   sqs: SQSClient;
   queueUrl: string;
+  events: EventPublisher;
   logger: Logger;
 }
 
@@ -41,6 +45,7 @@ export function httpDeps(): HttpDeps {
     notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), new ConnectionsRepository(doc, tables.connections)),
     sqs: createSqsClient(),
     queueUrl: Resource.AgentJobs.url,
+    events: new EventPublisher(createEventBridgeClient(), Resource.Events.name, AGENT_EVENT_SOURCE),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),
   };
   return deps;

@@ -4,18 +4,18 @@ import {
   createDocumentClient,
   createManagementClient,
   createRedis,
+  CHAT_EVENT_SOURCE,
+  createEventBridgeClient,
   createSqsClient,
-  createTokenVerifier,
+  EventPublisher,
   MessagesRepository,
   Notifier,
   redisKeys,
   Resource,
   SessionsRepository,
-  tokenVerifierConfigFromEnv,
   type ChatRedisKeys,
   type RedisKeys,
   type SQSClient,
-  type TokenVerifier,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Redis } from "@azuchi/core";
@@ -33,7 +33,8 @@ export interface ChatDeps {
   notifier: Notifier;
   sqs: SQSClient;
   queueUrl: string;
-  verifyToken: TokenVerifier;
+  /** MessagePosted for the USER messages chat stores. */
+  events: EventPublisher;
   /** The agent's Redis (AgentMemory): chat's rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
   redis: Redis;
   agentKeys: RedisKeys;
@@ -65,7 +66,6 @@ export function chatDeps(): ChatDeps {
     tls: process.env.AZUCHI_REDIS_TLS !== "false",
   });
   const secret = Resource.AuthSecret.value;
-  let verifier: TokenVerifier | undefined;
   if (!secret) logger.warn("no AuthSecret: listSessions cursors are valid only in this instance");
   deps = {
     config,
@@ -75,8 +75,7 @@ export function chatDeps(): ChatDeps {
     notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections),
     sqs: createSqsClient(),
     queueUrl: Resource.AgentJobs.url,
-    // Made on first use: only the authorizer verifies tokens, and a misconfigured secret must not stop the other routes.
-    verifyToken: (token) => (verifier ??= createTokenVerifier(tokenVerifierConfigFromEnv(secret)))(token),
+    events: new EventPublisher(createEventBridgeClient(), Resource.Events.name, CHAT_EVENT_SOURCE),
     redis,
     agentKeys: redisKeys(),
     chatKeys: chatRedisKeys(),

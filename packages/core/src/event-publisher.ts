@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { EventDetails, type EventDetail, type EventDetailType } from "./events.ts";
+import type { Message } from "./message.ts";
 
 export class EventPublishError extends Error {
   constructor(message: string) {
@@ -48,4 +49,19 @@ export class EventPublisher {
       }
     }
   }
+}
+
+/** The MessagePosted event of a stored message: ids and kinds, never its text. */
+export function messagePosted(message: Message): PendingEvent<"MessagePosted"> {
+  return {
+    detailType: "MessagePosted",
+    detail: {
+      sessionId: message.sessionId,
+      messageId: message.messageId,
+      createdAt: message.createdAt,
+      role: message.role,
+      messageType: message.messageType,
+      jobId: message.jobId,
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { characterCount, EnqueueFailedError, enqueueUserMessage, MAX_MESSAGE_CHARS, storeUserMessage } from "@azuchi/core";
+import { characterCount, EnqueueFailedError, enqueueUserMessage, MAX_MESSAGE_CHARS, messagePosted, storeUserMessage } from "@azuchi/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { httpDeps } from "../http-deps.ts";
@@ -45,7 +45,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   if (session.userId !== userId) return reply(403, { message: "This session belongs to another user." });
 
   const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId };
-  const { message: stored } = await storeUserMessage(deps, input);
+  const { message: stored, created } = await storeUserMessage(deps, input);
   await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
   try {
     await enqueueUserMessage(deps, stored, input);
@@ -54,5 +54,6 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     deps.logger.error("enqueue failed", { sessionId, jobId: stored.messageId, error: error.cause as Error });
     return reply(503, { message: "The message was saved but the agent could not be reached; retry with the same clientMessageId.", jobId: stored.messageId });
   }
+  if (created) await deps.events.publish([messagePosted(stored)]).catch((error: unknown) => deps.logger.warn("MessagePosted not published", { error: error as Error }));
   return reply(202, { jobId: stored.messageId });
 }

@@ -1,4 +1,4 @@
-import { enqueueUserMessage, EnqueueFailedError, RedisUnavailableError, storeUserMessage } from "@azuchi/core";
+import { enqueueUserMessage, EnqueueFailedError, messagePosted, RedisUnavailableError, storeUserMessage } from "@azuchi/core";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { messageRoute, sessionOfConnection, type RouteInput } from "../message-route.ts";
 
@@ -38,6 +38,8 @@ export const handler = messageRoute("putMessage", async (route) => {
       clientMessageId: frame.clientMessageId,
     });
   }
+  // For observers only (the message is stored and queued): a failure is logged, not the user's problem.
+  if (created) await deps.events.publish([messagePosted(stored)]).catch((error: unknown) => log.warn("MessagePosted not published", { error: error as Error }));
 });
 
 /** Per-connection token bucket. Without Redis the message still goes through: a limit must not take chat down. */
