@@ -19,6 +19,6 @@ export const getCurrentTime = defineTool({
     } catch {
       return { output: JSON.stringify({ error: `unknown time zone ${timeZone}` }), summary: `unknown time zone ${timeZone}` };
     }
-    return { output: JSON.stringify({ iso: now.toISOString(), timezone: timeZone, local }), summary: `${local} (${timeZone})` };
+    return { output: JSON.stringify({ localTime: local, timezone: timeZone, iso: now.toISOString() }), summary: `${local} (${timeZone})` };
   },
 });
