@@ -23,7 +23,9 @@ export const HTTP_IDENTITY_SOURCE = "$request.header.Authorization";
  * invocation when sst dev is stopped, and SQS deletes every job such a stub "answers". A
  * poller that lives inside `sst dev` stops with it, and the jobs wait in the queue.
  */
-export const DEV_CONSUMER_COMMAND = "node stacks/dev/consume-agent-jobs.ts";
+// npm exec puts node_modules/.bin first on PATH, so the consumer runs on the project's Node 24
+// (type stripping) whatever node the developer's shell has.
+export const DEV_CONSUMER_COMMAND = "npm exec --offline -- node stacks/dev/consume-agent-jobs.ts";
 
 /** The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it). */
 export const DEFAULT_OPENAI_MODEL = "gpt-4.1-mini";

@@ -19,7 +19,8 @@ describe("`sst dev`", () => {
     expect(command.type).toBe("sst.x.DevCommand");
     const args = command.args as { dev: { command: string; autostart: boolean }; link: unknown[]; environment: Record<string, unknown> };
     expect(args.dev.autostart).toBe(true);
-    const script = /^node (\S+)$/.exec(args.dev.command)?.[1];
+    // Run through npm exec so node_modules/.bin (the project's Node 24) comes first on PATH.
+    const script = /^npm exec --offline -- node (\S+)$/.exec(args.dev.command)?.[1];
     expect(script && existsSync(resolve(root, script)), `${args.dev.command} runs a file that exists`).toBe(true);
 
     // The same links and settings as the deployed consumer, so the same handler runs unchanged.
