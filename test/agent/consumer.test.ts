@@ -4,7 +4,8 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
-import { MessagesRepository, createDocumentClient, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import { agentMessageId, ConnectionsRepository, MessagesRepository, createDocumentClient, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { invokeLambda } from "../../packages/local/src/lambda.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
@@ -69,8 +70,8 @@ describe("the consumer", () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const [a1, a2, b1] = [job(a, "a one"), job(a, "a two"), job(b, "b one")];
     await enqueue(a1, a2, b1);
-    // Session A is held by a turn that crashed: its first job finds it busy.
-    await redis.set(keys.sessionLock(a), "999999", "PX", 30_000);
+    // Session A is held by a turn that crashed, its lock 2 s from expiring: its first job finds it busy.
+    await redis.set(keys.sessionLock(a), "999999", "PX", 2_000);
     const records = await receiveBatch();
     expect(records.map(jobIdOf)).toEqual([a1.jobId, a2.jobId, b1.jobId]);
 
@@ -78,8 +79,7 @@ describe("the consumer", () => {
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.messageId, records[1]!.messageId]);
     expect((await agentMessages(b)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
     expect(await agentMessages(a)).toEqual([]);
-    // A's jobs come back after a short delay (3 s for a busy session), not the queue's 60 s.
-    await redis.del(keys.sessionLock(a));
+    // A's jobs come back once the lock has expired (2 s, rounded up, plus 1 s), not after the queue's 60 s.
     expect(await receiveBatch()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 3_100));
     expect((await receiveBatch()).map(jobIdOf)).toEqual([a1.jobId, a2.jobId]);
@@ -151,6 +151,54 @@ describe("the consumer", () => {
     await expect.poll(() => failureOf(j.jobId)).toMatchObject({ attempt: 1, reason: expect.stringContaining("ResourceNotFoundException") });
   });
 
+  it("finishes with the reply an earlier attempt stored instead of answering again", async () => {
+    const sessionId = randomUUID();
+    const j = job(sessionId, "answer me once");
+    // The earlier attempt stored (and showed) its reply, then failed before writing the turn.
+    const earlier = await messages.put({
+      sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId,
+    });
+    await fetch(`${stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "fail" }) });
+    try {
+      const response = await consume(deps(), [recordOf(j)]);
+      expect(response.batchItemFailures).toEqual([]);
+    } finally {
+      await fetch(`${stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
+    }
+    expect(await agentMessages(sessionId)).toEqual([earlier.message]);
+    expect(await redis.get(keys.job(j.jobId))).toBe("completed");
+    const history = (await redis.lrange(keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
+    expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
+  });
+
+  it("completes a turn even when no tab can be reached", async () => {
+    const sessionId = randomUUID();
+    const j = job(sessionId, "nobody is listening");
+    await new ConnectionsRepository(createDocumentClient(), settingsFromEnvironment().tables.connections).put({ connectionId: "Unreachable0000=", sessionId, userId: "consumer-test", connectedAt: Date.now() });
+    // Every PostToConnection fails (connection refused), which is not a 410: the tab is kept.
+    const unreachable = deps({ managementEndpoint: `http://127.0.0.1:${await freePort()}/local` });
+    const response = await consume(unreachable, [recordOf(j)]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
+    expect(await redis.get(keys.job(j.jobId))).toBe("completed");
+  });
+
+  it("rewrites the same plan and tool messages, not new ones, when a turn is run again", async () => {
+    const sessionId = randomUUID();
+    const j = job(sessionId, "plan my day and tell me the time");
+    await consume(deps(), [recordOf(j)]);
+    const first = await agentMessages(sessionId);
+    expect(first.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
+    // As if the turn had failed just before its reply: no reply, no record of completion.
+    await redis.del(keys.job(j.jobId), keys.history(sessionId));
+    const doc = createDocumentClient();
+    await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messages, Key: { sessionId, createdAt: first.at(-1)!.createdAt } }));
+    await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messageIds, Key: { messageId: first.at(-1)!.messageId } }));
+    await consume(deps(), [recordOf(j)]);
+    const second = await agentMessages(sessionId);
+    expect(second.map((m) => m.messageId)).toEqual(first.map((m) => m.messageId));
+  });
+
   it("sends a malformed job straight to the dead-letter queue instead of retrying it", async () => {
     const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: '{"v":1,"jobId":"not-a-uuid"}', Attributes: { MessageGroupId: "poison", ApproximateReceiveCount: "1" } }, queue.arn);
     const response = await consume(deps(), [record]);
@@ -160,6 +208,10 @@ describe("the consumer", () => {
     expect(Messages[0]!.MessageAttributes?.reason?.StringValue).toMatch(/invalid agent job/);
   });
 });
+
+function recordOf(j: AgentJob): SQSRecord {
+  return toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: j.sessionId, ApproximateReceiveCount: "1" } }, queue.arn);
+}
 
 function failureOf(jobId: string) {
   return stack.recentEvents().find((e) => e["detail-type"] === "AgentRunFailed" && (e.detail as { jobId: string }).jobId === jobId)?.detail;

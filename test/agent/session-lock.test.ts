@@ -19,7 +19,10 @@ describe("the session lock", () => {
   it("refuses a second holder while the first holds it", async () => {
     const sessionId = randomUUID();
     expect(await acquire(ctx.turns, sessionId)).toBeDefined();
-    expect(await ctx.turns.begin(sessionId, randomUUID())).toEqual({ kind: "busy" });
+    const busy = await ctx.turns.begin(sessionId, randomUUID());
+    expect(busy).toMatchObject({ kind: "busy" });
+    // It says how long the holder keeps the lock at most, so the job is retried no sooner.
+    expect(busy.kind === "busy" && busy.retryAfterMs).toBeGreaterThan(29_000);
   });
 
   it("does not block other sessions", async () => {
@@ -65,13 +68,18 @@ describe("the session lock", () => {
 });
 
 describe("beginning a turn", () => {
-  it("counts the job's attempts and hands over previous_response_id, in one call", async () => {
+  it("numbers the attempt after the job's counted failures and hands over previous_response_id, in one call", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
     await ctx.redis.set(ctx.keys.previousResponseId(sessionId), "resp_prev");
     const first = await ctx.turns.begin(sessionId, jobId);
     expect(first).toMatchObject({ kind: "started", attempt: 1, previousResponseId: "resp_prev" });
     if (first.kind === "started") await ctx.turns.releaseLock(first.lock);
+    // A start that did not fail (lost its lock, ran out of time) is not an attempt used up.
+    const again = await ctx.turns.begin(sessionId, jobId);
+    expect(again).toMatchObject({ kind: "started", attempt: 1 });
+    if (again.kind === "started") await ctx.turns.releaseLock(again.lock);
+    expect(await ctx.turns.countFailure(jobId)).toBe(1);
     expect(await ctx.turns.begin(sessionId, jobId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 

@@ -24,7 +24,7 @@ export class TurnMessages {
   }
 
   async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<Message> {
-    const { message } = await this.messages.put({
+    const { message, created } = await this.messages.put({
       sessionId: this.job.sessionId,
       messageId: this.idFor(position),
       createdAt: Date.now(),
@@ -35,7 +35,8 @@ export class TurnMessages {
       ...extra,
     }, { after: this.job.createdAt });
     await this.channel.sendMessage(message);
-    this.posted.push(messagePosted(message));
+    // A retried turn re-sends what it had stored, but its event was published the first time.
+    if (created) this.posted.push(messagePosted(message));
     return message;
   }
 }

@@ -40,7 +40,7 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
         // Clients show the turn as failed at once when told it was given up.
         payload: { attempt: failure.attempt, final: failure.final },
       }, { after: job.createdAt });
-      await new SessionChannel(deps.notifier, deps.connections, job.sessionId).sendMessage(message);
+      await new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger).sendMessage(message);
     })(),
     deps.events.publish([
       {

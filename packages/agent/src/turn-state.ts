@@ -6,15 +6,15 @@ import { ACQUIRE_LOCK_LUA, LOCK_TTL_MS, RELEASE_LOCK, RENEW_LOCK_LUA, type Sessi
 const ATTEMPTS_TTL_SECONDS = 15 * 24 * 3600;
 
 // One round trip starts a turn: skip a completed job, take the lock with a fencing token
-// (SET NX PX, the token from the session's counter), count the attempt, and read
-// previous_response_id.
+// (SET NX PX, the token from the session's counter), and read the job's failed attempts so
+// far and previous_response_id. A busy lock answers with the time it has left.
 const BEGIN_TURN = `${ACQUIRE_LOCK_LUA}
 if redis.call('GET', KEYS[3]) == 'completed' then return {-1} end
 local token = acquire_lock(KEYS[1], KEYS[2], ARGV[1])
-if not token then return {0} end
-local attempt = redis.call('INCR', KEYS[4])
-redis.call('EXPIRE', KEYS[4], ARGV[2])
-return {token, attempt, redis.call('GET', KEYS[5])}`;
+if not token then return {0, redis.call('PTTL', KEYS[1])} end
+return {token, tonumber(redis.call('GET', KEYS[4]) or '0'), redis.call('GET', KEYS[5])}`;
+
+const CLEAR_STOP = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 // One round trip keeps a turn alive: renew the lock if it is still ours, and read the stop flag.
 const HEARTBEAT = `${RENEW_LOCK_LUA}
@@ -22,7 +22,9 @@ return {renew_lock(KEYS[1], ARGV[1], ARGV[2]), redis.call('GET', KEYS[2])}`;
 
 export type TurnStart =
   | { kind: "duplicate" }
-  | { kind: "busy" }
+  /** Another turn holds the lock for `retryAfterMs` more at most. */
+  | { kind: "busy"; retryAfterMs: number }
+  /** `attempt` is this one's number: the job's failed attempts so far, plus one. */
   | { kind: "started"; lock: SessionLock; attempt: number; previousResponseId: string | undefined };
 
 export interface Heartbeat {
@@ -37,11 +39,13 @@ export class TurnState {
   private readonly beginScript;
   private readonly heartbeatScript;
   private readonly releaseScript;
+  private readonly clearStopScript;
 
   constructor(redis: Redis, keys: RedisKeys) {
     this.redis = redis;
     this.keys = keys;
     this.beginScript = defineScript<[number, number?, string?]>(redis, "azuchiBeginTurn", 5, BEGIN_TURN);
+    this.clearStopScript = defineScript<number>(redis, "azuchiClearStop", 1, CLEAR_STOP);
     this.heartbeatScript = defineScript<[number, string | null]>(redis, "azuchiHeartbeat", 2, HEARTBEAT);
     this.releaseScript = defineScript<number>(redis, "azuchiReleaseLock", 1, RELEASE_LOCK);
   }
@@ -54,11 +58,10 @@ export class TurnState {
       this.keys.jobAttempts(jobId),
       this.keys.previousResponseId(sessionId),
       ttlMs,
-      ATTEMPTS_TTL_SECONDS,
     );
     if (token === -1) return { kind: "duplicate" };
-    if (token === 0) return { kind: "busy" };
-    return { kind: "started", lock: { sessionId, token: Number(token) }, attempt: Number(attempt), previousResponseId: previousResponseId ?? undefined };
+    if (token === 0) return { kind: "busy", retryAfterMs: Math.max(0, Number(attempt)) };
+    return { kind: "started", lock: { sessionId, token: Number(token) }, attempt: Number(attempt) + 1, previousResponseId: previousResponseId ?? undefined };
   }
 
   async heartbeat(lock: SessionLock, ttlMs = LOCK_TTL_MS): Promise<Heartbeat> {
@@ -66,10 +69,16 @@ export class TurnState {
     return { held: held === 1, stopRequestedAt: stop === null ? undefined : Number(stop) };
   }
 
-  /** Clears a stop flag this turn has obeyed, unless a newer request replaced it. */
+  /** Clears a stop flag this turn has obeyed, unless a newer request replaced it (compare-and-delete). */
   async clearStop(sessionId: string, requestedAt: number): Promise<void> {
-    const key = this.keys.stop(sessionId);
-    if ((await this.redis.get(key)) === String(requestedAt)) await this.redis.del(key);
+    await this.clearStopScript(this.keys.stop(sessionId), requestedAt);
+  }
+
+  /** Counts a failed attempt of the job; the count is what the next attempt is numbered after. */
+  async countFailure(jobId: string): Promise<number> {
+    const key = this.keys.jobAttempts(jobId);
+    const [[, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[unknown, number], unknown];
+    return Number(count);
   }
 
   /** Releases the lock if it is still this turn's (Lua: DEL only when the value is our token). */

@@ -12,6 +12,8 @@ export interface PostResult {
   delivered: number;
   /** Connections that answered 410 and were removed from the connections table. */
   gone: string[];
+  /** Connections the frame did not reach for another reason (throttled, an API error): kept, reported. */
+  failed: { connectionId: string; error: unknown }[];
 }
 
 /** Fan-out of server frames to WebSocket connections through the management API. */
@@ -39,7 +41,9 @@ export class Notifier {
 
   /**
    * Sends a frame to every open tab of the session. A gone connection is deleted and the
-   * others still get the frame; only the gone one is removed, never the sender's.
+   * others still get the frame; only the gone one is removed, never the sender's. One tab's
+   * failure is reported in the result, not thrown: the frame shows something already stored,
+   * so a tab that missed it finds it on reload.
    */
   async postToSession(sessionId: string, frame: ServerFrame): Promise<PostResult> {
     const targets = await this.connections.listBySession(sessionId);
@@ -49,17 +53,19 @@ export class Notifier {
   /** Sends a frame to the given connections at once, deleting those that are gone. */
   async postToConnections(connectionIds: readonly string[], frame: ServerFrame): Promise<PostResult> {
     const gone: string[] = [];
-    const results = await Promise.allSettled(
+    const failed: PostResult["failed"] = [];
+    await Promise.all(
       connectionIds.map(async (connectionId) => {
-        if (!(await this.postToConnection(connectionId, frame))) {
+        try {
+          if (await this.postToConnection(connectionId, frame)) return;
           gone.push(connectionId);
           await this.connections.delete(connectionId);
+        } catch (error) {
+          failed.push({ connectionId, error });
         }
       }),
     );
-    const failure = results.find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
-    return { delivered: connectionIds.length - gone.length, gone };
+    return { delivered: connectionIds.length - gone.length - failed.length, gone, failed };
   }
 }
 

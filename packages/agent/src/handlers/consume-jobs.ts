@@ -11,8 +11,6 @@ import { runTurn, SessionBusyError, TurnFailedError } from "../turn.ts";
 
 /** Time kept back from the Lambda's deadline to report the batch and change visibilities. */
 const DEADLINE_MARGIN_MS = 10_000;
-/** A busy session is usually one whose crashed turn's lock has a few seconds left. */
-const BUSY_RETRY_SECONDS = 3;
 
 /** How long a failed attempt waits before SQS delivers it again: a few seconds, then more. */
 export function retryDelaySeconds(attempt: number, baseSeconds = 2): number {
@@ -57,13 +55,13 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
     else logger.info(`turn ${outcome.status}`, { ...outcome });
   } catch (error) {
     if (error instanceof SessionBusyError) {
-      logger.info("session busy; job will be retried");
-      delays.set(record.messageId, BUSY_RETRY_SECONDS);
+      logger.info("session busy; job will be retried when its lock has expired", { retryAfterMs: error.retryAfterMs });
+      delays.set(record.messageId, Math.min(31, Math.ceil(error.retryAfterMs / 1000) + 1));
       throw error;
     }
-    if (error instanceof TurnFailedError && error.cause instanceof TurnAbortedError && error.cause.reason !== "stopped") {
-      // Out of time or lock lost: not the job's fault, so not a counted failure the user hears about.
-      logger.warn("turn aborted; job will be retried", { reason: error.cause.reason });
+    if (error instanceof TurnFailedError && error.cause instanceof TurnAbortedError && error.cause.reason === "lock-lost") {
+      // Another delivery of this job holds the session now: not this job's failure, nothing to tell.
+      logger.warn("turn lost its lock; the holder carries on");
       delays.set(record.messageId, 0);
       throw error;
     }
@@ -76,15 +74,19 @@ async function handleFailure(deps: AgentDeps, record: SQSRecord, job: AgentJob, 
   // Without Redis the attempt cannot be counted: the notice is per receive, and the queue's
   // redrive policy is what finally dead-letters the job.
   const counted = error instanceof TurnFailedError;
-  const attempt = counted ? error.attempt : receives;
+  const attempt = counted ? await deps.turns.countFailure(job.jobId).catch(() => error.attempt) : receives;
   const final = counted && attempt >= deps.settings.maxAttempts;
   logger.error(final ? "turn failed; giving the job up" : "turn failed; will retry", { attempt, error: error as Error, redisDown: error instanceof RedisUnavailableError });
-  await reportFailedAttempt(deps, job, { attempt, final, reason, position: counted ? `system:attempt:${attempt}` : `system:receive:${receives}` }, logger);
+  // Positions carry the SQS message id, so a job replayed from the DLQ (a new message) has notices of its own.
+  const at = `system:${record.messageId}`;
   if (final) {
+    // Dead-lettered first: if that fails the record comes back and is given up again, with one notice.
     await sendToDeadLetters(deps, record, reason, attempt);
-    await deps.turns.resetAttempts(job.jobId).catch(() => undefined);
+    await reportFailedAttempt(deps, job, { attempt, final, reason, position: `${at}:final` }, logger);
+    await deps.turns.resetAttempts(job.jobId).catch((resetError: unknown) => logger.warn("attempts not reset", { error: resetError as Error }));
     return;
   }
+  await reportFailedAttempt(deps, job, { attempt, final, reason, position: counted ? `${at}:attempt:${attempt}` : `${at}:receive:${receives}` }, logger);
   delays.set(record.messageId, retryDelaySeconds(attempt, deps.settings.retryBaseSeconds));
   throw error;
 }
@@ -102,8 +104,13 @@ async function deferRetries(deps: AgentDeps, outcomes: RecordOutcome[], delays: 
     return [{ Id: String(i), ReceiptHandle: outcome.record.receiptHandle, VisibilityTimeout: delay }];
   });
   for (let start = 0; start < entries.length; start += 10) {
-    await deps.sqs
-      .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.settings.jobsQueueUrl, Entries: entries.slice(start, start + 10) }))
-      .catch((error: unknown) => deps.logger.warn("could not shorten the visibility of failed jobs", { error: error as Error }));
+    try {
+      const { Failed = [] } = await deps.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.settings.jobsQueueUrl, Entries: entries.slice(start, start + 10) }),
+      );
+      for (const failure of Failed) deps.logger.warn("could not shorten a failed job's visibility; it returns after the queue's timeout", { failure });
+    } catch (error) {
+      deps.logger.warn("could not shorten the visibility of failed jobs", { error: error as Error });
+    }
   }
 }

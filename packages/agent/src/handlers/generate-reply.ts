@@ -46,7 +46,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 
   const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId };
   const { message: stored, created } = await storeUserMessage(deps, input);
-  await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
+  // Showing the message to the tabs must not keep it from its job: a failure here is only logged.
+  await deps.notifier
+    .postToSession(sessionId, { type: "message", message: stored })
+    .then(({ failed }) => failed.forEach(({ connectionId, error }) => deps.logger.warn("a tab missed the message", { sessionId, connectionId, error: error as Error })))
+    .catch((error: unknown) => deps.logger.warn("the message was not shown to the tabs", { sessionId, error: error as Error }));
   try {
     await enqueueUserMessage(deps, stored, input);
   } catch (error) {

@@ -24,7 +24,8 @@ export const handler = messageRoute("putMessage", async (route) => {
     messageId: stored.messageId,
     createdAt: stored.createdAt,
   });
-  await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
+  const fanout = await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
+  for (const { connectionId: tab, error } of fanout.failed) log.warn("a tab missed the message", { tab, error: error as Error });
   try {
     await enqueueUserMessage(deps, stored, input);
   } catch (error) {
