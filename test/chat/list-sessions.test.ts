@@ -61,8 +61,10 @@ describe("listSessions", () => {
 
   it("pages with an opaque cursor until there is none", async () => {
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.unshift(await conversation("zoe", `topic ${i}`, false));
+    for (let i = 0; i < 3; i++) ids.unshift(await conversation("zoe", `topic ${i}`));
     const tab = await stack.connect("zoe");
+    // Paging while the agent still writes (or titles) a session could see it move; let it settle.
+    await expect.poll(async () => (await list(tab)).sessions.filter((s) => s.title !== "").length, { timeout: 5_000 }).toBe(3);
     const seen: string[] = [];
     let frame = await list(tab, { limit: 2 });
     seen.push(...frame.sessions.map((s) => s.sessionId));
@@ -75,9 +77,10 @@ describe("listSessions", () => {
   });
 
   it("refuses a cursor that was altered, or issued to another user, with BAD_REQUEST", async () => {
-    for (let i = 0; i < 2; i++) await conversation("alice", `alice ${i}`, false);
+    for (let i = 0; i < 2; i++) await conversation("alice", `alice ${i}`);
     await conversation("bob", "bob's only");
     const alice = await stack.connect("alice");
+    await expect.poll(async () => (await list(alice)).sessions.filter((s) => s.title !== "").length, { timeout: 5_000 }).toBe(2);
     const bob = await stack.connect("bob");
     const { cursor } = await list(alice, { limit: 1 });
     const [body, mac] = cursor!.split(".") as [string, string];
