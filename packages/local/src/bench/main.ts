@@ -12,12 +12,27 @@ import WebSocket from "ws";
 import { definedScripts, type ServerFrame } from "@azuchi/core";
 import { startLocalStack } from "../stack.ts";
 
-const { values } = parseArgs({ options: { turns: { type: "string", default: "30" }, sessions: { type: "string", default: "10" } } });
+const { values } = parseArgs({
+  options: {
+    turns: { type: "string", default: "30" },
+    sessions: { type: "string", default: "10" },
+    /** Words in each message; the offline model's reply quotes it, so this sets the reply's length. */
+    words: { type: "string", default: "10" },
+    "first-token-ms": { type: "string", default: "20" },
+    "token-ms": { type: "string", default: "2" },
+  },
+});
 const turns = Number(values.turns);
 const parallelSessions = Number(values.sessions);
+const words = Math.max(1, Number(values.words));
 
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-const stack = await startLocalStack({ port: 0, ephemeral: true, log: () => undefined });
+const stack = await startLocalStack({
+  port: 0,
+  ephemeral: true,
+  log: () => undefined,
+  model: { firstTokenMs: Number(values["first-token-ms"]), tokenMs: Number(values["token-ms"]) },
+});
 const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
 const redis = new Redis({ host: memory.host, port: memory.port });
 
@@ -83,7 +98,7 @@ try {
       tab.socket.close();
       tab = await open("bench");
     }
-    samples.push(await oneTurn(tab, `turn ${i}: how are the cherry blossoms in Kyoto this week?`));
+    samples.push(await oneTurn(tab, `turn ${i}: ${Array.from({ length: words }, (_, w) => `word${w}`).join(" ")}`));
     await new Promise((resolve) => setTimeout(resolve, 50)); // let the turn write its memory and release the lock
   }
   // Each INFO call is itself a command; the turns' own count excludes the two made here.
@@ -98,7 +113,7 @@ try {
   const wall = performance.now() - started;
 
   const model = stack.model!.settings();
-  console.log(`azuchi bench — ${turns} sequential turns, one tab; offline model firstTokenMs=${model.firstTokenMs} tokenMs=${model.tokenMs}`);
+  console.log(`azuchi bench — ${turns} sequential turns of ${words + 2}-word messages, one tab; offline model firstTokenMs=${model.firstTokenMs} tokenMs=${model.tokenMs}`);
   for (const key of ["ack", "agentLog", "firstDelta", "reply"] as const) {
     const values = samples.map((s) => s[key]);
     console.log(`  ${key.padEnd(10)} p50 ${ms(percentile(values, 50)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}`);
