@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../../packages/web/src/chat/protocol.ts";
-import { CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, initialState, PAGE_SIZE, update, type ChatEvent, type ChatState, type Command } from "../../packages/web/src/chat/state.ts";
+import { ACK_TIMEOUT_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, initialState, RESEND_AFTER_ERROR_MS, PAGE_SIZE, update, type ChatEvent, type ChatState, type Command } from "../../packages/web/src/chat/state.ts";
 
 const SESSION = "5b0d1b4e-7c4a-4d6e-9a43-0f1b2c3d4e5f";
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -84,10 +84,47 @@ describe("the chat state machine", () => {
     expect(sent(caughtUp.commands)).toEqual([{ action: "putMessage", message: "while offline", clientMessageId: id(101) }]);
   });
 
+  it("catches up page after page from each page's newest message, even when a live frame is newer", () => {
+    const dropped = run(synced([message(1)]), { type: "closed", now: 100, random: 0 }).state;
+    const reopened = run(dropped, { type: "connect", now: 600 }, { type: "opened", now: 700 }).state;
+    // A live agent log lands while the catch-up is on its way.
+    const live = run(reopened, frame({ type: "message", message: message(5_000) })).state;
+    const page = Array.from({ length: CATCH_UP_PAGE }, (_, i) => message(10 + i));
+    const next = run(live, sessionFrame(page));
+    expect(sent(next.commands)).toEqual([{ action: "getSession", after: page.at(-1)!.createdAt, limit: CATCH_UP_PAGE }]);
+  });
+
   it("sends a message again with the same clientMessageId when the socket dropped before its ack", () => {
     const sending = run(synced(), { type: "send", text: "hello", clientMessageId: id(101), now: 5 }).state;
     const again = run(sending, { type: "closed", now: 10, random: 0.5 }, { type: "connect", now: 1_000 }, { type: "opened", now: 1_001 }, sessionFrame([]));
     expect(sent(again.commands).filter((f) => f?.action === "putMessage")).toEqual([{ action: "putMessage", message: "hello", clientMessageId: id(101) }]);
+  });
+
+  it("sends a message again, with the same clientMessageId, when its ack does not come", () => {
+    const { state, commands } = run(synced(), { type: "send", text: "lost ack", clientMessageId: id(120), now: 5 });
+    expect(commands).toContainEqual({ type: "later", timer: "ackTimeout", delayMs: ACK_TIMEOUT_MS });
+    const again = run(state, { type: "ackTimedOut" });
+    expect(sent(again.commands)).toEqual([{ action: "putMessage", message: "lost ack", clientMessageId: id(120) }]);
+    // Once acked, nothing more is resent.
+    const acked = run(again.state, frame({ type: "ack", clientMessageId: id(120), messageId: id(121), createdAt: 2_000 }));
+    expect(acked.commands).toContainEqual({ type: "cancel", timer: "ackTimeout" });
+    expect(acked.state.outbox).toEqual([]);
+  });
+
+  it("does not leave the queue waiting when an error that names no message comes while one is on the wire", () => {
+    const { state } = run(synced(), { type: "send", text: "a", clientMessageId: id(130), now: 5 }, { type: "send", text: "b", clientMessageId: id(131), now: 6 });
+    const failed = run(state, frame({ type: "error", code: "INTERNAL", message: "Something went wrong on our side; please try again." }));
+    expect(failed.state.outbox.map((o) => o.status)).toEqual(["queued", "queued"]);
+    expect(failed.commands).toContainEqual({ type: "later", timer: "pump", delayMs: RESEND_AFTER_ERROR_MS });
+    expect(sent(run(failed.state, { type: "pump" }).commands)).toEqual([{ action: "putMessage", message: "a", clientMessageId: id(130) }]);
+  });
+
+  it("drops a failed attempt's streamed text when its notice arrives in a catch-up page, not only live", () => {
+    const reply = id(140);
+    let { state } = run(synced(), frame({ type: "delta", messageId: reply, offset: 0, delta: "half an answer" }));
+    expect(state.streams[reply]).toBeDefined();
+    state = run(state, sessionFrame([message(141, { role: "SYSTEM", messageType: "SYSTEM_LOG", message: "retrying…", jobId: id(142) })])).state;
+    expect(state.streams).toEqual({});
   });
 
   it("shows a stored message once, whether it comes as ack, message frame or catch-up", () => {

@@ -67,14 +67,24 @@ describe("turns: what the conversation shows", () => {
 });
 
 describe("streams", () => {
-  it("lets newer text win where pieces overlap, and knows where the gaps are", () => {
+  it("joins deltas in order and knows where the gaps are", () => {
     let stream = addDelta(undefined, id(1), 4, "o wor", 0);
     expect(hasGap(stream)).toBe(true);
-    stream = addDelta(stream, id(1), 0, "Hello", 1);
-    expect(stream.chunks).toEqual([{ offset: 0, text: "Hello wor" }]);
-    stream = addDelta(stream, id(1), 9, "ld", 2);
+    stream = addDelta(stream, id(1), 9, "ld", 1);
+    expect(stream.chunks).toEqual([{ offset: 4, text: "o world" }]);
+    expect(hasGap(stream)).toBe(true);
+    stream = addDelta(undefined, id(1), 0, "Hello", 2);
+    stream = addDelta(stream, id(1), 5, " world", 3);
     expect(stream.chunks).toEqual([{ offset: 0, text: "Hello world" }]);
     expect(hasGap(stream)).toBe(false);
+  });
+
+  it("starts again when a retried turn streams from the beginning, keeping nothing of the old attempt", () => {
+    let stream = addDelta(undefined, id(1), 0, "old attempt text that was long", 0);
+    stream = addDelta(stream, id(1), 0, "new ", 1);
+    expect(stream.chunks).toEqual([{ offset: 0, text: "new " }]);
+    stream = addDelta(stream, id(1), 4, "answer", 2);
+    expect(stream.chunks).toEqual([{ offset: 0, text: "new answer" }]);
   });
 });
 

@@ -19,6 +19,7 @@ const TIMER_EVENTS: Record<Timer, ChatEvent> = {
   pump: { type: "pump" },
   refreshSessions: { type: "refreshSessions" },
   stopTimeout: { type: "stopTimedOut" },
+  ackTimeout: { type: "ackTimedOut" },
 };
 
 export class ChatConnection {

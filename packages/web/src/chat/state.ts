@@ -25,6 +25,10 @@ export const SESSIONS_PAGE = 30;
 export const TITLE_REFRESH_MS = 1_500;
 export const RATE_LIMIT_RETRY_MS = 1_500;
 export const STOP_TIMEOUT_MS = 5_000;
+/** How long a sent message may wait for its ack before it is sent again. */
+export const ACK_TIMEOUT_MS = 10_000;
+/** The pause before resending a message after an error that did not say which request it answers. */
+export const RESEND_AFTER_ERROR_MS = 2_000;
 /** Refused attempts (no open) before the user is told the session may not be reachable. */
 export const UNREACHABLE_AFTER = 3;
 
@@ -90,6 +94,8 @@ export type ChatEvent =
   | { type: "send"; text: string; clientMessageId: string; now: number }
   | { type: "retrySend"; noticeId: string; now: number }
   | { type: "pump" }
+  /** The message on the wire got no ack in time: send it again (same clientMessageId, so at most once). */
+  | { type: "ackTimedOut" }
   | { type: "stop" }
   | { type: "stopTimedOut" }
   | { type: "loadOlder" }
@@ -98,7 +104,7 @@ export type ChatEvent =
   | { type: "switchSession"; sessionId: string | undefined; fromUrl: boolean }
   | { type: "dismiss"; noticeId: string };
 
-export type Timer = "reconnect" | "pump" | "refreshSessions" | "stopTimeout";
+export type Timer = "reconnect" | "pump" | "refreshSessions" | "stopTimeout" | "ackTimeout";
 
 export type Command =
   | { type: "open"; sessionId: string | undefined }
@@ -155,6 +161,8 @@ export function update(state: ChatState, event: ChatEvent): Step {
     }
     case "pump":
       return pump(state);
+    case "ackTimedOut":
+      return requeueSending(state, 0);
     case "stop":
       if (!state.canStop || state.stopping || !isReady(state)) return [state, []];
       return [
@@ -287,15 +295,14 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
         message: item.text,
       };
       const next = withoutNotice({ ...state, outbox: state.outbox.filter((o) => o !== item) }, "rateLimited");
-      return pump(touchCurrentSession(mergeMessages(next, [placeholder], false), frame.createdAt));
+      const [pumped, commands] = pump(touchCurrentSession(mergeMessages(next, [placeholder], false), frame.createdAt));
+      return [pumped, [{ type: "cancel", timer: "ackTimeout" }, ...commands]];
     }
     case "message": {
       if (state.sessionId && frame.message.sessionId !== state.sessionId) return [state, []];
       const message = frame.message;
       let next = touchCurrentSession(mergeMessages(state, [message], true), message.createdAt);
       const commands: Command[] = [];
-      // A failed attempt's partial text was never stored; a retry streams the reply anew.
-      if (message.messageType === "SYSTEM_LOG") next = { ...next, streams: {} };
       if (message.role === "AGENT" && message.messageType === "CONVERSATION") {
         next = { ...next, stopping: false };
         commands.push({ type: "cancel", timer: "stopTimeout" });
@@ -339,7 +346,9 @@ function sessionReceived(state: ChatState, session: SessionInfo, messages: ChatM
   if (request.kind === "older") next.history = { ...next.history, loadingOlder: false, hasOlder: full };
   if (request.kind === "catchUp" && full && next.connection.phase === "open") {
     // More was missed than one page holds: keep catching up before sending anything.
-    const newest = next.messages.at(-1)!;
+    // Go on from the newest message of this page: a live frame may already hold a newer one,
+    // and starting after it would skip what lies between.
+    const newest = messages.at(-1)!;
     next.history = { ...next.history, pending: [...next.history.pending, { kind: "catchUp", limit: CATCH_UP_PAGE }] };
     return [next, [...commands, { type: "send", frame: { action: "getSession", after: newest.createdAt, limit: CATCH_UP_PAGE } }]];
   }
@@ -375,6 +384,12 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
     const next = withNotice({ ...state, outbox: state.outbox.filter((o) => o !== sending), returned: { text: sending.text, nonce: state.seq + 1 } }, "refused", human);
     return pump(next);
   }
+  if (sending && (frame.code === "INTERNAL" || frame.code === "NOT_FOUND") && frame.clientMessageId === undefined && state.history.pending.length === 0) {
+    // An error that names no message, while one is on the wire: it may be about it, so it is
+    // sent again in a moment rather than left waiting for an ack that will not come.
+    const [next, commands] = requeueSending(state, RESEND_AFTER_ERROR_MS);
+    return [withNotice(next, `error:${state.seq + 1}`, human), commands];
+  }
   if (frame.code === "NOT_FOUND" && state.history.pending.length > 0) {
     return [withNotice({ ...state, history: { ...state.history, pending: state.history.pending.slice(1) } }, "notFound", human), []];
   }
@@ -403,8 +418,25 @@ function pump(state: ChatState): Step {
   if (!next || next.status !== "queued" || !isReady(state)) return [state, []];
   return [
     { ...state, outbox: state.outbox.map((o) => (o === next ? { ...o, status: "sending" as const } : o)) },
-    [{ type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId } }],
+    [
+      { type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId } },
+      { type: "later", timer: "ackTimeout", delayMs: ACK_TIMEOUT_MS },
+    ],
   ];
+}
+
+/**
+ * Puts the message on the wire back at the head of the queue and sends it again after
+ * `delayMs`: the server keeps one message per clientMessageId, so a resend is safe when its
+ * ack was lost or an error did not say which request it answers.
+ */
+function requeueSending(state: ChatState, delayMs: number): Step {
+  const sending = state.outbox.find((o) => o.status === "sending");
+  if (!sending) return [state, []];
+  const outbox = state.outbox.map((o) => (o === sending ? { ...o, status: "queued" as const } : o));
+  if (delayMs > 0) return [{ ...state, outbox }, [{ type: "cancel", timer: "ackTimeout" }, { type: "later", timer: "pump", delayMs }]];
+  const [next, commands] = pump({ ...state, outbox });
+  return [next, [{ type: "cancel", timer: "ackTimeout" }, ...commands]];
 }
 
 /** Merges messages by messageId, keeps them in createdAt order, and retires finished streams. */
@@ -417,7 +449,9 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
     byId.set(message.messageId, message);
   }
   const messages = [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
-  let streams = state.streams;
+  // A failed attempt's partial text was never stored; its retry streams the reply anew. Live or
+  // in a catch-up page, a failure notice ends the streams shown so far.
+  let streams = incoming.some((m) => m.messageType === "SYSTEM_LOG") ? {} : state.streams;
   for (const message of incoming) {
     if (streams[message.messageId]) {
       const { [message.messageId]: _finished, ...rest } = streams;

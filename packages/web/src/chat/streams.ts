@@ -17,26 +17,29 @@ export interface ReplyStream {
   updatedAt: number;
 }
 
-/** The stream with one more delta in it; where pieces overlap, the newer text wins. */
+/**
+ * The stream with one more delta in it. Deltas never overlap within one attempt: one that
+ * falls in a gap fills it; one that overlaps what is held means the turn was retried and
+ * streams again from that offset (under the same messageId), so the old text from there on
+ * is dropped.
+ */
 export function addDelta(stream: ReplyStream | undefined, messageId: string, offset: number, delta: string, now: number): ReplyStream {
-  let added: StreamChunk = { offset, text: delta };
-  const kept: StreamChunk[] = [];
-  for (const chunk of stream?.chunks ?? []) {
-    const chunkEnd = chunk.offset + chunk.text.length;
-    if (chunkEnd < added.offset || chunk.offset > added.offset + added.text.length) {
-      kept.push(chunk);
-      continue;
-    }
-    // Overlapping or touching: keep what this older piece has outside the new one.
-    let { offset: start, text } = added;
-    if (chunk.offset < start) {
-      text = chunk.text.slice(0, start - chunk.offset) + text;
-      start = chunk.offset;
-    }
-    if (chunkEnd > start + text.length) text += chunk.text.slice(start + text.length - chunk.offset);
-    added = { offset: start, text };
+  const end = offset + delta.length;
+  const held = stream?.chunks ?? [];
+  const overlaps = held.some((chunk) => chunk.offset < end && offset < chunk.offset + chunk.text.length);
+  const pieces = overlaps
+    ? held.filter((chunk) => chunk.offset < offset).map((chunk) => ({ offset: chunk.offset, text: chunk.text.slice(0, offset - chunk.offset) }))
+    : [...held];
+  pieces.push({ offset, text: delta });
+  pieces.sort((a, b) => a.offset - b.offset);
+  // Touching pieces become one, so a reply with no gap is one piece.
+  const chunks: StreamChunk[] = [];
+  for (const piece of pieces) {
+    const last = chunks.at(-1);
+    if (last && last.offset + last.text.length === piece.offset) chunks[chunks.length - 1] = { offset: last.offset, text: last.text + piece.text };
+    else chunks.push(piece);
   }
-  return { messageId, chunks: [...kept, added].sort((a, b) => a.offset - b.offset), updatedAt: now };
+  return { messageId, chunks, updatedAt: now };
 }
 
 /** Whether text is missing before, between or (unknowably) after the pieces seen. */

@@ -48,7 +48,7 @@ export function Sidebar(props: SidebarProps) {
           {currentId && !items.some((i) => i.sessionId === currentId) && (
             <li>
               <button type="button" aria-current="page" className="session">
-                <span className="session-title">{props.currentTitle || "New chat"}</span>
+                <span className="session-title">{props.currentTitle || "Untitled chat"}</span>
               </button>
             </li>
           )}
