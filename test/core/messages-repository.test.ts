@@ -130,6 +130,14 @@ describe("the messages repository", () => {
     expect(after.map((m) => m.message)).toEqual(["m58", "m59"]);
   });
 
+  it("answers an empty page, not an error, when nothing can lie between after and before", async () => {
+    const { sessionId } = await sessions.create("alice");
+    await repo.put(userMessage(sessionId, "m", 1_700_000_003_000));
+    expect(await repo.list(sessionId, { after: 1_700_000_003_000, before: 1_700_000_003_001 })).toEqual([]);
+    expect(await repo.list(sessionId, { after: 1_700_000_003_005, before: 1_700_000_002_000 })).toEqual([]);
+    expect(await repo.list(sessionId, { after: 1_700_000_002_999, before: 1_700_000_003_001 })).toHaveLength(1);
+  });
+
   it("refuses a message that does not fit the schema, writing nothing", async () => {
     const { sessionId } = await sessions.create("alice");
     await expect(repo.put({ ...userMessage(sessionId, "x", 1), role: "ROBOT" } as unknown as Message)).rejects.toThrow();

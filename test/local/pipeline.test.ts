@@ -98,6 +98,13 @@ describe("the whole pipeline, through a real WebSocket client", () => {
     await tab.close();
   });
 
+  it("answers a page URL with broken percent-encoding with 400, and the HTTP API takes such a session id as unknown (404)", async () => {
+    expect((await fetch(`${stack.url}/%E0%A4%A`)).status).toBe(400);
+    const token = await stack.token("mallory");
+    const api = await fetch(`${stack.url}/api/v1/chat/sessions/%E0%A4%A/reply/generate`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: "{}" });
+    expect(api.status).toBe(404);
+  });
+
   it("shows every tab of the session the user's message and the agent's reply", async () => {
     const first = await stack.connect("dave");
     const sessionId = await stack.sessionOf(first);

@@ -142,6 +142,8 @@ export class MessagesRepository {
     const conditions = ["sessionId = :sessionId"];
     const values: Record<string, unknown> = { ":sessionId": sessionId };
     if (options.after !== undefined && options.before !== undefined) {
+      // Nothing lies strictly between them (and DynamoDB refuses a BETWEEN that runs backwards).
+      if (options.before - options.after < 2) return [];
       conditions.push("createdAt BETWEEN :after AND :before");
       values[":after"] = options.after + 1;
       values[":before"] = options.before - 1;

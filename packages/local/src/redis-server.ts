@@ -29,7 +29,9 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   }
   let child: ChildProcess;
   try {
-    child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+    // Its own process group: a Ctrl-C in the terminal must not stop Redis under the turns still
+    // finishing; the stack stops it last, and the exit hook below if the stack could not.
+    child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   } catch (error) {
     throw new RedisNotInstalledError(error);
   }
@@ -39,6 +41,9 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     child.once("error", (error) => reject(new RedisNotInstalledError(error)));
     child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${stderr.trim()}`)));
   });
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.removeListener("exit", killOnExit));
   await Promise.race([waitForPort(port, 10_000), exited]);
   exited.catch(() => undefined);
   return {

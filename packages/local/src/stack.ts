@@ -74,7 +74,7 @@ const webRoot = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const dataDir = options.ephemeral ? undefined : resolve(options.dataDir ?? process.env.AZUCHI_DATA_DIR ?? ".azuchi");
+  const dataDir = options.ephemeral ? undefined : resolve(options.dataDir || process.env.AZUCHI_DATA_DIR || ".azuchi");
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const maxReceiveCount = options.maxReceiveCount ?? 10;
   const consumerTimeoutMs = options.consumerTimeoutMs ?? 300_000;
@@ -192,7 +192,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
-    stops.push(() => gateway.close());
+    const closeGateway = () => gateway.close();
+    stops.push(closeGateway);
     if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
 
     const poller = startSqsPoller({
@@ -208,12 +209,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onError: (error) => log(`[http api] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
 
-    // Stopped in reverse: the poller finishes its turns, then the sockets close (their
-    // $disconnect still reaches DynamoDB), then the servers behind them.
-    stops.push(() => poller.stop());
+    // Stopped in reverse: first the gateway (no new messages, sockets closed, their $disconnect
+    // still reaching DynamoDB), then the poller finishes the turns in flight, then the servers
+    // behind them.
+    stops.splice(stops.indexOf(closeGateway), 0, () => poller.stop());
 
     server.on("upgrade", (req, socket, head) => {
-      if (new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
+      if (!stopping && new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
       else socket.destroy();
     });
     handle = (req, res) => {
@@ -227,7 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
         if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model);
-        if (path.startsWith("/api/")) return httpApi(req, res);
+        if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
         return serveStatic(webRoot, path, res);
       };

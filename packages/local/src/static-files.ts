@@ -15,7 +15,14 @@ const TYPES: Record<string, string> = {
 
 /** Serves a file under `root`; unknown paths get index.html (the client routes by URL). */
 export async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {
-  const relative = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, "");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    res.writeHead(400, { "content-type": "text/plain" }).end("bad URL encoding");
+    return;
+  }
+  const relative = normalize(decoded).replace(/^([/\\])+/, "");
   let file = join(root, relative);
   if (!file.startsWith(root + sep) && file !== root) {
     res.writeHead(403).end();

@@ -18,14 +18,19 @@ export const handler = messageRoute("putMessage", async (route) => {
 
   const { message: stored, created } = await storeUserMessage(deps, input);
   log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
-  await deps.notifier.postToConnection(connectionId, {
-    type: "ack",
-    clientMessageId: frame.clientMessageId,
-    messageId: stored.messageId,
-    createdAt: stored.createdAt,
-  });
-  const fanout = await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
-  for (const { connectionId: tab, error } of fanout.failed) log.warn("a tab missed the message", { tab, error: error as Error });
+  // The ack and the fan-out show what is stored; whatever happens to them, the job is queued.
+  try {
+    await deps.notifier.postToConnection(connectionId, {
+      type: "ack",
+      clientMessageId: frame.clientMessageId,
+      messageId: stored.messageId,
+      createdAt: stored.createdAt,
+    });
+    const fanout = await deps.notifier.postToSession(sessionId, { type: "message", message: stored });
+    for (const { connectionId: tab, error } of fanout.failed) log.warn("a tab missed the message", { tab, error: error as Error });
+  } catch (error) {
+    log.warn("the message was not shown; it is queued all the same", { messageId: stored.messageId, error: error as Error });
+  }
   try {
     await enqueueUserMessage(deps, stored, input);
   } catch (error) {

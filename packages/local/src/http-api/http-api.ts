@@ -46,7 +46,7 @@ export function createHttpApi(options: HttpApiOptions) {
     const route = routes.find((candidate) => {
       const match = candidate.method === method && candidate.pattern.exec(url.pathname);
       if (!match) return false;
-      pathParameters = Object.fromEntries(candidate.names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+      pathParameters = Object.fromEntries(candidate.names.map((name, i) => [name, decodePathPart(match[i + 1]!)]));
       return true;
     });
     if (!route) return sendJson(res, 404, { message: "Not Found" });
@@ -130,4 +130,13 @@ export function createHttpApi(options: HttpApiOptions) {
     res.writeHead(result.statusCode ?? 200, { "content-type": "application/json", ...(result.headers as Record<string, string> | undefined) });
     res.end(result.body ?? "");
   };
+}
+
+/** A path parameter decoded; malformed percent-encoding is passed on as it is, for the handler to refuse. */
+function decodePathPart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
