@@ -49,6 +49,9 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     expect((await generate(sessionId, { message: 42 }, token)).status).toBe(400);
     expect((await generate(sessionId, { text: "wrong field" }, token)).status).toBe(400);
     expect((await generate(sessionId, { message: "  " }, token)).status).toBe(400);
+    // The same texts as the WebSocket refuses: invisible characters only, a lone surrogate.
+    expect((await generate(sessionId, { message: "\u200b\u200d\ufeff" }, token)).status).toBe(400);
+    expect((await generate(sessionId, { message: "\ud800 broken" }, token)).status).toBe(400);
     const tooLong = await generate(sessionId, { message: "🎌".repeat(8_001) }, token);
     expect(tooLong.status).toBe(413);
     expect(await tooLong.json()).toMatchObject({ limit: 8_000, length: 8_001 });

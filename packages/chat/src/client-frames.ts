@@ -1,5 +1,5 @@
 import type { ErrorCode } from "@azuchi/core";
-import { characterCount, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import { GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import { z } from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
@@ -48,19 +48,10 @@ export function parseClientFrame<A extends keyof typeof schemas>(action: A, body
 }
 
 /** White space and invisible format characters (zero-width space, BOM, …): a message of only these is empty. */
-const INVISIBLE = /[\s\p{Cf}]/gu;
-
 /** The text of a message, checked: not blank, well-formed Unicode, not over the limit. */
 export function checkMessageText(text: string, maxChars = MAX_MESSAGE_CHARS): string {
-  if (text.replace(INVISIBLE, "").length === 0) throw new FrameError("BAD_REQUEST", "The message is empty.");
-  // A lone surrogate cannot be stored as UTF-8: it would come back as U+FFFD, not as sent.
-  if (!text.isWellFormed()) throw new FrameError("BAD_REQUEST", "The message is not valid Unicode text.");
-  const length = characterCount(text);
-  if (length > maxChars) {
-    throw new FrameError("MESSAGE_TOO_LONG", `The message is ${length} characters long; the limit is ${maxChars}.`, {
-      limit: maxChars,
-      length,
-    });
-  }
-  return text;
+  const problem = messageTextProblem(text, maxChars);
+  if (!problem) return text;
+  const { code, message, ...details } = problem;
+  throw new FrameError(code, message, details);
 }

@@ -38,3 +38,23 @@ export function characterCount(text: string): number {
   for (const _ of text) count++;
   return count;
 }
+
+const INVISIBLE = /[\s\p{Cf}]/gu;
+
+export type MessageTextProblem =
+  | { code: "BAD_REQUEST"; message: string }
+  | { code: "MESSAGE_TOO_LONG"; message: string; limit: number; length: number };
+
+/**
+ * What is wrong with a user's message text, if anything: blank (white space and invisible
+ * format characters only), not well-formed Unicode, or over the limit. The WebSocket and the
+ * HTTP API refuse the same texts.
+ */
+export function messageTextProblem(text: string, maxChars = MAX_MESSAGE_CHARS): MessageTextProblem | undefined {
+  if (text.replace(INVISIBLE, "").length === 0) return { code: "BAD_REQUEST", message: "The message is empty." };
+  // A lone surrogate cannot be stored as UTF-8: it would come back as U+FFFD, not as sent.
+  if (!text.isWellFormed()) return { code: "BAD_REQUEST", message: "The message is not valid Unicode text." };
+  const length = characterCount(text);
+  if (length > maxChars) return { code: "MESSAGE_TOO_LONG", message: `The message is ${length} characters long; the limit is ${maxChars}.`, limit: maxChars, length };
+  return undefined;
+}

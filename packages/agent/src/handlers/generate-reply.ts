@@ -1,4 +1,4 @@
-import { characterCount, EnqueueFailedError, enqueueUserMessage, MAX_MESSAGE_CHARS, messagePosted, storeUserMessage } from "@azuchi/core";
+import { EnqueueFailedError, messageTextProblem, enqueueUserMessage, MAX_MESSAGE_CHARS, messagePosted, storeUserMessage } from "@azuchi/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { httpDeps } from "../http-deps.ts";
@@ -36,9 +36,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const body = Body.safeParse(json);
   if (!body.success) return reply(400, { message: `Invalid body: ${z.prettifyError(body.error)}` });
   const text = body.data.message;
-  if (text.trim().length === 0) return reply(400, { message: "The message is empty." });
-  const length = characterCount(text);
-  if (length > maxChars()) return reply(413, { message: `The message is ${length} characters long; the limit is ${maxChars()}.`, limit: maxChars(), length });
+  const problem = messageTextProblem(text, maxChars());
+  if (problem) return reply(problem.code === "MESSAGE_TOO_LONG" ? 413 : 400, { ...problem });
 
   const session = await deps.sessions.get(sessionId);
   if (!session) return reply(404, { message: "No such session." });
