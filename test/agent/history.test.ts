@@ -39,9 +39,9 @@ describe("the conversation memory", () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
     const lock = (await acquire(ctx.turns, sessionId))!;
-    expect(await memory.isCompleted(jobId)).toBe(false);
+    expect(await ctx.redis.get(ctx.keys.job(jobId))).toBeNull();
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
-    expect(await memory.isCompleted(jobId)).toBe(true);
+    expect(await ctx.redis.get(ctx.keys.job(jobId))).toBe("completed");
   });
 
   it("writes nothing for a turn whose lock has passed to another", async () => {

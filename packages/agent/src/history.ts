@@ -53,11 +53,6 @@ export class ConversationMemory {
     return (await this.redis.get(this.keys.previousResponseId(sessionId))) ?? undefined;
   }
 
-  /** True when a turn for this job has already been written: a redelivery must do nothing. */
-  async isCompleted(jobId: string): Promise<boolean> {
-    return (await this.redis.get(this.keys.job(jobId))) === "completed";
-  }
-
   /** The last N entries, oldest first, ready to rebuild a model's context. */
   async history(sessionId: string): Promise<HistoryEntry[]> {
     const raw = await this.redis.lrange(this.keys.history(sessionId), 0, this.length - 1);
