@@ -1,32 +1,22 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessagesRepository, SessionsRepository, type Message } from "../../packages/core/src/index.ts";
-import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { describe, expect, it } from "vitest";
+import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
+import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 // Nothing lost, nothing out of order, and cheap: 1,000 messages written into one session at
 // once (ARCHITECTURE.md §2). What "in order" means is in messages-order.test.ts.
 
-let db: TestDynamo;
-let sessions: SessionsRepository;
+const ctx = useTestDynamo();
 
-beforeAll(async () => {
-  db = await startTestDynamo();
-  sessions = new SessionsRepository(db.doc, db.tables.sessions);
-});
-afterAll(() => db.stop());
+const instance = () => new MessagesRepository(ctx.db.doc, ctx.db.tables);
 
-const instance = () => new MessagesRepository(db.doc, db.tables);
-
-function userMessage(sessionId: string, text: string, createdAt: number): Message {
-  return { sessionId, messageId: randomUUID(), createdAt, role: "USER", messageType: "CONVERSATION", message: text };
-}
 
 /** Counts the DynamoDB requests sent through the test's client until stop(). */
 function countRequests() {
   const counts: Record<string, number> = {};
   let counting = true;
   const name = `count-${randomUUID()}`;
-  db.doc.middlewareStack.add(
+  ctx.db.doc.middlewareStack.add(
     (next, context) => (args) => {
       if (counting) counts[context.commandName as string] = (counts[context.commandName as string] ?? 0) + 1;
       return next(args);
@@ -36,7 +26,7 @@ function countRequests() {
   return {
     stop: () => {
       counting = false;
-      db.doc.middlewareStack.remove(name);
+      ctx.db.doc.middlewareStack.remove(name);
       return counts;
     },
   };
@@ -51,7 +41,7 @@ function expectTotalOrder(stored: Message[]): void {
 describe("a burst of messages into one session", () => {
   it("keeps all of 1,000 messages written at once into one millisecond, in the order they were issued", async () => {
     const repo = instance();
-    const { sessionId } = await sessions.create("alice");
+    const { sessionId } = await ctx.sessions.create("alice");
     const at = Date.now();
     const texts = Array.from({ length: 1_000 }, (_, i) => `m${i}`);
     const requests = countRequests();
@@ -66,6 +56,6 @@ describe("a burst of messages into one session", () => {
     expect(stored.map((m) => m.message)).toEqual(texts);
     expectTotalOrder(stored);
     expect(stored[0]!.createdAt).toBe(at);
-    expect(await sessions.get(sessionId)).toMatchObject({ messageCount: 1_000, updatedAt: stored[999]!.createdAt });
+    expect(await ctx.sessions.get(sessionId)).toMatchObject({ messageCount: 1_000, updatedAt: stored[999]!.createdAt });
   });
 });

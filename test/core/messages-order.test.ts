@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessagesRepository, SessionsRepository, type Message } from "../../packages/core/src/index.ts";
-import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { describe, expect, it } from "vitest";
+import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
+import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 // "In order" (ARCHITECTURE.md §2): a session's messages are ordered by createdAt, unique in
 // the session, so every reader sees the same total order. Writes one repository instance
@@ -9,20 +8,10 @@ import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 // millisecond; writes that follow one another (each awaited) keep their order even against
 // other instances' writes; `after` orders a message after its cause across instances.
 
-let db: TestDynamo;
-let sessions: SessionsRepository;
+const ctx = useTestDynamo();
 
-beforeAll(async () => {
-  db = await startTestDynamo();
-  sessions = new SessionsRepository(db.doc, db.tables.sessions);
-});
-afterAll(() => db.stop());
+const instance = () => new MessagesRepository(ctx.db.doc, ctx.db.tables);
 
-const instance = () => new MessagesRepository(db.doc, db.tables);
-
-function userMessage(sessionId: string, text: string, createdAt: number): Message {
-  return { sessionId, messageId: randomUUID(), createdAt, role: "USER", messageType: "CONVERSATION", message: text };
-}
 
 function expectTotalOrder(stored: Message[]): void {
   const times = stored.map((m) => m.createdAt);
@@ -33,7 +22,7 @@ function expectTotalOrder(stored: Message[]): void {
 describe("message order", () => {
   it("keeps all messages of two instances racing for one millisecond, in one total order", async () => {
     const [a, b] = [instance(), instance()];
-    const { sessionId } = await sessions.create("alice");
+    const { sessionId } = await ctx.sessions.create("alice");
     const at = Date.now();
     const writes = Array.from({ length: 100 }, (_, i) => [
       a.put(userMessage(sessionId, `a${i}`, at)),
@@ -45,12 +34,12 @@ describe("message order", () => {
     expect(stored).toHaveLength(200);
     expect(new Set(stored.map((m) => m.messageId))).toEqual(new Set(written.map((w) => w.message.messageId)));
     expectTotalOrder(stored);
-    expect((await sessions.get(sessionId))?.messageCount).toBe(200);
+    expect((await ctx.sessions.get(sessionId))?.messageCount).toBe(200);
   });
 
   it("keeps the order of writes that follow one another, though the clock stands still and another instance writes in between", async () => {
     const [mine, theirs] = [instance(), instance()];
-    const { sessionId } = await sessions.create("alice");
+    const { sessionId } = await ctx.sessions.create("alice");
     const at = Date.now();
     const sequence = async (repo: MessagesRepository, prefix: string) => {
       for (let i = 0; i < 20; i++) await repo.put(userMessage(sessionId, `${prefix}${i}`, at));
@@ -67,7 +56,7 @@ describe("message order", () => {
 
   it("places a message after its cause (`after`), even when its writer's clock is behind", async () => {
     const [chat, agent] = [instance(), instance()];
-    const { sessionId } = await sessions.create("alice");
+    const { sessionId } = await ctx.sessions.create("alice");
     const at = Date.now();
     const { message: question } = await chat.put(userMessage(sessionId, "question", at + 50));
     const { message: answer } = await agent.put(
@@ -80,10 +69,10 @@ describe("message order", () => {
 
   it("moves the session's updatedAt to its newest message and never back; counts each message once", async () => {
     const [a, b] = [instance(), instance()];
-    const { sessionId, updatedAt: created } = await sessions.create("alice");
+    const { sessionId, updatedAt: created } = await ctx.sessions.create("alice");
     const newer = await a.put(userMessage(sessionId, "newer", created + 100));
     await b.put(userMessage(sessionId, "older, written later", created + 10));
     await b.put(newer.message);
-    expect(await sessions.get(sessionId)).toMatchObject({ updatedAt: created + 100, messageCount: 2 });
+    expect(await ctx.sessions.get(sessionId)).toMatchObject({ updatedAt: created + 100, messageCount: 2 });
   });
 });

@@ -1,6 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll } from "vitest";
+import type { Message } from "../../packages/core/src/message.ts";
 import type { Tables } from "../../packages/core/src/resources.ts";
+import { SessionsRepository } from "../../packages/core/src/sessions-repository.ts";
 import { createTables, startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
 
 export interface TestDynamo {
@@ -18,4 +22,23 @@ export async function startTestDynamo(): Promise<TestDynamo> {
   await createTables(client, tables);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { dynamo, doc, tables, stop: () => (client.destroy(), dynamo.close()) };
+}
+
+/**
+ * dynalite with azuchi's tables for the file, and a sessions repository on it; the fields are
+ * filled in beforeAll.
+ */
+export function useTestDynamo() {
+  const context = { db: undefined as unknown as TestDynamo, sessions: undefined as unknown as SessionsRepository };
+  beforeAll(async () => {
+    context.db = await startTestDynamo();
+    context.sessions = new SessionsRepository(context.db.doc, context.db.tables.sessions);
+  });
+  afterAll(() => context.db?.stop());
+  return context;
+}
+
+/** A USER message of the session, with a fresh messageId. */
+export function userMessage(sessionId: string, text: string, createdAt: number): Message {
+  return { sessionId, messageId: randomUUID(), createdAt, role: "USER", messageType: "CONVERSATION", message: text };
 }
