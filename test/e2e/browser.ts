@@ -2,6 +2,9 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { ensureWebBuild } from "./web-build.ts";
 
 /** Debian's Chromium (installed with Japanese and emoji fonts by ensure-system); never a downloaded browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -13,6 +16,23 @@ export const PHONE = { width: 390, height: 844 };
 const screenshots = resolve(
   fileURLToPath(new URL(process.env.AZUCHI_UPDATE_SCREENSHOTS ? "../../packages/web/screenshots" : "../../test-results/screenshots", import.meta.url)),
 );
+
+/**
+ * A test file's web build, local stack and browser, started in beforeAll and stopped in
+ * afterAll; the fields are filled in beforeAll.
+ */
+export function useChatBrowser() {
+  const context = { stack: undefined as unknown as TestStack, browser: undefined as unknown as Browser };
+  beforeAll(async () => {
+    await ensureWebBuild();
+    [context.stack, context.browser] = await Promise.all([startTestStack(), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await context.browser?.close();
+    await context.stack?.stop();
+  });
+  return context;
+}
 
 /** One browser per test file; each test opens its own contexts (separate storage, like separate people). */
 export function launchBrowser(): Promise<Browser> {

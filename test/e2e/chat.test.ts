@@ -1,29 +1,17 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-import { launchBrowser, openChat, PHONE, say, screenshot, setModel } from "./browser.ts";
-import { ensureWebBuild } from "./web-build.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { openChat, useChatBrowser, PHONE, say, screenshot, setModel } from "./browser.ts";
 
-let stack: TestStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  await ensureWebBuild();
-  [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useChatBrowser();
 
 const QUESTION = "京都で週末を過ごす計画を立てて、今の時刻も教えて 🍵✨ **ありがとう**";
 
 describe("the browser chat", () => {
   it("streams the reply in, with the agent's plan as a checklist and its activity trail, rendered as Markdown", async () => {
-    const tab = await openChat(browser, stack.url, "hana");
+    const tab = await openChat(env.browser, env.stack.url, "hana");
     const { page, conversation } = tab;
     // Slow enough to watch the reply being written.
-    await setModel(stack.url, { tokenMs: 10 });
+    await setModel(env.stack.url, { tokenMs: 10 });
     try {
       await say(tab, QUESTION);
       await expect.poll(() => conversation.locator('[data-role="USER"]').first().innerText()).toContain(QUESTION);
@@ -58,7 +46,7 @@ describe("the browser chat", () => {
       await expect(page.getByRole("button", { name: "Stop", exact: true }).count()).resolves.toBe(0);
       await screenshot(page, "conversation-desktop");
     } finally {
-      await setModel(stack.url, { tokenMs: 2 });
+      await setModel(env.stack.url, { tokenMs: 2 });
     }
 
     // The same conversation after a reload, from the server.
@@ -71,7 +59,7 @@ describe("the browser chat", () => {
     expect(await conversation.locator(".bubble, .plan, details.activity li").allInnerTexts()).toEqual(before);
 
     // The same session on a phone, read from its link.
-    const phone = await openChat(browser, stack.url, "hana", { sessionId: tab.sessionId(), viewport: PHONE });
+    const phone = await openChat(env.browser, env.stack.url, "hana", { sessionId: tab.sessionId(), viewport: PHONE });
     await reply(phone.page).waitFor();
     expect(phone.sessionId()).toBe(tab.sessionId());
     await screenshot(phone.page, "conversation-phone");
@@ -83,8 +71,8 @@ describe("the browser chat", () => {
   });
 
   it("shows the agent's reply in both tabs open on one session", async () => {
-    const first = await openChat(browser, stack.url, "kenji");
-    const second = await openChat(browser, stack.url, "kenji", { sessionId: first.sessionId() });
+    const first = await openChat(env.browser, env.stack.url, "kenji");
+    const second = await openChat(env.browser, env.stack.url, "kenji", { sessionId: first.sessionId() });
     expect(second.sessionId()).toBe(first.sessionId());
 
     await say(first, "Two tabs, one chat 👀");
@@ -97,7 +85,7 @@ describe("the browser chat", () => {
   });
 
   it("says how long a message may be when it is too long, and keeps the text", async () => {
-    const tab = await openChat(browser, stack.url, "mika", { viewport: PHONE });
+    const tab = await openChat(env.browser, env.stack.url, "mika", { viewport: PHONE });
     const text = "あ".repeat(8_001);
     await tab.message.fill(text);
     await expect(tab.page.locator(".counter").innerText()).resolves.toBe("8,001 / 8,000 characters");
@@ -111,7 +99,7 @@ describe("the browser chat", () => {
   });
 
   it("never runs or loads what agent text contains: links keep safe targets only, images stay links; long words wrap", async () => {
-    const tab = await openChat(browser, stack.url, "sora", { viewport: PHONE });
+    const tab = await openChat(env.browser, env.stack.url, "sora", { viewport: PHONE });
     const longWord = "x".repeat(300);
     await say(tab, `[click](javascript:alert(1)) ![pixel](https://tracker.example/p.png) <img src=x onerror=alert(1)> [ok](https://example.com) ${longWord}`);
     await reply(tab.page).waitFor({ timeout: 10_000 });
@@ -126,9 +114,9 @@ describe("the browser chat", () => {
   });
 
   it("signs in with the User name box and Enter, then sends with Enter and breaks lines with Shift+Enter", async () => {
-    const context = await browser.newContext({ viewport: PHONE, locale: "en-US" });
+    const context = await env.browser.newContext({ viewport: PHONE, locale: "en-US" });
     const page = await context.newPage();
-    await page.goto(`${stack.url}/`);
+    await page.goto(`${env.stack.url}/`);
     await page.getByLabel("User name").fill("yuki");
     await screenshot(page, "sign-in-phone");
     await page.getByLabel("User name").press("Enter");

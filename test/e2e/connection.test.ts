@@ -1,21 +1,9 @@
-import type { Browser, Page, WebSocketRoute } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page, WebSocketRoute } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import type { Message } from "../../packages/core/src/index.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-import { launchBrowser, openChat, say, screenshot, setModel, type ChatTab } from "./browser.ts";
-import { ensureWebBuild } from "./web-build.ts";
+import { openChat, useChatBrowser, say, screenshot, setModel, type ChatTab } from "./browser.ts";
 
-let stack: TestStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  await ensureWebBuild();
-  [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useChatBrowser();
 
 /**
  * The page's WebSocket, passed through Playwright so a test can cut it: `drop()` closes
@@ -66,7 +54,7 @@ async function controlSockets(page: Page): Promise<SocketControl> {
 
 /** A second client on the session, straight on the WebSocket API: what the server has. */
 async function storedMessages(user: string, sessionId: string): Promise<Message[]> {
-  const client = await stack.connect(user, sessionId);
+  const client = await env.stack.connect(user, sessionId);
   try {
     client.send({ action: "getSession", limit: 200 });
     const frame = await client.waitFor((f) => f.type === "session");
@@ -83,12 +71,12 @@ const status = (page: Page) => page.getByRole("status").first();
 describe("the browser chat's connection", () => {
   it("reconnects after the socket drops mid-reply, catches up, and sends what was typed offline — nothing lost, nothing twice", async () => {
     let control!: SocketControl;
-    const tab = await openChat(browser, stack.url, "ren", { beforeLoad: async (page) => void (control = await controlSockets(page)) });
+    const tab = await openChat(env.browser, env.stack.url, "ren", { beforeLoad: async (page) => void (control = await controlSockets(page)) });
     const sessionId = tab.sessionId()!;
     await expect.poll(() => status(tab.page).innerText()).toContain("Connected");
     // A second tab on the session, to know when the server has stored the reply.
-    const watcher = await stack.connect("ren", sessionId);
-    await setModel(stack.url, { tokenMs: 20 });
+    const watcher = await env.stack.connect("ren", sessionId);
+    await setModel(env.stack.url, { tokenMs: 20 });
     try {
       await say(tab, "Make a plan and write a long answer while I lose my connection 🔌");
       await tab.conversation.locator("[data-streaming]").waitFor({ timeout: 10_000 });
@@ -123,7 +111,7 @@ describe("the browser chat's connection", () => {
         "Typed while offline 📴",
       ]);
     } finally {
-      await setModel(stack.url, { tokenMs: 2 });
+      await setModel(env.stack.url, { tokenMs: 2 });
       await watcher.close();
       await tab.context.close();
     }
@@ -131,7 +119,7 @@ describe("the browser chat's connection", () => {
 
   it("sends a message again after losing its ack, and the server keeps it once (same clientMessageId)", async () => {
     let control!: SocketControl;
-    const tab = await openChat(browser, stack.url, "aoi", { beforeLoad: async (page) => void (control = await controlSockets(page)) });
+    const tab = await openChat(env.browser, env.stack.url, "aoi", { beforeLoad: async (page) => void (control = await controlSockets(page)) });
     await expect.poll(() => status(tab.page).innerText()).toContain("Connected");
     control.filter = (frame) => {
       if (!frame.includes('"type":"ack"')) return true;
@@ -164,8 +152,8 @@ describe("the browser chat's connection", () => {
   });
 
   it("stops the answer with the Stop button and keeps the partial reply, marked as stopped", async () => {
-    const tab = await openChat(browser, stack.url, "nao");
-    await setModel(stack.url, { tokenMs: 60 });
+    const tab = await openChat(env.browser, env.stack.url, "nao");
+    await setModel(env.stack.url, { tokenMs: 60 });
     try {
       await say(tab, "Write a long answer that I will stop halfway, one two three four five six seven eight nine ten eleven twelve");
       await tab.conversation.locator("[data-streaming]").waitFor({ timeout: 10_000 });
@@ -177,21 +165,21 @@ describe("the browser chat's connection", () => {
       expect(text).not.toContain("twelve\".");
       await expect(tab.page.getByRole("button", { name: "Stop", exact: true }).count()).resolves.toBe(0);
     } finally {
-      await setModel(stack.url, { tokenMs: 2 });
+      await setModel(env.stack.url, { tokenMs: 2 });
       await tab.context.close();
     }
   });
 
   it("shows the system's notice when the agent fails, then the reply of the retry", async () => {
-    const tab = await openChat(browser, stack.url, "riku");
-    await setModel(stack.url, { mode: "fail" });
+    const tab = await openChat(env.browser, env.stack.url, "riku");
+    await setModel(env.stack.url, { mode: "fail" });
     try {
       await say(tab, "Are you there?");
       const notice = tab.conversation.getByRole("note");
       await notice.first().waitFor({ timeout: 15_000 });
       await expect(notice.first().innerText()).resolves.toMatch(/retrying|could not answer/i);
     } finally {
-      await setModel(stack.url, { mode: "ok" });
+      await setModel(env.stack.url, { mode: "ok" });
     }
     await expect.poll(() => replies(tab).count(), { timeout: 30_000 }).toBe(1);
     await tab.context.close();

@@ -1,28 +1,15 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDocumentClient, MessagesRepository } from "../../packages/core/src/index.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-import { launchBrowser, openChat, say, screenshot, type ChatTab } from "./browser.ts";
-import { ensureWebBuild } from "./web-build.ts";
+import { openChat, useChatBrowser, say, screenshot, type ChatTab } from "./browser.ts";
 
-let stack: TestStack;
-let browser: Browser;
-
-beforeAll(async () => {
-  await ensureWebBuild();
-  [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useChatBrowser();
 
 const replies = (tab: ChatTab) => tab.conversation.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]');
 const chats = (tab: ChatTab) => tab.page.getByRole("navigation", { name: "Chats" }).getByRole("listitem");
 
 /** Writes `count` messages into a session through the one messages repository, as the services would. */
 async function seedMessages(sessionId: string, count: number): Promise<void> {
-  const table = (name: string) => (JSON.parse(stack.environment[`SST_RESOURCE_${name}`]!) as { name: string }).name;
+  const table = (name: string) => (JSON.parse(env.stack.environment[`SST_RESOURCE_${name}`]!) as { name: string }).name;
   const repository = new MessagesRepository(createDocumentClient(), {
     sessions: table("Sessions"),
     connections: table("Connections"),
@@ -46,7 +33,7 @@ async function seedMessages(sessionId: string, count: number): Promise<void> {
 
 describe("sessions in the browser chat", () => {
   it("starts a new chat, lists chats newest first, switches between them and follows the browser's back button", async () => {
-    const tab = await openChat(browser, stack.url, "taro");
+    const tab = await openChat(env.browser, env.stack.url, "taro");
     const first = tab.sessionId();
     await say(tab, "First chat: green tea 🍵");
     await replies(tab).waitFor({ timeout: 10_000 });
@@ -82,12 +69,12 @@ describe("sessions in the browser chat", () => {
   });
 
   it("loads older messages when scrolled to the top, keeping the place", async () => {
-    const client = await stack.connect("emi");
-    const sessionId = await stack.sessionOf(client);
+    const client = await env.stack.connect("emi");
+    const sessionId = await env.stack.sessionOf(client);
     await client.close();
     await seedMessages(sessionId, 120);
 
-    const tab = await openChat(browser, stack.url, "emi", { sessionId });
+    const tab = await openChat(env.browser, env.stack.url, "emi", { sessionId });
     const bubbles = tab.conversation.locator(".bubble");
     await expect.poll(() => bubbles.count()).toBe(50);
     await expect(bubbles.last().innerText()).resolves.toContain("Message 119");
