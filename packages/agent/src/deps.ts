@@ -20,6 +20,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
+import { linkedTables } from "./linked-tables.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { ToolRegistry } from "./tools/index.ts";
 import { TurnState } from "./turn-state.ts";
@@ -97,12 +98,7 @@ export function settingsFromEnvironment(): AgentSettings {
       maxSteps: intFromEnv("AZUCHI_MAX_MODEL_STEPS", 8),
     },
     historyLength: intFromEnv("AZUCHI_HISTORY_LENGTH", 50),
-    tables: {
-      sessions: Resource.Sessions.name,
-      connections: Resource.Connections.name,
-      messages: Resource.Messages.name,
-      messageIds: Resource.MessageIds.name,
-    },
+    tables: linkedTables(),
     managementEndpoint: Resource.ChatSocket.managementEndpoint,
     busName: Resource.Events.name,
     jobsQueueUrl: Resource.AgentJobs.url,

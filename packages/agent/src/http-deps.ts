@@ -13,6 +13,7 @@ import {
   type SQSClient,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { linkedTables } from "./linked-tables.ts";
 
 /**
  * What generateChatReply touches — the store-then-enqueue path, the tabs of the session, the bus,
@@ -33,12 +34,7 @@ let deps: HttpDeps | undefined;
 export function httpDeps(): HttpDeps {
   if (deps) return deps;
   const doc = createDocumentClient();
-  const tables = {
-    sessions: Resource.Sessions.name,
-    connections: Resource.Connections.name,
-    messages: Resource.Messages.name,
-    messageIds: Resource.MessageIds.name,
-  };
+  const tables = linkedTables();
   deps = {
     sessions: new SessionsRepository(doc, tables.sessions),
     messages: new MessagesRepository(doc, tables),
