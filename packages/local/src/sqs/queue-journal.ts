@@ -98,13 +98,13 @@ export class QueueJournal {
     const lines = this.pending.join("");
     this.pending = [];
     try {
-      if (this.journalBytes + lines.length > compactAfterBytes) {
+      if (this.journalBytes + Buffer.byteLength(lines) > compactAfterBytes) {
         // Taken now, with every change recorded so far applied, so the new journal starts empty.
         await this.compact(this.snapshotText());
       } else {
-        await this.file.write(lines);
+        await writeAll(this.file, lines);
         await this.file.datasync();
-        this.journalBytes += lines.length;
+        this.journalBytes += Buffer.byteLength(lines);
       }
     } catch (error) {
       this.failure = new QueueJournalWriteError(error);
@@ -122,7 +122,7 @@ export class QueueJournal {
     const temporary = join(this.dir, `${snapshotFile}.tmp`);
     const handle = await open(temporary, "w");
     try {
-      await handle.write(text);
+      await writeAll(handle, text);
       await handle.sync();
     } finally {
       await handle.close();
@@ -136,6 +136,15 @@ export class QueueJournal {
     this.file = nextFile;
     this.generation = next;
     this.journalBytes = 0;
+  }
+}
+
+/** One write call may write less than asked; a line left short with more after it would read as corruption. */
+async function writeAll(handle: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text, "utf8");
+  for (let offset = 0; offset < bytes.length;) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }
 
