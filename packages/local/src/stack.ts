@@ -66,7 +66,7 @@ export interface LocalStack {
 const BUS_NAME = "azuchi-local-Events";
 /**
  * The deployed job timing (stacks/job-timing.ts), so a job is retried, hidden and dead-lettered
- * locally as in AWS; test/local/stack-restart.test.ts checks they agree. Batches of one, as
+ * locally as in AWS (test/local/sqs-stack-queues.test.ts compares the queue). Batches of one, as
  * deployed: with larger batches the later jobs of a failed session are received again too, and
  * 5 receives would not be 5 of their own attempts.
  */
