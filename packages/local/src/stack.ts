@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { handleDevRequest, type DevAuth } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { handlerEnvironment } from "./environment.ts";
@@ -25,7 +25,7 @@ export interface LocalStackOptions {
   port?: number;
   /** Default 127.0.0.1: the stack has dev endpoints and must not face a network by accident. */
   host?: string;
-  /** Where DynamoDB and Redis keep their data; default `.azuchi`. */
+  /** Where DynamoDB, Redis and the SQS queues keep their data; default `.azuchi`. */
   dataDir?: string;
   /** Keep nothing on disk. */
   ephemeral?: boolean;
@@ -34,13 +34,13 @@ export interface LocalStackOptions {
   /** Use the real OpenAI API with this key instead of the offline model. */
   openaiApiKey?: string;
   model?: Partial<OfflineModelSettings>;
-  /** AgentJobs' visibility timeout: above the consumer's timeout, as in AWS. */
+  /** AgentJobs' visibility timeout; default as deployed: the consumer's timeout + the lock TTL + 30 s (240 s). */
   visibilityTimeoutSeconds?: number;
-  /** The redrive policy's safety net for jobs the consumer could not even report (crashes). */
+  /** The redrive policy's safety net for jobs the consumer could not even report (crashes); default 5, as deployed. */
   maxReceiveCount?: number;
   /** Attempts of a job before the agent gives it up to the dead-letter queue. */
   maxAttempts?: number;
-  /** The consumer's timeout, as the Lambda's. */
+  /** The consumer's timeout, as the Lambda's (default 180 s, as deployed). */
   consumerTimeoutMs?: number;
   /** The longest one turn may run. */
   turnTimeoutMs?: number;
@@ -64,6 +64,13 @@ export interface LocalStack {
 }
 
 const BUS_NAME = "azuchi-local-Events";
+/**
+ * The deployed job timing (stacks/job-timing.ts), so a job is retried, hidden and dead-lettered
+ * locally as in AWS (test/local/sqs-stack-queues.test.ts compares the queue). Batches of one, as
+ * deployed: with larger batches the later jobs of a failed session are received again too, and
+ * 5 receives would not be 5 of their own attempts.
+ */
+const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: 5, batchSize: 1 };
 const RECENT_EVENTS = 200;
 const webRoot = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)));
 
@@ -76,8 +83,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = options.ephemeral ? undefined : resolve(options.dataDir || process.env.AZUCHI_DATA_DIR || ".azuchi");
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const maxReceiveCount = options.maxReceiveCount ?? 10;
-  const consumerTimeoutMs = options.consumerTimeoutMs ?? 300_000;
+  const maxReceiveCount = options.maxReceiveCount ?? deployedJobTiming.maxReceiveCount;
+  const consumerTimeoutMs = options.consumerTimeoutMs ?? deployedJobTiming.consumerTimeoutMs;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds
+    ?? Math.ceil(consumerTimeoutMs / 1000) + deployedJobTiming.sessionLockTtlSeconds + deployedJobTiming.invokeStartMarginSeconds;
   const stops: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async () => {
@@ -90,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
       options.openaiApiKey ? undefined : startOfflineModel(options.model),
-      startSqsEmulator(),
+      startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs") }),
     ]);
     stops.push(() => dynamo.close(), () => sqs.close());
     if (redis) stops.push(() => redis.stop());
@@ -135,7 +144,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const ttlSweeper = startTtlSweeper({ client: new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables: [{ name: tables.connections, key: ["connectionId"] }, { name: tables.messageIds, key: ["messageId"] }], onError: (error) => log(`[ttl-sweeper] ${String(error)}`) });
     stops.push(() => ttlSweeper.stop());
     const sqsClient = new SQSClient({ ...awsClientConfig, endpoint: sqs.endpoint });
-    const queues = await createQueues(sqsClient, options.visibilityTimeoutSeconds ?? Math.ceil(consumerTimeoutMs / 1000) + 30, maxReceiveCount);
+    const queues = await createQueues(sqsClient, visibilityTimeoutSeconds, maxReceiveCount);
 
     // Listen first: the management endpoint the handlers are given contains the port.
     let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => sendJson(res, 503, { status: "starting" });
@@ -200,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       client: sqsClient,
       queueUrl: queues.jobs,
       queueArn: queues.jobsArn,
+      batchSize: deployedJobTiming.batchSize,
       invoke: (event) => invokeLambda(agent.consumeJobs, event, { functionName: "azuchi-ai-agent-consumer", timeoutMs: consumerTimeoutMs }),
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -247,21 +257,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
+/**
+ * Creates the queues, or finds them kept in the data folder with their messages; either way
+ * sets this start's attributes (CreateQueue alone would refuse a kept queue whose attributes
+ * differ, e.g. after maxReceiveCount changed).
+ */
 async function createQueues(sqs: SQSClient, visibilityTimeoutSeconds: number, maxReceiveCount: number) {
-  const dlq = await sqs.send(
-    new CreateQueueCommand({ QueueName: "azuchi-local-AgentJobsDlq.fifo", Attributes: { FifoQueue: "true", MessageRetentionPeriod: "1209600" } }),
-  );
+  const createFifo = async (name: string, attributes: Record<string, string>) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: "true" } }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
+    return { QueueUrl };
+  };
+  const dlq = await createFifo("azuchi-local-AgentJobsDlq.fifo", { MessageRetentionPeriod: "1209600" });
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
-  const jobs = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: "azuchi-local-AgentJobs.fifo",
-      Attributes: {
-        FifoQueue: "true",
-        VisibilityTimeout: String(visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
-      },
-    }),
-  );
+  const jobs = await createFifo("azuchi-local-AgentJobs.fifo", {
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+  });
   const jobsArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: jobs.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
   if (!jobs.QueueUrl || !dlq.QueueUrl || !jobsArn) throw new Error("the SQS emulator did not create the queues");
   return { jobs: jobs.QueueUrl, dlq: dlq.QueueUrl, jobsArn };

@@ -47,7 +47,7 @@ export const moveTaskOperations: Record<string, Operation> = {
     }
     const left = source.counts(now).visible;
     const taskHandle = Buffer.from(JSON.stringify({ task: randomUUID(), sourceArn })).toString("base64url");
-    store.moveTasks.push({
+    store.addMoveTask({
       taskHandle,
       sourceArn,
       destinationArn,

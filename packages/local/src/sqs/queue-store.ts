@@ -1,7 +1,9 @@
 import { invalidParameterValue, queueDoesNotExist, queueNameExists } from "./errors.ts";
 import { applyAttributes, defaultSettings, settingsToAttributes } from "./queue-attributes.ts";
+import type { PersistedState } from "./persisted-state.ts";
 import { Queue } from "./queue.ts";
 import type { DeadLetterMover } from "./queue.ts";
+import { QueueJournal } from "./queue-journal.ts";
 
 export interface MoveTask {
   taskHandle: string;
@@ -36,6 +38,8 @@ export class QueueStore {
   // 20-digit sequence numbers, increasing across the emulator as SQS's do within a group.
   private sequence = 10n ** 19n;
   private closed = false;
+  /** Where changes are kept when the emulator has a data folder. */
+  private journal: QueueJournal | undefined;
 
   constructor(options: QueueStoreOptions) {
     this.region = options.region;
@@ -67,9 +71,9 @@ export class QueueStore {
       }
       return existing;
     }
-    const now = this.now();
-    const queue = new Queue({ name, arn: this.arnOf(name), settings, now, nextSequenceNumber: () => this.nextSequenceNumber() });
+    const queue = this.newQueue(name, settings);
     this.queues.set(name, queue);
+    this.recordQueue(queue);
     return queue;
   }
 
@@ -94,12 +98,40 @@ export class QueueStore {
       lookupDeadLetterTarget: (arn) => this.byArn(arn),
     });
     queue.lastModifiedAt = this.now();
+    this.recordQueue(queue);
     this.notify(queue);
   }
 
   delete(queue: Queue): void {
     this.queues.delete(queue.name);
+    this.journal?.record({ op: "dropQueue", name: queue.name });
     this.notify(queue);
+  }
+
+  addMoveTask(task: MoveTask): void {
+    this.moveTasks.push(task);
+    this.journal?.record({ op: "moveTask", task });
+  }
+
+  /**
+   * Keeps the queues in `dir` from now on, starting from what is kept there. Messages that were
+   * in flight when the emulator stopped are visible again: whoever received them is gone.
+   */
+  async persistTo(dir: string): Promise<void> {
+    this.journal = await QueueJournal.open(dir, (state) => {
+      this.restore(state);
+      return () => this.state();
+    });
+  }
+
+  /** Resolves once every change so far is kept (at once without a data folder); the server answers after it. */
+  commit(): Promise<void> {
+    return this.journal?.commit() ?? Promise.resolve();
+  }
+
+  /** Writes what is left to the data folder. */
+  async closeJournal(): Promise<void> {
+    await this.journal?.close();
   }
 
   /** Moves a message of `source` to its redrive target; the target's long polls wake. */
@@ -150,6 +182,46 @@ export class QueueStore {
   close(): void {
     this.closed = true;
     for (const queue of this.waiters.keys()) this.notify(queue);
+  }
+
+  private newQueue(name: string, settings: Queue["settings"], restored?: ConstructorParameters<typeof Queue>[0]["restored"]): Queue {
+    return new Queue({
+      name,
+      arn: this.arnOf(name),
+      settings,
+      now: this.now(),
+      nextSequenceNumber: () => this.nextSequenceNumber(),
+      record: (change) => this.journal?.record(change),
+      restored,
+    });
+  }
+
+  private recordQueue(queue: Queue): void {
+    this.journal?.record({ op: "queue", name: queue.name, createdAt: queue.createdAt, lastModifiedAt: queue.lastModifiedAt, settings: queue.settings });
+  }
+
+  private restore(state: PersistedState): void {
+    for (const { name, settings, ...restored } of state.queues) {
+      const queue = this.newQueue(name, settings, restored);
+      queue.releaseInFlight();
+      this.queues.set(name, queue);
+    }
+    this.moveTasks.push(...state.moveTasks);
+    if (BigInt(state.sequence) > this.sequence) this.sequence = BigInt(state.sequence);
+  }
+
+  private state(): PersistedState {
+    return {
+      sequence: this.sequence.toString(),
+      queues: [...this.queues.values()].map((queue) => ({
+        name: queue.name,
+        createdAt: queue.createdAt,
+        lastModifiedAt: queue.lastModifiedAt,
+        settings: queue.settings,
+        ...queue.contents(),
+      })),
+      moveTasks: this.moveTasks,
+    };
   }
 
   private nextSequenceNumber(): string {

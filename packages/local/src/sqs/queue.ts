@@ -48,6 +48,27 @@ export interface Received {
 /** Moves a message to the queue's dead-letter queue; false when the target is gone. */
 export type DeadLetterMover = (message: StoredMessage) => boolean;
 
+/** A send's deduplication id as remembered for the 5-minute window. */
+export interface DeduplicationEntry extends SendOutcome {
+  expiresAt: number;
+}
+
+/**
+ * What changed in a queue, as the journal keeps it: a message as it now is, a message gone, a
+ * deduplication id remembered. Reported at the moment of change, so the journal copies the
+ * state before anything else mutates it.
+ */
+export type MessageChange =
+  | { op: "put"; queue: string; message: StoredMessage }
+  | { op: "remove"; queue: string; messageId: string }
+  | { op: "dedup"; queue: string; key: string; entry: DeduplicationEntry };
+
+/** A queue's messages and deduplication ids as the journal restores them. */
+export interface QueueContents {
+  messages: StoredMessage[];
+  deduplication: [string, DeduplicationEntry][];
+}
+
 const deduplicationWindowMs = 5 * 60 * 1000;
 
 /**
@@ -61,17 +82,49 @@ export class Queue {
   readonly createdAt: number;
   settings: QueueSettings;
   lastModifiedAt: number;
-  private readonly messages: StoredMessage[] = [];
-  private readonly deduplication = new Map<string, SendOutcome & { expiresAt: number }>();
+  private readonly messages: StoredMessage[];
+  private readonly deduplication: Map<string, DeduplicationEntry>;
   private readonly nextSequenceNumber: () => string;
+  private readonly record: (change: MessageChange) => void;
 
-  constructor(options: { name: string; arn: string; settings: QueueSettings; now: number; nextSequenceNumber: () => string }) {
+  constructor(options: {
+    name: string;
+    arn: string;
+    settings: QueueSettings;
+    now: number;
+    nextSequenceNumber: () => string;
+    /** Told of every change to messages and deduplication ids (the store's journal). */
+    record?: (change: MessageChange) => void;
+    /** Restored from the data folder: created earlier, with these contents. */
+    restored?: QueueContents & { createdAt: number; lastModifiedAt: number };
+  }) {
     this.name = options.name;
     this.arn = options.arn;
     this.settings = options.settings;
-    this.createdAt = options.now;
-    this.lastModifiedAt = options.now;
+    this.createdAt = options.restored?.createdAt ?? options.now;
+    this.lastModifiedAt = options.restored?.lastModifiedAt ?? options.now;
     this.nextSequenceNumber = options.nextSequenceNumber;
+    this.record = options.record ?? (() => undefined);
+    this.messages = options.restored?.messages ?? [];
+    this.deduplication = new Map(options.restored?.deduplication ?? []);
+  }
+
+  /** The contents, for a snapshot of the store. */
+  contents(): QueueContents {
+    return { messages: this.messages, deduplication: [...this.deduplication] };
+  }
+
+  /**
+   * After a restart: the consumers that held messages are gone, so every message in flight
+   * becomes visible again at once, its receive count kept; the old receipt handles stop working.
+   */
+  releaseInFlight(): void {
+    for (const message of this.messages) {
+      if (message.receiptToken === undefined) continue;
+      message.receiptToken = undefined;
+      message.invisibleUntil = 0;
+      this.put(message);
+    }
   }
 
   get fifo(): boolean {
@@ -100,8 +153,13 @@ export class Queue {
       deadLetterSourceArn: undefined,
     };
     this.messages.push(message);
+    this.put(message);
     const outcome = { messageId: message.messageId, sequenceNumber: message.sequenceNumber };
-    if (key !== undefined) this.deduplication.set(key, { ...outcome, expiresAt: now + deduplicationWindowMs });
+    if (key !== undefined) {
+      const entry = { ...outcome, expiresAt: now + deduplicationWindowMs };
+      this.deduplication.set(key, entry);
+      this.record({ op: "dedup", queue: this.name, key, entry });
+    }
     return outcome;
   }
 
@@ -111,7 +169,7 @@ export class Queue {
    * so two messages that shared a deduplication id can both be kept.
    */
   acceptDeadLetter(message: StoredMessage, sourceArn: string, now: number): void {
-    this.messages.push({
+    const accepted: StoredMessage = {
       ...message,
       deduplicationId: this.fifo ? message.messageId : message.deduplicationId,
       sequenceNumber: this.fifo ? this.nextSequenceNumber() : message.sequenceNumber,
@@ -121,7 +179,9 @@ export class Queue {
       receiptToken: undefined,
       invisibleUntil: 0,
       deadLetterSourceArn: sourceArn,
-    });
+    };
+    this.messages.push(accepted);
+    this.put(accepted);
   }
 
   /**
@@ -136,6 +196,7 @@ export class Queue {
       message.firstReceiveTimestamp ??= now;
       message.receiptToken = randomUUID();
       message.invisibleUntil = now + visibilityTimeout * 1000;
+      this.put(message);
       return { message, receiptHandle: encodeReceiptHandle(this.name, message.messageId, message.receiptToken) };
     });
   }
@@ -147,7 +208,7 @@ export class Queue {
     if (index === -1) return;
     const message = this.messages[index]!;
     if (this.fifo && (message.receiptToken !== token || !isInFlight(message, now))) throw receiptHandleExpired(receiptHandle);
-    this.messages.splice(index, 1);
+    this.remove(message);
   }
 
   changeVisibility(receiptHandle: string, visibilityTimeout: number, now: number): void {
@@ -161,18 +222,19 @@ export class Queue {
     }
     if (message === undefined || !isInFlight(message, now)) throw messageNotInflight();
     message.invisibleUntil = now + visibilityTimeout * 1000;
+    this.put(message);
   }
 
   /** Removes and returns the messages not in flight that `movable` accepts, oldest first, for a message move task. */
   takeForMove(now: number, movable: (message: StoredMessage) => boolean): StoredMessage[] {
     this.dropExpired(now);
     const taken = this.messages.filter((message) => !isInFlight(message, now) && movable(message));
-    for (const message of taken) this.messages.splice(this.messages.indexOf(message), 1);
+    for (const message of taken) this.remove(message);
     return taken;
   }
 
   purge(): void {
-    this.messages.length = 0;
+    for (const message of [...this.messages]) this.remove(message);
   }
 
   counts(now: number): { visible: number; inFlight: number; delayed: number } {
@@ -240,7 +302,7 @@ export class Queue {
     const policy = this.settings.redrivePolicy;
     if (policy === undefined || message.receiveCount < policy.maxReceiveCount) return false;
     if (!moveToDeadLetter(message)) return false;
-    this.messages.splice(this.messages.indexOf(message), 1);
+    this.remove(message);
     return true;
   }
 
@@ -252,9 +314,19 @@ export class Queue {
   private dropExpired(now: number): void {
     const retentionMs = this.settings.messageRetentionPeriod * 1000;
     for (let i = this.messages.length - 1; i >= 0; i -= 1) {
-      if (this.messages[i]!.enqueuedAt + retentionMs <= now) this.messages.splice(i, 1);
+      if (this.messages[i]!.enqueuedAt + retentionMs <= now) this.remove(this.messages[i]!);
     }
+    // Not journalled: a restored entry past its window is dropped here again.
     for (const [key, seen] of this.deduplication) if (seen.expiresAt <= now) this.deduplication.delete(key);
+  }
+
+  private put(message: StoredMessage): void {
+    this.record({ op: "put", queue: this.name, message });
+  }
+
+  private remove(message: StoredMessage): void {
+    this.messages.splice(this.messages.indexOf(message), 1);
+    this.record({ op: "remove", queue: this.name, messageId: message.messageId });
   }
 }
 

@@ -21,6 +21,11 @@ export interface SqsEmulatorOptions {
   accountId?: string;
   /** Clock in ms since the epoch (default Date.now); tests move it to pass the 5-minute deduplication window. */
   now?: () => number;
+  /**
+   * Folder where queues, messages, in-flight state and deduplication ids are kept, so a
+   * restarted emulator answers what it held; without it nothing is kept.
+   */
+  dataDir?: string;
 }
 
 export interface SqsEmulator {
@@ -33,8 +38,9 @@ const operations: Record<string, Operation> = { ...queueOperations, ...messageOp
 const targetPrefix = "AmazonSQS.";
 
 /**
- * An in-memory SQS speaking the AWS JSON 1.0 protocol the current @aws-sdk/client-sqs uses:
+ * An SQS speaking the AWS JSON 1.0 protocol the current @aws-sdk/client-sqs uses:
  * `POST /` with `X-Amz-Target: AmazonSQS.<Operation>` and a JSON body. Signatures are not checked.
+ * In memory, and with `dataDir` also journalled to disk before each answer (queue-journal.ts).
  */
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   const host = options.host ?? "127.0.0.1";
@@ -43,14 +49,20 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     accountId: options.accountId ?? "000000000000",
     now: options.now ?? Date.now,
   });
+  if (options.dataDir !== undefined) await store.persistTo(options.dataDir);
   let endpoint = "";
   const server = createServer((request, response) => {
     void handle(request, response, store, endpoint);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (error) {
+    await store.closeJournal();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
@@ -66,6 +78,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
         });
         server.closeIdleConnections();
       });
+      await store.closeJournal();
     },
   };
 }
@@ -93,7 +106,14 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
       throw new SqsError("SerializationException", "The request body must be a JSON object.");
     }
-    const output = await operation(input, { store, endpoint, signal: aborted.signal });
+    let output: unknown;
+    try {
+      output = await operation(input, { store, endpoint, signal: aborted.signal });
+    } finally {
+      // Nothing is answered before its changes are on disk, failed requests included (a
+      // batch may have changed some entries); a failed write answers 500 instead.
+      await store.commit();
+    }
     // Once closing, answers end their keep-alive connection so server.close() can finish.
     send(response, 200, requestId, output, store.isClosed ? { connection: "close" } : {});
   } catch (error) {

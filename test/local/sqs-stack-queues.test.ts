@@ -1,0 +1,25 @@
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "../../stacks/job-timing.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+let stack: TestStack;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await stack?.stop();
+});
+
+describe("the local stack's AgentJobs queue", () => {
+  it("hides, retries and dead-letters jobs with the deployed numbers (stacks/job-timing.ts)", async () => {
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }));
+    const { Attributes: dlq } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.dlq, AttributeNames: ["QueueArn"] }));
+    expect(Number(Attributes?.VisibilityTimeout)).toBe(VISIBILITY_TIMEOUT_SECONDS);
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toEqual({ deadLetterTargetArn: dlq?.QueueArn, maxReceiveCount: jobTiming.maxReceiveCount });
+  });
+});
