@@ -10,6 +10,33 @@ import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
 import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
 
+/** A message write as DynamoDB receives it: the table and the item's messageId. */
+export interface MessageWrite {
+  table: string;
+  messageId: string | undefined;
+}
+
+/**
+ * A messages repository on the stack's DynamoDB whose writes first pass through `fault`, which
+ * may wait (a slow DynamoDB) or throw (DynamoDB failing that one write). The repository's own
+ * code runs unchanged; the fault sits where the network would.
+ */
+export function messagesWithFault(fault: (write: MessageWrite) => Promise<void>): MessagesRepository {
+  const doc = createDocumentClient();
+  doc.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { TableName?: string; Item?: { messageId?: string | { S?: string } } };
+      if (input.Item && input.TableName) {
+        const id = input.Item.messageId;
+        await fault({ table: input.TableName, messageId: typeof id === "string" ? id : id?.S });
+      }
+      return next(args);
+    },
+    { step: "build", name: "testFault" },
+  );
+  return new MessagesRepository(doc, settingsFromEnvironment().tables);
+}
+
 export interface ConsumerKitOptions {
   stack?: LocalStackOptions;
   /** The file's own queue's redrive maxReceiveCount; none by default. */
