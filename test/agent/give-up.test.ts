@@ -1,8 +1,8 @@
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { agentMessageId, type AgentJob } from "../../packages/core/src/index.ts";
+import { agentMessageId, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
-import { messageFrame, messagesIn } from "../support/frames.ts";
+import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { useConsumerKit } from "./consumer-kit.ts";
 
 // The file's queue dead-letters a job after 3 receives, as the redrive policy does in AWS.
@@ -11,6 +11,8 @@ const kit = useConsumerKit("give-up", { maxReceiveCount: MAX_RECEIVES });
 const settings = { maxReceives: MAX_RECEIVES, retryBaseSeconds: 1 };
 
 const gaveUp = "The agent could not answer this message after several attempts. It has been set aside for the operators; please try again later.";
+
+const isFinal = (message: Message) => (message.payload as { final?: boolean } | undefined)?.final === true;
 
 async function notices(sessionId: string) {
   return (await kit.agentMessages(sessionId)).filter((m) => m.messageType === "SYSTEM_LOG").map((m) => m.message);
@@ -60,7 +62,7 @@ describe("a job that reaches the dead-letter queue", () => {
     expect(response.batchItemFailures).toEqual([]);
     // Not run again (it would only crash): given up, and the user told at once.
     expect((await kit.agentMessages(sessionId)).map((m) => [m.messageType, m.message])).toEqual([["SYSTEM_LOG", gaveUp]]);
-    await tab.waitFor((f) => messageFrame("SYSTEM_LOG", "SYSTEM")(f) && f.message.payload?.final === true);
+    await tab.waitFor(where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => isFinal(f.message)));
     expect(kit.failuresOf(job.jobId)).toEqual([expect.objectContaining({ final: true, attempt: 3, reason: expect.stringContaining("received 3 times") })]);
     const dead = await kit.deadLetters();
     expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
@@ -100,7 +102,7 @@ describe("a failure after the reply was stored and shown", () => {
     const job = kit.job(sessionId, "second", "shown");
     const record = kit.recordOf(job, 1);
     expect((await kit.consume(agent, [record])).batchItemFailures).toHaveLength(1);
-    const reply = await tab.waitFor((f) => messageFrame("CONVERSATION", "AGENT")(f) && f.message.jobId === job.jobId);
+    const reply = await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === job.jobId));
     expect(kit.failuresOf(job.jobId)).toEqual([expect.objectContaining({ final: false, reason: expect.stringContaining("WRONGTYPE") })]);
 
     await kit.redis.del(kit.keys.history(sessionId));

@@ -24,7 +24,7 @@ describe("a stop pressed when no turn is running", () => {
       const tab = await kit.stack.connect("stop-retry");
       const sessionId = await kit.stack.sessionOf(tab);
       tab.send({ action: "putMessage", message: "answer after a retry" });
-      await tab.waitFor(where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => f.message.payload?.final === false));
+      await tab.waitFor(where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => (f.message.payload as { final?: boolean } | undefined)?.final === false));
       tab.send({ action: "stopGeneration" });
       await expect.poll(() => kit.redis.exists(kit.keys.stop(sessionId))).toBe(1);
       await setModel("ok");
