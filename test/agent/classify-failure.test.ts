@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ReplyError } from "ioredis";
 import { classifyFailure } from "../../packages/agent/src/classify-failure.ts";
+import { receiveStage } from "../../packages/agent/src/handlers/consume-jobs.ts";
 import { LockLostError, ReceivesExhaustedError, SessionBusyError, TurnDeadlineError, TurnError, TurnFailedError } from "../../packages/agent/src/turn-errors.ts";
 import { InvalidJobError, RedisUnavailableError } from "../../packages/core/src/index.ts";
 
@@ -38,5 +39,12 @@ describe("classifyFailure", () => {
     expect(failure.reason).toBe("Error: socket hang up (Error: ECONNRESET)");
     expect(new TurnDeadlineError()).toBeInstanceOf(TurnError);
     expect(new TurnDeadlineError().name).toBe("TurnDeadlineError");
+  });
+});
+
+describe("a receive against the redrive limit", () => {
+  it("runs the turn, runs it for the last time on the receive before the limit, and only gives up on the last one", () => {
+    expect([1, 2, 3, 4, 5].map((receives) => receiveStage(receives, 5))).toEqual(["run", "run", "run", "last-run", "give-up"]);
+    expect(receiveStage(7, 5)).toBe("give-up");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agentMessageId, type Message } from "../../packages/core/src/index.ts";
+import { agentMessageId, STOP_FLAG_SECONDS, type Message } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import type { TestClient } from "../support/ws-client.ts";
 import { messagesWithFault, useConsumerKit } from "./consumer-kit.ts";
@@ -16,6 +16,26 @@ async function replyTo(tab: TestClient, text: string): Promise<Message> {
   const userMessage = await tab.waitFor(where(messageFrame("CONVERSATION", "USER"), (f) => f.message.message === text));
   return (await tab.waitFor(where(agentReply, (f) => f.message.jobId === userMessage.message.messageId))).message;
 }
+
+describe("stopGeneration", () => {
+  it("raises the session's stop flag with the time of the request, for as long as a job may wait between attempts", async () => {
+    const tab = await kit.stack.connect("stop-flag");
+    const sessionId = await kit.stack.sessionOf(tab);
+    const before = Date.now();
+    tab.send({ action: "stopGeneration" });
+    await expect.poll(() => kit.redis.get(kit.keys.stop(sessionId))).not.toBeNull();
+    const requestedAt = Number(await kit.redis.get(kit.keys.stop(sessionId)));
+    expect(requestedAt).toBeGreaterThanOrEqual(before);
+    expect(requestedAt).toBeLessThanOrEqual(Date.now());
+    const ttl = await kit.redis.ttl(kit.keys.stop(sessionId));
+    expect(ttl).toBeGreaterThan(STOP_FLAG_SECONDS - 5);
+    expect(ttl).toBeLessThanOrEqual(STOP_FLAG_SECONDS);
+    // Longer than a crashed turn's visibility timeout (240 s deployed) and the longest retry delay (300 s).
+    expect(STOP_FLAG_SECONDS).toBeGreaterThan(300);
+    await kit.redis.del(kit.keys.stop(sessionId));
+    await tab.close();
+  });
+});
 
 describe("a stop pressed when no turn is running", () => {
   it("stops the job waiting to retry: its next attempt ends stopped instead of answering", async () => {
