@@ -49,6 +49,25 @@ describe("a job that reaches the dead-letter queue", () => {
     expect(dead[0]!.MessageAttributes?.reason?.StringValue).toMatch(/Redis/);
   });
 
+  it("is given up with the reason when Redis refuses writes (out of memory), the failure uncounted but final on the receive before the last", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "Redis is full");
+    const agent = kit.deps(settings);
+    await kit.redis.config("SET", "maxmemory", "1");
+    try {
+      const first = await kit.consume(agent, [kit.recordOf(job, 1, "oom-message")]);
+      expect(first.batchItemFailures).toHaveLength(1);
+      const second = await kit.consume(agent, [kit.recordOf(job, MAX_RECEIVES - 1, "oom-message")]);
+      expect(second.batchItemFailures).toEqual([]);
+    } finally {
+      await kit.redis.config("SET", "maxmemory", "0");
+    }
+    expect(await notices(sessionId)).toEqual(["The agent could not answer (attempt 1); retrying shortly…", gaveUp]);
+    await expect.poll(() => kit.failuresOf(job.jobId).at(-1)).toMatchObject({ final: true, reason: expect.stringContaining("OOM") });
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+  });
+
   it("keeps the last receive for giving up, when the earlier receives crashed", async () => {
     const tab = await kit.stack.connect("give-up");
     const sessionId = await kit.stack.sessionOf(tab);
@@ -91,6 +110,19 @@ describe("a job that reaches the dead-letter queue", () => {
 });
 
 describe("a failure after the reply was stored and shown", () => {
+  it("is given up on the job's last receive without telling the user the agent could not answer", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "shown, never written");
+    const reply = await kit.messages.put({ sessionId, messageId: agentMessageId(job.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: job.jobId });
+    // The turn's memory cannot be written (the history is not a list).
+    await kit.redis.set(kit.keys.history(sessionId), "not a list");
+    expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, MAX_RECEIVES)])).batchItemFailures).toEqual([]);
+    expect(await kit.agentMessages(sessionId)).toEqual([reply.message]);
+    await expect.poll(() => kit.failuresOf(job.jobId).at(-1)).toMatchObject({ final: true, reason: expect.stringContaining("WRONGTYPE") });
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+  });
+
   it("is retried without telling the user it failed, and the retry finishes the turn", async () => {
     const tab = await kit.stack.connect("shown");
     const sessionId = await kit.stack.sessionOf(tab);
