@@ -54,6 +54,8 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
     ...redis.environment,
     AZUCHI_TURN_TIMEOUT_MS: String(jobTiming.turnTimeoutSeconds * 1000),
     AZUCHI_MAX_ATTEMPTS: String(jobTiming.maxAttempts),
+    // The redrive limit (pipeline.ts): the agent gives a job up itself on its last receive.
+    AZUCHI_MAX_RECEIVES: String(jobTiming.maxReceiveCount),
     AZUCHI_OPENAI_MODEL: process.env.AZUCHI_OPENAI_MODEL || DEFAULT_OPENAI_MODEL,
   };
 

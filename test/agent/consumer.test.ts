@@ -1,69 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
-import { agentMessageId, ConnectionsRepository, MessagesRepository, createDocumentClient, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
-import { invokeLambda } from "../../packages/local/src/lambda.ts";
+import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
-import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import { useConsumerKit } from "./consumer-kit.ts";
 
-let stack: TestStack;
-let redis: Redis;
-let sqs: SQSClient;
-let messages: MessagesRepository;
-let queue: { url: string; arn: string; dlq: string };
-const keys = redisKeys();
-const created: AgentDeps[] = [];
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  redis = stackRedis(stack);
-  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
-  // A queue of this file's own, so the stack's poller does not take the jobs these tests hand to consumers.
-  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: "consumer-test-dlq.fifo", Attributes: { FifoQueue: "true" } }))).QueueUrl!;
-  const url = (await sqs.send(new CreateQueueCommand({ QueueName: "consumer-test.fifo", Attributes: { FifoQueue: "true", VisibilityTimeout: "60" } }))).QueueUrl!;
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
-  queue = { url, arn, dlq };
-  messages = new MessagesRepository(createDocumentClient(), settingsFromEnvironment().tables);
-});
-afterAll(async () => {
-  for (const deps of created) deps.redis.disconnect();
-  redis?.disconnect();
-  await stack?.stop();
-});
-
-function deps(overrides: Partial<AgentSettings> = {}): AgentDeps {
-  const made = createAgentDeps({ ...settingsFromEnvironment(), jobsQueueUrl: queue.url, deadLetterQueueUrl: queue.dlq, ...overrides });
-  created.push(made);
-  return made;
-}
-
-function job(sessionId: string, message: string): AgentJob {
-  const jobId = randomUUID();
-  return { v: 1, jobId, sessionId, userId: "consumer-test", messageId: jobId, message, createdAt: Date.now(), source: "websocket" };
-}
-
-async function enqueue(...jobs: AgentJob[]): Promise<void> {
-  for (const j of jobs) {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(j), MessageGroupId: j.sessionId, MessageDeduplicationId: j.jobId }));
-  }
-}
-
-async function receiveBatch(): Promise<SQSRecord[]> {
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ["All"], WaitTimeSeconds: 1 }));
-  return Messages.map((m) => toSqsRecord(m, queue.arn));
-}
-
-function consume(agent: AgentDeps, records: SQSRecord[]) {
-  return invokeLambda(createJobConsumer(() => agent), { Records: records } satisfies SQSEvent, { functionName: "consumer-test", timeoutMs: 300_000 });
-}
-
-const agentMessages = async (sessionId: string): Promise<Message[]> => (await messages.list(sessionId)).filter((m) => m.role !== "USER");
+const kit = useConsumerKit("consumer-test");
+const { deps, job, enqueue, receiveBatch, consume, agentMessages, recordOf } = kit;
 const jobIdOf = (record: SQSRecord) => (JSON.parse(record.body) as AgentJob).jobId;
+const failureOf = (jobId: string) => kit.failuresOf(jobId)[0];
 
 describe("the consumer", () => {
   it("fails a failing message and the later ones of its session in the same batch, while other sessions' messages succeed", async () => {
@@ -71,7 +20,7 @@ describe("the consumer", () => {
     const [a1, a2, b1] = [job(a, "a one"), job(a, "a two"), job(b, "b one")];
     await enqueue(a1, a2, b1);
     // Session A is held by a turn that crashed, its lock 2 s from expiring: its first job finds it busy.
-    await redis.set(keys.sessionLock(a), "999999", "PX", 2_000);
+    await kit.redis.set(kit.keys.sessionLock(a), "999999", "PX", 2_000);
     const records = await receiveBatch();
     expect(records.map(jobIdOf)).toEqual([a1.jobId, a2.jobId, b1.jobId]);
 
@@ -86,11 +35,11 @@ describe("the consumer", () => {
   });
 
   it("never interleaves two turns of one session when two consumers race", async () => {
-    stack.model!.configure({ firstTokenMs: 300 });
+    kit.stack.model!.configure({ firstTokenMs: 300 });
     try {
       const sessionId = randomUUID();
       const [first, second] = [job(sessionId, "first racer"), job(sessionId, "second racer")];
-      const record = (j: AgentJob): SQSRecord => ({ ...toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, queue.arn) });
+      const record = (j: AgentJob): SQSRecord => ({ ...toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, kit.queue.arn) });
       const results = await Promise.all([consume(deps(), [record(first)]), consume(deps(), [record(second)])]);
       expect(results.map((r) => r.batchItemFailures.length).sort()).toEqual([0, 1]);
       const loser = results[0]!.batchItemFailures.length ? first : second;
@@ -102,29 +51,29 @@ describe("the consumer", () => {
       expect(jobs[2]).toBe(jobs[3]);
       expect(jobs[1]).not.toBe(jobs[2]);
     } finally {
-      stack.model!.configure({ firstTokenMs: 20 });
+      kit.stack.model!.configure({ firstTokenMs: 20 });
     }
   });
 
   it("aborts a turn whose lock is lost: the OpenAI request is cut off and nothing more is written", async () => {
-    stack.model!.configure({ firstTokenMs: 5_000 });
+    kit.stack.model!.configure({ firstTokenMs: 5_000 });
     try {
       const sessionId = randomUUID();
       const lost = job(sessionId, "this turn will lose its lock");
-      const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(lost), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, queue.arn);
+      const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(lost), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, kit.queue.arn);
       const running = consume(deps(), [record]);
       await expect.poll(() => agentMessages(sessionId)).toHaveLength(1);
       // The lock expired and another turn took it.
-      await redis.set(keys.sessionLock(sessionId), "424242", "PX", 30_000);
+      await kit.redis.set(kit.keys.sessionLock(sessionId), "424242", "PX", 30_000);
       const takenAt = Date.now();
       const response = await running;
       expect(Date.now() - takenAt).toBeLessThan(1_500);
       expect(response.batchItemFailures).toHaveLength(1);
       expect((await agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG"]);
-      expect(await redis.exists(keys.history(sessionId), keys.previousResponseId(sessionId), keys.job(lost.jobId))).toBe(0);
-      expect(await redis.get(keys.sessionLock(sessionId))).toBe("424242");
+      expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(lost.jobId))).toBe(0);
+      expect(await kit.redis.get(kit.keys.sessionLock(sessionId))).toBe("424242");
     } finally {
-      stack.model!.configure({ firstTokenMs: 20 });
+      kit.stack.model!.configure({ firstTokenMs: 20 });
     }
   });
 
@@ -132,7 +81,7 @@ describe("the consumer", () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "Redis is down");
     const noRedis = deps({ redis: { host: "127.0.0.1", port: await freePort(), tls: false } });
-    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, queue.arn);
+    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, kit.queue.arn);
     const response = await consume(noRedis, [record]);
     expect(response.batchItemFailures).toHaveLength(1);
     const notices = await agentMessages(sessionId);
@@ -144,10 +93,10 @@ describe("the consumer", () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "DynamoDB is broken");
     const broken = deps({ tables: { ...settingsFromEnvironment().tables, messages: "NoSuchTable" } });
-    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, queue.arn);
+    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: sessionId, ApproximateReceiveCount: "1" } }, kit.queue.arn);
     const response = await consume(broken, [record]);
     expect(response.batchItemFailures).toHaveLength(1);
-    expect(await redis.exists(keys.sessionLock(sessionId))).toBe(0);
+    expect(await kit.redis.exists(kit.keys.sessionLock(sessionId))).toBe(0);
     await expect.poll(() => failureOf(j.jobId)).toMatchObject({ attempt: 1, reason: expect.stringContaining("ResourceNotFoundException") });
   });
 
@@ -155,19 +104,19 @@ describe("the consumer", () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "answer me once");
     // The earlier attempt stored (and showed) its reply, then failed before writing the turn.
-    const earlier = await messages.put({
+    const earlier = await kit.messages.put({
       sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId,
     });
-    await fetch(`${stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "fail" }) });
+    await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "fail" }) });
     try {
       const response = await consume(deps(), [recordOf(j)]);
       expect(response.batchItemFailures).toEqual([]);
     } finally {
-      await fetch(`${stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
+      await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
     }
     expect(await agentMessages(sessionId)).toEqual([earlier.message]);
-    expect(await redis.get(keys.job(j.jobId))).toBe("completed");
-    const history = (await redis.lrange(keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
+    expect(await kit.redis.get(kit.keys.job(j.jobId))).toBe("completed");
+    const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
   });
 
@@ -180,7 +129,7 @@ describe("the consumer", () => {
     const response = await consume(unreachable, [recordOf(j)]);
     expect(response.batchItemFailures).toEqual([]);
     expect((await agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
-    expect(await redis.get(keys.job(j.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(j.jobId))).toBe("completed");
   });
 
   it("rewrites the same plan and tool messages, not new ones, when a turn is run again", async () => {
@@ -190,7 +139,7 @@ describe("the consumer", () => {
     const first = await agentMessages(sessionId);
     expect(first.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
     // As if the turn had failed just before its reply: no reply, no record of completion.
-    await redis.del(keys.job(j.jobId), keys.history(sessionId));
+    await kit.redis.del(kit.keys.job(j.jobId), kit.keys.history(sessionId));
     const doc = createDocumentClient();
     await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messages, Key: { sessionId, createdAt: first.at(-1)!.createdAt } }));
     await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messageIds, Key: { messageId: first.at(-1)!.messageId } }));
@@ -200,19 +149,11 @@ describe("the consumer", () => {
   });
 
   it("sends a malformed job straight to the dead-letter queue instead of retrying it", async () => {
-    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: '{"v":1,"jobId":"not-a-uuid"}', Attributes: { MessageGroupId: "poison", ApproximateReceiveCount: "1" } }, queue.arn);
+    const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: '{"v":1,"jobId":"not-a-uuid"}', Attributes: { MessageGroupId: "poison", ApproximateReceiveCount: "1" } }, kit.queue.arn);
     const response = await consume(deps(), [record]);
     expect(response.batchItemFailures).toEqual([]);
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.dlq, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }));
+    const { Messages = [] } = await kit.sqs.send(new ReceiveMessageCommand({ QueueUrl: kit.queue.dlq, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }));
     expect(Messages.map((m) => m.Body)).toContain('{"v":1,"jobId":"not-a-uuid"}');
     expect(Messages[0]!.MessageAttributes?.reason?.StringValue).toMatch(/invalid agent job/);
   });
 });
-
-function recordOf(j: AgentJob): SQSRecord {
-  return toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: JSON.stringify(j), Attributes: { MessageGroupId: j.sessionId, ApproximateReceiveCount: "1" } }, queue.arn);
-}
-
-function failureOf(jobId: string) {
-  return stack.recentEvents().find((e) => e["detail-type"] === "AgentRunFailed" && (e.detail as { jobId: string }).jobId === jobId)?.detail;
-}

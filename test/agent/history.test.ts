@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConversationMemory, LockLostError, type HistoryEntry } from "../../packages/agent/src/history.ts";
+import { ConversationMemory, type HistoryEntry } from "../../packages/agent/src/history.ts";
+import { LockLostError } from "../../packages/agent/src/turn-errors.ts";
 import { acquire, useTurnRedis } from "./support.ts";
 
 const ctx = useTurnRedis();
@@ -32,6 +33,29 @@ describe("the conversation memory", () => {
     const ttl = await ctx.redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
     expect(ttl).toBeGreaterThan(1_728_000 - 5);
     expect(ttl).toBeLessThanOrEqual(1_728_000);
+  });
+
+  it("gives the history a sliding TTL as long as previous_response_id's, renewed by every write", async () => {
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
+    const sessionId = randomUUID();
+    const lock = (await acquire(ctx.turns, sessionId))!;
+    await memory.writeTurn(lock, randomUUID(), [entry(0), entry(1)], "resp_1");
+    const history = ctx.keys.history(sessionId);
+    expect(await ctx.redis.ttl(history)).toBeGreaterThan(1_728_000 - 5);
+    await ctx.redis.expire(history, 100);
+    await ctx.redis.expire(ctx.keys.fence(sessionId), 100);
+    await memory.writeTurn(lock, randomUUID(), [entry(2), entry(3)], null);
+    expect(await ctx.redis.ttl(history)).toBeGreaterThan(1_728_000 - 5);
+    expect(await ctx.redis.ttl(ctx.keys.fence(sessionId))).toBeGreaterThan(1_728_000 - 5);
+  });
+
+  it("spends a pending stop request when it writes the turn: the turn it was meant for has ended", async () => {
+    const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
+    const sessionId = randomUUID();
+    const lock = (await acquire(ctx.turns, sessionId))!;
+    await ctx.redis.set(ctx.keys.stop(sessionId), String(Date.now()), "EX", 60);
+    await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_1");
+    expect(await ctx.redis.exists(ctx.keys.stop(sessionId))).toBe(0);
   });
 
   it("marks the job completed in the same write", async () => {

@@ -8,9 +8,9 @@ const ctx = useTurnRedis();
 describe("the session lock", () => {
   it("is taken with SET NX PX under the seed's key, its value a fencing token", async () => {
     const sessionId = randomUUID();
-    const lock = await acquire(ctx.turns, sessionId);
-    expect(lock).toEqual({ sessionId, token: 1 });
-    expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe("1");
+    const lock = (await acquire(ctx.turns, sessionId))!;
+    expect(lock).toEqual({ sessionId, token: expect.any(Number) });
+    expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe(String(lock.token));
     const ttl = await ctx.redis.pttl(`azuchi:ai-agent:lock:session:${sessionId}`);
     expect(ttl).toBeGreaterThan(29_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
@@ -64,6 +64,35 @@ describe("the session lock", () => {
     const sessionId = randomUUID();
     const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.turns.begin(sessionId, randomUUID())));
     expect(attempts.filter((a) => a.kind === "started")).toHaveLength(1);
+  });
+});
+
+describe("the fence", () => {
+  it("lives as long as previous_response_id, its TTL renewed by each lock taken", async () => {
+    const sessionId = randomUUID();
+    const first = (await acquire(ctx.turns, sessionId, 50))!;
+    const fence = `azuchi:ai-agent:session:${sessionId}:fence`;
+    expect(await ctx.redis.ttl(fence)).toBeGreaterThan(1_728_000 - 5);
+    await ctx.redis.expire(fence, 100);
+    await ctx.turns.releaseLock(first);
+    await acquire(ctx.turns, sessionId);
+    expect(await ctx.redis.ttl(fence)).toBeGreaterThan(1_728_000 - 5);
+  });
+
+  it("restarts above every token it issued when it is lost (expired, or Redis replaced by an empty node)", async () => {
+    const sessionId = randomUUID();
+    const issued: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const lock = (await acquire(ctx.turns, sessionId))!;
+      issued.push(lock.token);
+      await ctx.turns.releaseLock(lock);
+    }
+    expect(issued[1]).toBe(issued[0]! + 1);
+    await ctx.redis.del(ctx.keys.fence(sessionId));
+    const after = (await acquire(ctx.turns, sessionId))!;
+    expect(after.token).toBeGreaterThan(Math.max(...issued));
+    // A token a stale turn still holds can never be issued again, so its fenced write stays refused.
+    expect(issued).not.toContain(after.token);
   });
 });
 

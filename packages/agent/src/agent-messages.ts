@@ -12,6 +12,8 @@ export class TurnMessages {
   private readonly job: AgentJob;
   /** MessagePosted events for what this turn stored, published by the turn. */
   readonly posted: PendingEvent<"MessagePosted">[] = [];
+  /** Positions stored so far (whether or not every tab was reached): a reload shows them. */
+  readonly stored = new Set<string>();
 
   constructor(messages: MessagesRepository, channel: SessionChannel, job: AgentJob) {
     this.messages = messages;
@@ -34,6 +36,7 @@ export class TurnMessages {
       jobId: this.job.jobId,
       ...extra,
     }, { after: this.job.createdAt });
+    this.stored.add(position);
     await this.channel.sendMessage(message);
     // A retried turn re-sends what it had stored, but its event was published the first time.
     if (created) this.posted.push(messagePosted(message));

@@ -4,9 +4,9 @@ import type { AgentDeps } from "./deps.ts";
 
 /**
  * Gives a job up to the dead-letter queue, with the reason, for ops to read and replay.
- * The agent does this itself after its last attempt rather than leave it to the redrive
- * policy: later messages of the session share each failed batch and so gather receives too,
- * and would follow the failed one into the DLQ without ever having run.
+ * The agent does this itself — after its last counted attempt, or on the job's last receive
+ * (consume-jobs.ts) — rather than leave it to the redrive policy, which moves a job without a
+ * word to the user or a reason for ops.
  */
 export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reason: string, attempts: number): Promise<void> {
   await deps.sqs.send(

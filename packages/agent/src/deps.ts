@@ -22,6 +22,7 @@ import OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import { linkedTables } from "./linked-tables.ts";
 import type { ModelConfig } from "./model-run.ts";
+import { LOCK_TTL_MS } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
 import { TurnState } from "./turn-state.ts";
 
@@ -38,6 +39,14 @@ export interface AgentSettings {
   deadLetterQueueUrl: string;
   /** Attempts of one job before the agent gives it up to the dead-letter queue. */
   maxAttempts: number;
+  /**
+   * The jobs queue's redrive maxReceiveCount (AZUCHI_MAX_RECEIVES): SQS delivers a job this
+   * often, then moves it to the dead-letter queue without a word. The agent keeps the last
+   * receive for giving the job up itself, with the user told and the reason recorded.
+   */
+  maxReceives: number;
+  /** The session lock's TTL (AZUCHI_LOCK_TTL_MS); a running turn renews it every heartbeat. */
+  lockTtlMs: number;
   /** The longest one turn may run; the queue's visibility timeout must be well above it. */
   turnTimeoutMs: number;
   /** How often a running turn renews its lock and reads the stop flag. */
@@ -104,6 +113,9 @@ export function settingsFromEnvironment(): AgentSettings {
     jobsQueueUrl: Resource.AgentJobs.url,
     deadLetterQueueUrl: Resource.AgentJobsDlq.url,
     maxAttempts: intFromEnv("AZUCHI_MAX_ATTEMPTS", 3),
+    // Deployed: stacks/job-timing.ts maxReceiveCount, passed by stacks/agent.ts.
+    maxReceives: intFromEnv("AZUCHI_MAX_RECEIVES", 5),
+    lockTtlMs: intFromEnv("AZUCHI_LOCK_TTL_MS", LOCK_TTL_MS),
     turnTimeoutMs: intFromEnv("AZUCHI_TURN_TIMEOUT_MS", 120_000),
     heartbeatMs: intFromEnv("AZUCHI_HEARTBEAT_MS", 500),
     retryBaseSeconds: intFromEnv("AZUCHI_RETRY_BASE_SECONDS", 2),
@@ -118,7 +130,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
   return {
     settings,
     redis,
-    turns: new TurnState(redis, keys),
+    turns: new TurnState(redis, keys, settings.lockTtlMs),
     memory: new ConversationMemory(redis, keys, settings.historyLength),
     openai: new OpenAI({
       apiKey: settings.openai.apiKey,

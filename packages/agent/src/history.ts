@@ -3,9 +3,16 @@ import type { RedisKeys } from "@azuchi/core";
 import { z } from "zod";
 import { defineScript } from "@azuchi/core";
 import type { SessionLock } from "./session-lock.ts";
+import { LockLostError } from "./turn-errors.ts";
 
 /** previous_response_id lives 20 days (the seed's EX 1728000); OpenAI keeps responses 30. */
 export const PREVIOUS_RESPONSE_TTL_SECONDS = 1_728_000;
+/**
+ * The history and the fence slide with previous_response_id: a session idle this long is
+ * forgotten by Redis (which must not only grow) and rebuilt from the messages table if it
+ * comes back.
+ */
+export const MEMORY_TTL_SECONDS = PREVIOUS_RESPONSE_TTL_SECONDS;
 /** A completed job is remembered longer than SQS can hold and redeliver it (14 days). */
 export const JOB_RECORD_TTL_SECONDS = 15 * 24 * 3600;
 
@@ -18,22 +25,20 @@ export const HistoryEntry = z.object({
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 // Writes a turn only while its fencing token still holds the lock: a turn that lost the
-// lock cannot write even before it notices. LPUSH + LTRIM + SET in one round trip.
+// lock cannot write even before it notices. LPUSH + LTRIM + SET in one round trip; the history
+// and the fence get their sliding TTL again, and a pending stop request is spent (the turn it
+// was meant for has ended; stop-flag.ts in core).
 const WRITE_TURN = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local n = tonumber(ARGV[2])
 for i = 6, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], 0, n - 1)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
 if ARGV[3] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
 redis.call('SET', KEYS[4], 'completed', 'EX', ARGV[5])
+redis.call('DEL', KEYS[6])
 return 1`;
-
-export class LockLostError extends Error {
-  constructor(sessionId: string) {
-    super(`the lock of session ${sessionId} was lost; the turn wrote nothing`);
-    this.name = "LockLostError";
-  }
-}
 
 /** The session's recent conversation (newest first in Redis) and its previous_response_id. */
 export class ConversationMemory {
@@ -46,7 +51,7 @@ export class ConversationMemory {
     this.redis = redis;
     this.keys = keys;
     this.length = length;
-    this.writeTurnScript = defineScript<number>(redis, "azuchiWriteTurn", 4, WRITE_TURN);
+    this.writeTurnScript = defineScript<number>(redis, "azuchiWriteTurn", 6, WRITE_TURN);
   }
 
   async previousResponseId(sessionId: string): Promise<string | undefined> {
@@ -73,6 +78,8 @@ export class ConversationMemory {
       this.keys.history(lock.sessionId),
       this.keys.previousResponseId(lock.sessionId),
       this.keys.job(jobId),
+      this.keys.fence(lock.sessionId),
+      this.keys.stop(lock.sessionId),
       lock.token,
       this.length,
       responseId ?? "",
@@ -80,7 +87,7 @@ export class ConversationMemory {
       JOB_RECORD_TTL_SECONDS,
       ...entries.map((entry) => JSON.stringify(entry)),
     );
-    if (written !== 1) throw new LockLostError(lock.sessionId);
+    if (written !== 1) throw new LockLostError(lock.sessionId, "fenced-write");
   }
 }
 

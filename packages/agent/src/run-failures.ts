@@ -10,25 +10,21 @@ export interface FailedAttempt {
   position: string;
   final: boolean;
   reason: string;
-}
-
-/** The reason for ops: the error and what caused it, without the turn's own wrapper. */
-export function describeError(error: unknown): string {
-  const root = error instanceof Error && error.name === "TurnFailedError" ? error.cause : error;
-  if (!(root instanceof Error)) return String(root);
-  const cause = root.cause instanceof Error ? ` (${root.cause.name}: ${root.cause.message})` : "";
-  return `${root.name}: ${root.message}${cause}`;
+  /** The user already has the reply: ops hear of the failure, the user is not told of one. */
+  silent: boolean;
 }
 
 /**
  * A failed attempt reaches the user and ops: a SYSTEM_LOG in the user's language saying it
- * will be retried or was given up, and an AgentRunFailed event with the reason.
+ * will be retried or was given up (unless silent), and an AgentRunFailed event with the reason.
+ * Answers whether the user was told (false when silent, or when the notice could not be stored).
  */
-export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failure: FailedAttempt, logger: Logger): Promise<void> {
+export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failure: FailedAttempt, logger: Logger): Promise<boolean> {
   const language = detectLanguage(job.message);
   const text = failure.final ? say("gaveUp", language) : say("willRetry", language)(failure.attempt);
-  const results = await Promise.allSettled([
+  const [notice, event] = await Promise.allSettled([
     (async () => {
+      if (failure.silent) return false;
       const { message } = await deps.messages.put({
         sessionId: job.sessionId,
         messageId: agentMessageId(job.jobId, failure.position),
@@ -41,6 +37,7 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
         payload: { attempt: failure.attempt, final: failure.final },
       }, { after: job.createdAt });
       await new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger).sendMessage(message);
+      return true;
     })(),
     deps.events.publish([
       {
@@ -49,7 +46,8 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
       },
     ]),
   ]);
-  for (const result of results) {
+  for (const result of [notice, event]) {
     if (result.status === "rejected") logger.error("could not report a failed attempt", { error: result.reason as Error });
   }
+  return notice.status === "fulfilled" && notice.value;
 }

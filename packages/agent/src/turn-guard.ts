@@ -1,20 +1,15 @@
-import { LOCK_TTL_MS, type SessionLock } from "./session-lock.ts";
+import { stopAppliesTo } from "@azuchi/core";
+import type { SessionLock } from "./session-lock.ts";
+import { LockLostError, TurnDeadlineError, TurnStoppedError, type TurnError } from "./turn-errors.ts";
 import type { TurnState } from "./turn-state.ts";
-
-export type AbortReason = "stopped" | "lock-lost" | "deadline";
-
-export class TurnAbortedError extends Error {
-  readonly reason: AbortReason;
-  constructor(reason: AbortReason) {
-    super(`turn aborted: ${reason}`);
-    this.name = "TurnAbortedError";
-    this.reason = reason;
-  }
-}
 
 export interface TurnGuardOptions {
   /** How often the lock is renewed and the stop flag read; a stop takes effect within this. */
   intervalMs?: number;
+  /** The lock's lifetime, renewed on every beat. */
+  lockTtlMs: number;
+  /** When the turn's USER message was stored: a stop requested before then is not for this turn. */
+  messageCreatedAt: number;
   onError?: (error: unknown) => void;
 }
 
@@ -27,24 +22,25 @@ export class TurnGuard {
   private readonly controller = new AbortController();
   private readonly state: TurnState;
   private readonly lock: SessionLock;
-  private readonly startedAt: number;
   private readonly intervalMs: number;
+  private readonly lockTtlMs: number;
+  private readonly messageCreatedAt: number;
   private readonly onError: (error: unknown) => void;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   private lastHeldAt = Date.now();
   private wake: (() => void) | undefined;
-  reason: AbortReason | undefined;
-  /** The stop request this turn obeyed. */
-  stopRequestedAt: number | undefined;
+  /** Why the turn was aborted, once it was. */
+  abortedBy: TurnError | undefined;
   heartbeats = 0;
 
-  constructor(state: TurnState, lock: SessionLock, startedAt: number, options: TurnGuardOptions = {}) {
+  constructor(state: TurnState, lock: SessionLock, options: TurnGuardOptions) {
     this.state = state;
     this.lock = lock;
-    this.startedAt = startedAt;
     this.intervalMs = options.intervalMs ?? 500;
+    this.lockTtlMs = options.lockTtlMs;
+    this.messageCreatedAt = options.messageCreatedAt;
     this.onError = options.onError ?? (() => undefined);
   }
 
@@ -54,7 +50,7 @@ export class TurnGuard {
 
   start(deadlineAt: number): void {
     this.running = true;
-    this.deadlineTimer = setTimeout(() => this.abort("deadline"), Math.max(0, deadlineAt - Date.now()));
+    this.deadlineTimer = setTimeout(() => this.abort(new TurnDeadlineError()), Math.max(0, deadlineAt - Date.now()));
     this.loop = this.watch();
   }
 
@@ -66,37 +62,35 @@ export class TurnGuard {
   }
 
   throwIfAborted(): void {
-    if (this.reason) throw new TurnAbortedError(this.reason);
+    if (this.abortedBy) throw this.abortedBy;
   }
 
-  private abort(reason: AbortReason): void {
-    if (this.reason) return;
-    this.reason = reason;
-    this.controller.abort(new TurnAbortedError(reason));
+  private abort(error: TurnError): void {
+    if (this.abortedBy) return;
+    this.abortedBy = error;
+    this.controller.abort(error);
   }
 
   private async watch(): Promise<void> {
-    while (this.running && !this.reason) {
+    while (this.running && !this.abortedBy) {
       // A stopped guard must not keep the turn waiting for the rest of an interval.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.intervalMs);
         this.wake = () => (clearTimeout(timer), resolve());
       });
-      if (!this.running || this.reason) return;
+      if (!this.running || this.abortedBy) return;
       try {
-        const beat = await this.state.heartbeat(this.lock);
+        const beat = await this.state.heartbeat(this.lock, this.lockTtlMs);
         this.heartbeats++;
-        if (!beat.held) return this.abort("lock-lost");
+        if (!beat.held) return this.abort(new LockLostError(this.lock.sessionId, "heartbeat"));
         this.lastHeldAt = Date.now();
-        // A stop requested before this turn began was meant for an earlier one.
-        if (beat.stopRequestedAt !== undefined && beat.stopRequestedAt >= this.startedAt) {
-          this.stopRequestedAt = beat.stopRequestedAt;
-          return this.abort("stopped");
+        if (beat.stopRequestedAt !== undefined && stopAppliesTo(beat.stopRequestedAt, this.messageCreatedAt)) {
+          return this.abort(new TurnStoppedError(beat.stopRequestedAt));
         }
       } catch (error) {
         this.onError(error);
         // Unrenewed for most of its lifetime, the lock may have passed to another turn.
-        if (Date.now() - this.lastHeldAt > LOCK_TTL_MS - 5_000) return this.abort("lock-lost");
+        if (Date.now() - this.lastHeldAt > this.lockTtlMs * (5 / 6)) return this.abort(new LockLostError(this.lock.sessionId, "unrenewed"));
       }
     }
   }

@@ -1,34 +1,16 @@
-import { detectLanguage, ensureRedisReady, type AgentJob, type PendingEvent } from "@azuchi/core";
+import { detectLanguage, ensureRedisReady, stopAppliesTo, type AgentJob, type Message, type PendingEvent } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
+import type { HistoryEntry } from "./history.ts";
+import { rebuildHistory } from "./memory-rebuild.ts";
 import { runModel } from "./model-run.ts";
 import { say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
-import type { SessionLock } from "./session-lock.ts";
-import { TurnAbortedError, TurnGuard } from "./turn-guard.ts";
-
-export class SessionBusyError extends Error {
-  /** How long the lock holds at most: retrying sooner would only find it busy again. */
-  readonly retryAfterMs: number;
-  constructor(sessionId: string, retryAfterMs: number) {
-    super(`session ${sessionId} is locked by another turn; the job will be retried`);
-    this.name = "SessionBusyError";
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** A turn that failed after it began; carries which attempt of the job it was (its failures so far, plus one). */
-export class TurnFailedError extends Error {
-  readonly attempt: number;
-  constructor(attempt: number, cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.name = "TurnFailedError";
-    this.attempt = attempt;
-  }
-}
+import { ReceivesExhaustedError, SessionBusyError, TurnFailedError, TurnStoppedError } from "./turn-errors.ts";
+import { TurnGuard } from "./turn-guard.ts";
 
 export interface TurnMetrics {
   durationMs: number;
@@ -44,6 +26,11 @@ export interface TurnOptions {
   /** When the turn must be over (the Lambda's time, less a margin). */
   deadlineAt: number;
   logger: Logger;
+  /**
+   * The job's last receive, kept for giving it up (consume-jobs.ts): only finish a reply an
+   * earlier attempt stored; otherwise throw ReceivesExhaustedError with this receive count.
+   */
+  finishOnlyAt?: number;
 }
 
 /**
@@ -59,8 +46,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
 
   const { lock, attempt } = begun;
   const { logger } = options;
-  const guard = new TurnGuard(deps.turns, lock, started, {
+  const guard = new TurnGuard(deps.turns, lock, {
     intervalMs: deps.settings.heartbeatMs,
+    lockTtlMs: deps.turns.lockTtlMs,
+    messageCreatedAt: job.createdAt,
     onError: (error) => logger.warn("lock heartbeat failed", { error: error as Error }),
   });
   guard.start(Math.min(options.deadlineAt, started + deps.settings.turnTimeoutMs));
@@ -70,83 +59,80 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   const reply = new DeltaStream(channel, messages.idFor("reply"), { onError: (error) => logger.warn("deltas not sent", { error: error as Error }) });
   const publish = (events: PendingEvent[]) =>
     deps.events.publish(events).catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+  const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
+  // When Redis had lost the conversation, the rebuilt part is written back with this turn.
+  let rebuilt: HistoryEntry[] = [];
+  let earlierReply = false;
   try {
     // An earlier attempt stored the reply but stopped before writing the turn: finish that
     // one rather than answer again (the user has seen it; a second answer would contradict it).
     const earlier = await deps.messages.findById(messages.idFor("reply"));
     if (earlier) {
+      earlierReply = true;
       await channel.sendMessage(earlier);
       await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, earlier), null);
-      return { status: earlier.stopped ? "stopped" : "completed", durationMs: Date.now() - started, toolCalls: [], posts: channel.posts, heartbeats: guard.heartbeats };
+      return { status: earlier.stopped ? "stopped" : "completed", ...metrics() };
     }
+    if (options.finishOnlyAt !== undefined) throw new ReceivesExhaustedError(options.finishOnlyAt);
+    // A stop requested while this job waited (queued, or between two attempts) is this turn's.
+    if (begun.stopRequestedAt !== undefined && stopAppliesTo(begun.stopRequestedAt, job.createdAt)) throw new TurnStoppedError(begun.stopRequestedAt);
 
     await messages.post("log:received", "AGENT_LOG", say("received", language));
     let tools = 0;
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
       previousResponseId: begun.previousResponseId,
-      loadHistory: () => deps.memory.history(job.sessionId),
+      loadHistory: async () => {
+        const history = await deps.memory.history(job.sessionId);
+        if (history.length > 0) return history;
+        rebuilt = await rebuildHistory(deps.messages, job, deps.settings.historyLength);
+        if (rebuilt.length > 0) logger.info("conversation memory rebuilt from the messages table", { entries: rebuilt.length });
+        return rebuilt;
+      },
       onText: (delta) => reply.push(delta),
       onToolCall: (call) => runTool(deps, messages, call, `tool:${tools++}`, language, guard),
       signal: guard.signal,
     }).catch((error: unknown) => {
       // The abort's own reason says more than the client's "request was aborted".
-      if (guard.reason) throw new TurnAbortedError(guard.reason);
-      throw error;
+      throw guard.abortedBy ?? error;
     });
     const text = await reply.finish();
     guard.throwIfAborted();
     // Stored, then written to the session's memory while the lock is still renewed; the
     // events come last, as a report of what happened.
     const stored = await messages.post("reply", "CONVERSATION", text);
-    await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, stored), result.responseId);
-    const metrics = { durationMs: Date.now() - started, toolCalls: result.toolCalls, posts: channel.posts, heartbeats: guard.heartbeats };
+    await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
+    const done = metrics(result.toolCalls);
     await guard.stop();
     await publish([
       ...messages.posted,
       {
         detailType: "AgentRunCompleted",
-        detail: { sessionId: job.sessionId, jobId: job.jobId, userId: job.userId, durationMs: metrics.durationMs, usage: result.usage, toolCalls: result.toolCalls },
+        detail: { sessionId: job.sessionId, jobId: job.jobId, userId: job.userId, durationMs: done.durationMs, usage: result.usage, toolCalls: result.toolCalls },
       },
     ]);
-    return { status: "completed", ...metrics };
+    return { status: "completed", ...done };
   } catch (error) {
-    if (error instanceof TurnAbortedError && error.reason === "stopped") {
-      return await finishStopped(deps, job, lock, guard, reply, messages, started, channel).catch((stopError: unknown) => {
-        throw new TurnFailedError(attempt, stopError);
-      });
+    let failure = error;
+    if (error instanceof TurnStoppedError) {
+      try {
+        // A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
+        // context from the history, since the interrupted response cannot be continued.
+        const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true });
+        await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], null);
+        await publish(messages.posted);
+        return { status: "stopped", ...metrics() };
+      } catch (stopError) {
+        failure = stopError;
+      }
     }
     await reply.cancel();
     if (messages.posted.length > 0) await publish(messages.posted);
-    throw new TurnFailedError(attempt, error);
+    throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await guard.stop();
-    if (guard.stopRequestedAt !== undefined) {
-      await deps.turns.clearStop(job.sessionId, guard.stopRequestedAt).catch((error: unknown) => logger.warn("stop flag not cleared", { error: error as Error }));
-    }
     await deps.turns.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
   }
-}
-
-/**
- * A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
- * context from the history, since the interrupted response cannot be continued.
- */
-async function finishStopped(
-  deps: AgentDeps,
-  job: AgentJob,
-  lock: SessionLock,
-  guard: TurnGuard,
-  reply: DeltaStream,
-  messages: TurnMessages,
-  started: number,
-  channel: SessionChannel,
-): Promise<TurnOutcome> {
-  const partial = await reply.finish();
-  const stored = await messages.post("reply", "CONVERSATION", partial, { stopped: true });
-  await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, stored), null);
-  await deps.events.publish(messages.posted).catch(() => undefined);
-  return { status: "stopped", durationMs: Date.now() - started, toolCalls: [], posts: channel.posts, heartbeats: guard.heartbeats };
 }
 
 /**
@@ -170,10 +156,10 @@ async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFu
   return outcome.output;
 }
 
-function turnEntries(job: AgentJob, reply: { messageId: string; message: string; createdAt: number }) {
+function turnEntries(job: AgentJob, reply: Pick<Message, "messageId" | "message" | "createdAt">): HistoryEntry[] {
   return [
-    { messageId: job.messageId, role: "USER" as const, message: job.message, createdAt: job.createdAt },
-    { messageId: reply.messageId, role: "AGENT" as const, message: reply.message, createdAt: reply.createdAt },
+    { messageId: job.messageId, role: "USER", message: job.message, createdAt: job.createdAt },
+    { messageId: reply.messageId, role: "AGENT", message: reply.message, createdAt: reply.createdAt },
   ];
 }
 

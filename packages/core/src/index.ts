@@ -3,6 +3,7 @@ export * from "./frames.ts";
 export * from "./job.ts";
 export * from "./events.ts";
 export * from "./redis-keys.ts";
+export * from "./stop-flag.ts";
 export * from "./ids.ts";
 export * from "./language.ts";
 export * from "./resources.ts";

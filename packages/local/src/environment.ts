@@ -19,6 +19,8 @@ export interface LocalEndpoints {
   tables: { sessions: string; connections: string; messages: string; messageIds: string };
   busName: string;
   maxAttempts: number;
+  /** AgentJobs' redrive maxReceiveCount: the agent keeps the last receive for giving a job up. */
+  maxReceives: number;
   turnTimeoutMs: number;
 }
 
@@ -48,6 +50,7 @@ export function handlerEnvironment(e: LocalEndpoints): Record<string, string> {
     AZUCHI_AUTH_ISSUER: e.authIssuer,
     AZUCHI_AUTH_AUDIENCE: e.authAudience,
     AZUCHI_MAX_ATTEMPTS: String(e.maxAttempts),
+    AZUCHI_MAX_RECEIVES: String(e.maxReceives),
     AZUCHI_TURN_TIMEOUT_MS: String(e.turnTimeoutMs),
   };
   if (e.openai.baseURL) env.OPENAI_BASE_URL = e.openai.baseURL;

@@ -178,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tables,
       busName: BUS_NAME,
       maxAttempts: options.maxAttempts ?? 3,
+      maxReceives: maxReceiveCount,
       turnTimeoutMs: options.turnTimeoutMs ?? 120_000,
     });
     if (options.redisUrl?.startsWith("rediss:")) environment.AZUCHI_REDIS_TLS = "true";

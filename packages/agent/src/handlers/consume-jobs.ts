@@ -1,13 +1,14 @@
-import { InvalidJobError, parseAgentJob, RedisUnavailableError, type AgentJob } from "@azuchi/core";
+import { agentMessageId, InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core";
 import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { classifyFailure, type FailureClass } from "../classify-failure.ts";
 import { sendToDeadLetters } from "../dead-letters.ts";
 import { agentDeps, type AgentDeps } from "../deps.ts";
 import { processFifoBatch, toBatchResponse, type RecordOutcome } from "../fifo-batch.ts";
-import { describeError, reportFailedAttempt } from "../run-failures.ts";
-import { TurnAbortedError } from "../turn-guard.ts";
-import { runTurn, SessionBusyError, TurnFailedError } from "../turn.ts";
+import { reportFailedAttempt } from "../run-failures.ts";
+import { runTurn } from "../turn.ts";
+import { SessionBusyError } from "../turn-errors.ts";
 
 /** Time kept back from the Lambda's deadline to report the batch and change visibilities. */
 const DEADLINE_MARGIN_MS = 10_000;
@@ -15,6 +16,18 @@ const DEADLINE_MARGIN_MS = 10_000;
 /** How long a failed attempt waits before SQS delivers it again: a few seconds, then more. */
 export function retryDelaySeconds(attempt: number, baseSeconds = 2): number {
   return Math.min(baseSeconds * 4 ** Math.max(0, attempt - 1), 300);
+}
+
+/**
+ * Where a receive stands against the queue's redrive limit. SQS delivers a job maxReceives
+ * times and then moves it to the dead-letter queue itself, silently; so the last receive is
+ * kept for giving the job up with the user told and the reason recorded, whatever the earlier
+ * receives did (crashed, timed out, failed without Redis to count it). The receive before it
+ * is the last that runs a turn: any failure there is final, since a retry would only be given up.
+ */
+export function receiveStage(receives: number, maxReceives: number): "run" | "last-run" | "give-up" {
+  if (receives >= maxReceives) return "give-up";
+  return receives >= maxReceives - 1 ? "last-run" : "run";
 }
 
 /**
@@ -36,6 +49,14 @@ export function createJobConsumer(getDeps: () => AgentDeps) {
 
 export const handler = createJobConsumer(agentDeps);
 
+interface Receipt {
+  record: SQSRecord;
+  job: AgentJob;
+  receives: number;
+  stage: ReturnType<typeof receiveStage>;
+  logger: Logger;
+}
+
 async function processRecord(deps: AgentDeps, record: SQSRecord, context: Context, delays: Map<string, number>): Promise<void> {
   let job: AgentJob;
   try {
@@ -47,48 +68,81 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
     await sendToDeadLetters(deps, record, error.message, 0);
     return;
   }
-  const logger = deps.logger.createChild({ persistentKeys: { sessionId: job.sessionId, jobId: job.jobId } });
   const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
-  try {
-    const outcome = await runTurn(deps, job, { deadlineAt: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, logger });
-    if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
-    else logger.info(`turn ${outcome.status}`, { ...outcome });
-  } catch (error) {
-    if (error instanceof SessionBusyError) {
-      logger.info("session busy; job will be retried when its lock has expired", { retryAfterMs: error.retryAfterMs });
-      delays.set(record.messageId, Math.min(31, Math.ceil(error.retryAfterMs / 1000) + 1));
-      throw error;
+  const stage = receiveStage(receives, deps.settings.maxReceives);
+  const logger = deps.logger.createChild({ persistentKeys: { sessionId: job.sessionId, jobId: job.jobId, receives } });
+  const receipt: Receipt = { record, job, receives, stage, logger };
+  const deadlineAt = () => Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
+  for (;;) {
+    try {
+      const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, finishOnlyAt: stage === "give-up" ? receives : undefined });
+      if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
+      else logger.info(`turn ${outcome.status}`, { ...outcome });
+      return;
+    } catch (error) {
+      // The last receive cannot hand a busy job back: the holder may be another delivery of
+      // this job about to complete it, so wait for the lock rather than give up under a reply.
+      if (stage === "give-up" && error instanceof SessionBusyError && Date.now() + error.retryAfterMs < deadlineAt()) {
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs + 50));
+        continue;
+      }
+      return await handleFailure(deps, receipt, error, classifyFailure(error), delays);
     }
-    if (error instanceof TurnFailedError && error.cause instanceof TurnAbortedError && error.cause.reason === "lock-lost") {
-      // Another delivery of this job holds the session now: not this job's failure, nothing to tell.
-      logger.warn("turn lost its lock; the holder carries on");
-      delays.set(record.messageId, 0);
-      throw error;
-    }
-    await handleFailure(deps, record, job, error, receives, logger, delays);
   }
 }
 
-async function handleFailure(deps: AgentDeps, record: SQSRecord, job: AgentJob, error: unknown, receives: number, logger: Logger, delays: Map<string, number>) {
-  const reason = describeError(error);
-  // Without Redis the attempt cannot be counted: the notice is per receive, and the queue's
-  // redrive policy is what finally dead-letters the job.
-  const counted = error instanceof TurnFailedError;
-  const attempt = counted ? await deps.turns.countFailure(job.jobId).catch(() => error.attempt) : receives;
-  const final = counted && attempt >= deps.settings.maxAttempts;
-  logger.error(final ? "turn failed; giving the job up" : "turn failed; will retry", { attempt, error: error as Error, redisDown: error instanceof RedisUnavailableError });
+async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, failure: FailureClass, delays: Map<string, number>): Promise<void> {
+  const { record, job, receives, stage, logger } = receipt;
+  if (stage !== "give-up") {
+    if (failure.kind === "lock-lost") {
+      // Another delivery of this job holds the session now (or the lock vanished): not this
+      // job's failure, nothing to tell or count; a redelivery finishes what was stored.
+      logger.warn("turn lost its lock; the holder carries on", { reason: failure.reason });
+      delays.set(record.messageId, 0);
+      throw error;
+    }
+    if (failure.kind === "busy") {
+      logger.info("session busy; job will be retried when its lock has expired", { retryAfterMs: failure.retryAfterMs });
+      delays.set(record.messageId, Math.min(31, Math.ceil(failure.retryAfterMs / 1000) + 1));
+      throw error;
+    }
+  }
+  // Counted in Redis when it can be; without Redis the notice is per receive instead.
+  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.jobId).catch(() => undefined) : undefined;
+  const attempt = counted ?? receives;
+  // A failure after the reply was stored only lacks the memory write, which the next receive
+  // does without the model: it is retried up to the last receive, and never told to the user.
+  const stored = failure.kind === "retryable" || failure.kind === "final" ? failure.silent : false;
+  const final =
+    failure.kind !== "retryable" ||
+    stage === "give-up" ||
+    (!stored && (stage === "last-run" || (counted !== undefined && counted >= deps.settings.maxAttempts)));
+  const silent = stored || (final && (await replyStored(deps, job)));
   // Positions carry the SQS message id, so a job replayed from the DLQ (a new message) has notices of its own.
   const at = `system:${record.messageId}`;
-  if (final) {
-    // Dead-lettered first: if that fails the record comes back and is given up again, with one notice.
-    await sendToDeadLetters(deps, record, reason, attempt);
-    await reportFailedAttempt(deps, job, { attempt, final, reason, position: `${at}:final` }, logger);
-    await deps.turns.resetAttempts(job.jobId).catch((resetError: unknown) => logger.warn("attempts not reset", { error: resetError as Error }));
-    return;
+  if (!final) {
+    logger.error("turn failed; will retry", { attempt, counted: counted !== undefined, silent, reason: failure.reason, error: error as Error });
+    await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: counted !== undefined ? `${at}:attempt:${attempt}` : `${at}:receive:${receives}` }, logger);
+    delays.set(record.messageId, retryDelaySeconds(attempt, deps.settings.retryBaseSeconds));
+    throw error;
   }
-  await reportFailedAttempt(deps, job, { attempt, final, reason, position: counted ? `${at}:attempt:${attempt}` : `${at}:receive:${receives}` }, logger);
-  delays.set(record.messageId, retryDelaySeconds(attempt, deps.settings.retryBaseSeconds));
-  throw error;
+  logger.error("turn failed; giving the job up", { attempt, stage, silent, reason: failure.reason, error: error as Error });
+  // Told first, then dead-lettered: if the dead-lettering fails, the job comes back and is given
+  // up again with the same notice (same position), or on its last receive the redrive policy
+  // moves it — with the user already told either way.
+  const told = await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: `${at}:final` }, logger);
+  if (!told && !silent) logger.error("the user could not be told that the job was given up");
+  await sendToDeadLetters(deps, record, failure.reason, attempt);
+  // A replay from the dead-letter queue starts afresh, and a stop meant for this job is spent.
+  await Promise.all([
+    deps.turns.resetAttempts(job.jobId).catch((resetError: unknown) => logger.warn("attempts not reset", { error: resetError as Error })),
+    deps.turns.clearStop(job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error })),
+  ]);
+}
+
+/** Whether the job's reply is stored (a failure before the turn could tell, Redis down, say): then the user has an answer. */
+async function replyStored(deps: AgentDeps, job: AgentJob): Promise<boolean> {
+  return (await deps.messages.findById(agentMessageId(job.jobId, "reply")).catch(() => undefined)) !== undefined;
 }
 
 /** Shortens the failed records' visibility so a session is not blocked for the queue's whole timeout. */

@@ -1,0 +1,149 @@
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
+import { agentMessageId, type AgentJob, type Message } from "../../packages/core/src/index.ts";
+import { freePort } from "../../packages/local/src/net.ts";
+import { messageFrame, messagesIn, where } from "../support/frames.ts";
+import { useConsumerKit } from "./consumer-kit.ts";
+
+// The file's queue dead-letters a job after 3 receives, as the redrive policy does in AWS.
+const MAX_RECEIVES = 3;
+const kit = useConsumerKit("give-up", { maxReceiveCount: MAX_RECEIVES });
+const settings = { maxReceives: MAX_RECEIVES, retryBaseSeconds: 1 };
+
+const gaveUp = "The agent could not answer this message after several attempts. It has been set aside for the operators; please try again later.";
+
+const isFinal = (message: Message) => (message.payload as { final?: boolean } | undefined)?.final === true;
+
+async function notices(sessionId: string) {
+  return (await kit.agentMessages(sessionId)).filter((m) => m.messageType === "SYSTEM_LOG").map((m) => m.message);
+}
+
+/** Receives the job as the queue hands it out and drops it, as a consumer that crashed mid-turn would. */
+async function crashOnReceive(job: AgentJob): Promise<number> {
+  const { Messages = [] } = await kit.sqs.send(new ReceiveMessageCommand({ QueueUrl: kit.queue.url, MessageSystemAttributeNames: ["All"], WaitTimeSeconds: 2 }));
+  const message = Messages.find((m) => m.Body && (JSON.parse(m.Body) as AgentJob).jobId === job.jobId);
+  if (!message) throw new Error("the job was not received");
+  // The crashed turn's visibility timeout, run out at once.
+  await kit.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: kit.queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+  return Number(message.Attributes?.ApproximateReceiveCount);
+}
+
+describe("a job that reaches the dead-letter queue", () => {
+  it("is given up by the agent, with the user told and the reason recorded, when Redis is down on every receive", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "Redis is down for good");
+    const noRedis = kit.deps({ ...settings, redis: { host: "127.0.0.1", port: await freePort(), tls: false } });
+    await kit.enqueue(job);
+    // Consume every receive the queue hands out, until it has none left for this job.
+    for (let receive = 0; receive < MAX_RECEIVES + 1; receive++) {
+      const records = await kit.receiveBatch(3);
+      if (records.length === 0) break;
+      await kit.consume(noRedis, records);
+    }
+    expect(await notices(sessionId)).toEqual(["The agent could not answer (attempt 1); retrying shortly…", gaveUp]);
+    const final = kit.failuresOf(job.jobId).at(-1);
+    expect(final).toMatchObject({ final: true, reason: expect.stringContaining("Redis") });
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+    // Dead-lettered by the agent, with its reason, not moved silently by the redrive policy.
+    expect(dead[0]!.MessageAttributes?.reason?.StringValue).toMatch(/Redis/);
+  });
+
+  it("is given up with the reason when Redis refuses writes (out of memory), the failure uncounted but final on the receive before the last", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "Redis is full");
+    const agent = kit.deps(settings);
+    await kit.redis.config("SET", "maxmemory", "1");
+    try {
+      const first = await kit.consume(agent, [kit.recordOf(job, 1, "oom-message")]);
+      expect(first.batchItemFailures).toHaveLength(1);
+      const second = await kit.consume(agent, [kit.recordOf(job, MAX_RECEIVES - 1, "oom-message")]);
+      expect(second.batchItemFailures).toEqual([]);
+    } finally {
+      await kit.redis.config("SET", "maxmemory", "0");
+    }
+    expect(await notices(sessionId)).toEqual(["The agent could not answer (attempt 1); retrying shortly…", gaveUp]);
+    await expect.poll(() => kit.failuresOf(job.jobId).at(-1)).toMatchObject({ final: true, reason: expect.stringContaining("OOM") });
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+  });
+
+  it("keeps the last receive for giving up, when the earlier receives crashed", async () => {
+    const tab = await kit.stack.connect("give-up");
+    const sessionId = await kit.stack.sessionOf(tab);
+    const job = kit.job(sessionId, "every turn of mine crashes", "give-up");
+    await kit.enqueue(job);
+    expect(await crashOnReceive(job)).toBe(1);
+    expect(await crashOnReceive(job)).toBe(2);
+    const records = await kit.receiveBatch(2);
+    expect(records.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(["3"]);
+    const response = await kit.consume(kit.deps(settings), records);
+    expect(response.batchItemFailures).toEqual([]);
+    // Not run again (it would only crash): given up, and the user told at once.
+    expect((await kit.agentMessages(sessionId)).map((m) => [m.messageType, m.message])).toEqual([["SYSTEM_LOG", gaveUp]]);
+    await tab.waitFor(where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => isFinal(f.message)));
+    expect(kit.failuresOf(job.jobId)).toEqual([expect.objectContaining({ final: true, attempt: 3, reason: expect.stringContaining("received 3 times") })]);
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+    expect(dead[0]!.MessageAttributes?.reason?.StringValue).toMatch(/ReceivesExhaustedError/);
+    await tab.close();
+  });
+
+  it("is not given up on its last receive when a crashed attempt had already completed it", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "answered, then the consumer died");
+    expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, 1)])).batchItemFailures).toEqual([]);
+    const before = await kit.agentMessages(sessionId);
+    expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, MAX_RECEIVES)])).batchItemFailures).toEqual([]);
+    expect(await kit.agentMessages(sessionId)).toEqual(before);
+    expect(kit.failuresOf(job.jobId)).toEqual([]);
+  });
+
+  it("finishes on its last receive a reply an earlier attempt stored, telling the user nothing more", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "stored, not written");
+    const earlier = await kit.messages.put({ sessionId, messageId: agentMessageId(job.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: job.jobId });
+    expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, MAX_RECEIVES)])).batchItemFailures).toEqual([]);
+    expect(await kit.agentMessages(sessionId)).toEqual([earlier.message]);
+    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+  });
+});
+
+describe("a failure after the reply was stored and shown", () => {
+  it("is given up on the job's last receive without telling the user the agent could not answer", async () => {
+    const sessionId = crypto.randomUUID();
+    const job = kit.job(sessionId, "shown, never written");
+    const reply = await kit.messages.put({ sessionId, messageId: agentMessageId(job.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: job.jobId });
+    // The turn's memory cannot be written (the history is not a list).
+    await kit.redis.set(kit.keys.history(sessionId), "not a list");
+    expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, MAX_RECEIVES)])).batchItemFailures).toEqual([]);
+    expect(await kit.agentMessages(sessionId)).toEqual([reply.message]);
+    await expect.poll(() => kit.failuresOf(job.jobId).at(-1)).toMatchObject({ final: true, reason: expect.stringContaining("WRONGTYPE") });
+    const dead = await kit.deadLetters();
+    expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
+  });
+
+  it("is retried without telling the user it failed, and the retry finishes the turn", async () => {
+    const tab = await kit.stack.connect("shown");
+    const sessionId = await kit.stack.sessionOf(tab);
+    const agent = kit.deps(settings);
+    // A first exchange, so the second turn goes by previous_response_id and does not read the history.
+    expect((await kit.consume(agent, [kit.recordOf(kit.job(sessionId, "first", "shown"))])).batchItemFailures).toEqual([]);
+    // The history is now a string: the turn's fenced write fails (WRONGTYPE) after its reply is stored.
+    await kit.redis.set(kit.keys.history(sessionId), "not a list");
+    const job = kit.job(sessionId, "second", "shown");
+    const record = kit.recordOf(job, 1);
+    expect((await kit.consume(agent, [record])).batchItemFailures).toHaveLength(1);
+    const reply = await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === job.jobId));
+    expect(kit.failuresOf(job.jobId)).toEqual([expect.objectContaining({ final: false, reason: expect.stringContaining("WRONGTYPE") })]);
+
+    await kit.redis.del(kit.keys.history(sessionId));
+    expect((await kit.consume(agent, [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "2" } }])).batchItemFailures).toEqual([]);
+    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+    const mine = (await kit.agentMessages(sessionId)).filter((m) => m.jobId === job.jobId);
+    expect(mine.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
+    expect(mine[1]).toEqual(reply.message);
+    expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
+    await tab.close();
+  });
+});
