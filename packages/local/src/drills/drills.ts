@@ -22,7 +22,8 @@ export const drills: Drill[] = [
     stack: { environment: { AZUCHI_OPENAI_MAX_RETRIES: "1" } },
     async inject(run) {
       await run.model({ mode: "rate-limit", retryAfterSeconds: 1, faultRequests: 4 });
-      return "POST /dev/model rate-limit: the next 4 model requests answer 429, Retry-After 1 s, x-ratelimit-remaining-requests 0";
+      await run.untilModelHealed();
+      return "POST /dev/model rate-limit: 4 model requests answered 429, Retry-After 1 s, x-ratelimit-remaining-requests 0, then ok";
     },
   },
   {
@@ -33,7 +34,8 @@ export const drills: Drill[] = [
     turns: 3,
     async inject(run) {
       await run.model({ mode: "fail", faultRequests: 3 });
-      return "POST /dev/model fail: the next 3 model requests answer 500";
+      await run.untilModelHealed();
+      return "POST /dev/model fail: 3 model requests answered 500, then ok";
     },
   },
   {
@@ -44,7 +46,8 @@ export const drills: Drill[] = [
     turns: 3,
     async inject(run) {
       await run.model({ mode: "hang", faultRequests: 2 });
-      return "POST /dev/model hang: the next 2 model requests never send a byte (the agent's OpenAI timeout is 3 s)";
+      await run.untilModelHealed();
+      return "POST /dev/model hang: 2 model requests got no byte until the agent's OpenAI client gave up (3 s), then ok";
     },
   },
   {
@@ -222,3 +225,38 @@ async function replayDeadLetters(run: DrillRun): Promise<number> {
     sqs.destroy();
   }
 }
+
+/**
+ * Controls: faults outside the system that the checker must catch, so a passing drill means
+ * something. `npm test` runs them and expects them to fail.
+ */
+export const controls: Drill[] = [
+  {
+    name: "control-lost-reply",
+    title: "control: a stored reply deleted behind the system's back must be reported lost",
+    long: false,
+    sessions: 1,
+    turns: 2,
+    async inject(run) {
+      await run.untilReplies(1);
+      const tab = run.tabs[0]!;
+      const reply = (await run.storedMessages(tab.sessionId)).find((m) => m.role === "AGENT" && m.messageType === "CONVERSATION");
+      if (!reply) throw new Error("no reply stored");
+      await run.deleteStoredMessage(reply);
+      return `deleted reply ${reply.messageId} from the Messages table`;
+    },
+  },
+  {
+    name: "control-extra-message",
+    title: "control: a USER message stored that the workload never sent must be reported duplicated",
+    long: false,
+    sessions: 1,
+    turns: 1,
+    async inject(run) {
+      await run.untilReplies(1);
+      // Sent past the workload's record, as a double store would leave a row no ack named.
+      await run.tabs[0]!.send("a message outside the workload");
+      return "one USER message sent outside the workload's record";
+    },
+  },
+];

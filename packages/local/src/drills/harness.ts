@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient, QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, DynamoDBClient, QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Message } from "@azuchi/core";
 import { freePort } from "../net.ts";
@@ -177,6 +177,16 @@ export class DrillRun {
     if (!response.ok) throw new Error(`POST /dev/model ${JSON.stringify(patch)} answered ${response.status}: ${await response.text()}`);
   }
 
+  async modelSettings(): Promise<{ mode: string; faultRequests: number | null }> {
+    const response = await fetch(`${this.stack.url}/dev/model`);
+    return (await response.json()) as { mode: string; faultRequests: number | null };
+  }
+
+  /** Waits until the model has served all of a counted fault's requests (it is "ok" again). */
+  async untilModelHealed(withinMs = 60_000): Promise<void> {
+    await this.until(async () => (await this.modelSettings()).mode === "ok", withinMs, "the model's faulted requests were not all made");
+  }
+
   crashConsumer(): Promise<number> {
     return this.stackProcess.request({ op: "crashConsumer" }) as Promise<number>;
   }
@@ -246,10 +256,25 @@ export class DrillRun {
     }
   }
 
-  /** Every row of a session in the Messages table, read with the plain DynamoDB client. */
-  async storedMessages(sessionId: string): Promise<Message[]> {
+  private dynamo(): { client: DynamoDBClient; table: string } {
     const table = (JSON.parse(this.stack.environment.SST_RESOURCE_Messages!) as { name: string }).name;
     const client = new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, endpoint: this.stack.environment.AWS_ENDPOINT_URL_DYNAMODB! });
+    return { client, table };
+  }
+
+  /** Deletes a stored message behind the system's back: only the checker's own controls do this. */
+  async deleteStoredMessage(message: Message): Promise<void> {
+    const { client, table } = this.dynamo();
+    try {
+      await client.send(new DeleteItemCommand({ TableName: table, Key: { sessionId: { S: message.sessionId }, createdAt: { N: String(message.createdAt) } } }));
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Every row of a session in the Messages table, read with the plain DynamoDB client. */
+  async storedMessages(sessionId: string): Promise<Message[]> {
+    const { client, table } = this.dynamo();
     const rows: Message[] = [];
     try {
       let start: Record<string, AttributeValue> | undefined;
