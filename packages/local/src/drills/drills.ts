@@ -71,20 +71,27 @@ export const drills: Drill[] = [
   },
   {
     name: "websocket-drop",
-    title: "every tab's WebSocket cut mid-stream, reopened with sessionId and getSession after",
+    title: "every tab's WebSocket cut mid-stream twice, reopened with sessionId and getSession after",
     long: false,
     sessions: 3,
     turns: 3,
+    // Tokens 10 ms apart: a reply streams for a second or so, so a tab reconnects into a live stream.
+    stack: { model: { tokenMs: 10 } },
     async inject(run) {
       let dropped = 0;
-      for (const tab of run.tabs) {
-        await run.until(() => tab.frames.some((f) => f.type === "delta"), 30_000, "a tab saw no stream");
-        tab.drop();
-        dropped++;
-        await sleep(300);
-        await tab.reconnect();
-      }
-      return `${dropped} sockets terminated without a close frame mid-stream, each reopened 300 ms later and caught up with getSession after`;
+      await Promise.all(
+        run.tabs.map(async (tab) => {
+          for (let round = 1; round <= 2; round++) {
+            const deltas = () => tab.frames.filter((f) => f.type === "delta").length;
+            const seen = deltas();
+            await run.until(() => deltas() > seen, 30_000, "a tab saw no stream");
+            tab.drop();
+            dropped++;
+            await tab.reconnect();
+          }
+        }),
+      );
+      return `${dropped} sockets terminated without a close frame mid-stream (twice per tab), each reopened at once with its sessionId and caught up with getSession after`;
     },
   },
   {

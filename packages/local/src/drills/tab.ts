@@ -26,6 +26,9 @@ export class AckTimeoutError extends Error {
 
 const ACK_WAIT_MS = 5_000;
 const RECONNECT_PAUSE_MS = 200;
+/** As the web client (packages/web/src/chat/state.ts). */
+const CATCH_UP_PAGE = 200;
+const CATCH_UP_OVERLAP_MS = 5_000;
 
 export class Tab {
   /** Every frame received, over every socket, in order (parts reassembled). */
@@ -151,15 +154,21 @@ export class Tab {
     throw new AckTimeoutError(text, withinMs);
   }
 
-  /** Asks for everything after the newest message held, as a reconnecting tab does. */
+  /**
+   * Catches up as the web client does after a reconnect: getSession from a little before the
+   * newest message held (createdAt orders the session, not the writes, so a message may land
+   * just before one already seen), then page on from the newest of each full page.
+   */
   async resume(): Promise<void> {
+    const newest = Math.max(-1, ...[...this.messages.values()].map((message) => message.createdAt));
+    let after: number | undefined = newest >= 0 ? Math.max(0, newest - CATCH_UP_OVERLAP_MS) : undefined;
     for (let page = 0; page < 50; page++) {
-      const newest = Math.max(-1, ...[...this.messages.values()].map((message) => message.createdAt));
       const from = this.frames.length;
-      this.socket?.send(JSON.stringify({ action: "getSession", ...(newest >= 0 ? { after: newest } : {}), limit: 200 }));
+      this.socket?.send(JSON.stringify({ action: "getSession", ...(after !== undefined ? { after } : {}), limit: CATCH_UP_PAGE }));
       const frame = await this.next(from, (f): f is Extract<ServerFrame, { type: "session" }> => f.type === "session", ACK_WAIT_MS);
       if (!frame) throw new Error("getSession got no answer");
-      if (frame.messages.length < 200) return;
+      if (frame.messages.length < CATCH_UP_PAGE) return;
+      after = frame.messages.at(-1)!.createdAt;
     }
   }
 
