@@ -36,6 +36,8 @@ describe("the drills' checker", () => {
     const replayed = check([history([user(1), reply(1), user(2), finalNotice(2), reply(2)])], empty, { answerAfterGiveUp: true });
     expect(replayed.violations).toEqual([]);
     expect(replayed.figures).toMatchObject({ answered: 2, told: 1 });
+    const toldLate = check([history([user(1), reply(1), user(2), reply(2), finalNotice(2)])], empty, { answerAfterGiveUp: true });
+    expect(toldLate.violations).toEqual([expect.stringMatching(/told it was given up after it was answered/)]);
   });
 
   it("sees replies stored in another order than sent, outcomes the tab never got, and jobs left in the queue", () => {
@@ -44,5 +46,13 @@ describe("the drills' checker", () => {
     const verdict = check([history([...second, ...first], [1, 2], second)], { queued: 1, inFlight: 2, deadLettered: 0 });
     expect(verdict.figures).toMatchObject({ outOfOrder: 1, unseen: 1, queued: 1, inFlight: 2 });
     expect(verdict.violations).toHaveLength(4);
+  });
+
+  it("sees replies that reached the tab in another order than sent", () => {
+    const stored = [user(1), reply(1), user(2), reply(2)];
+    const inOrder = { ...history(stored), arrival: stored.map((m) => m.messageId) };
+    expect(check([inOrder], empty).violations).toEqual([]);
+    const swapped = { ...history(stored), arrival: [id(1), id(2), id(102), id(101)] };
+    expect(check([swapped], empty).figures.outOfOrder).toBe(1);
   });
 });

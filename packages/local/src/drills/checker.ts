@@ -16,6 +16,8 @@ export interface SessionHistory {
   stored: Message[];
   /** What the tab holds at the end (its live frames and getSession), by messageId. */
   seen: ReadonlyMap<string, Message>;
+  /** messageIds in the order the tab first got them; replies must reach it in the order sent. */
+  arrival?: readonly string[];
 }
 
 export interface QueueState {
@@ -97,6 +99,10 @@ export function check(sessions: SessionHistory[], queues: QueueState, options: C
         figures.duplicated++;
         violations.push(`${name}: ${replies.length} replies and ${finals.length} final notices, not exactly one`);
       }
+      if (replies[0] && finals[0] && options.answerAfterGiveUp && finals[0].createdAt > replies[0].createdAt) {
+        figures.outOfOrder++;
+        violations.push(`${name}: told it was given up after it was answered`);
+      }
       if (replies.length > 0) figures.answered++;
       if (finals.length > 0) figures.told++;
       if (replies[0]) replyAt.push(replies[0].createdAt);
@@ -111,6 +117,18 @@ export function check(sessions: SessionHistory[], queues: QueueState, options: C
       if (replyAt[i]! <= replyAt[i - 1]!) {
         figures.outOfOrder++;
         violations.push(`session ${short}: reply ${i + 1} is stored before reply ${i}`);
+      }
+    }
+    // And reached the tab in that order (a reply it never got is already counted as unseen).
+    if (session.arrival) {
+      const position = new Map(session.arrival.map((messageId, index) => [messageId, index]));
+      const replyIds = session.sent.flatMap((sent) => session.stored.filter((m) => m.jobId === sent.messageId && isReply(m)).slice(0, 1).map((m) => m.messageId));
+      const reached = replyIds.map((messageId) => position.get(messageId)).filter((index) => index !== undefined);
+      for (let i = 1; i < reached.length; i++) {
+        if (reached[i]! < reached[i - 1]!) {
+          figures.outOfOrder++;
+          violations.push(`session ${short}: the tab got a reply before the reply of an earlier message`);
+        }
       }
     }
     // The tab's copy of each stored message must be the stored one (nothing stale or foreign).

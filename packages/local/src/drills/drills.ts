@@ -124,6 +124,9 @@ export const drills: Drill[] = [
         60_000,
         `the DLQ did not fill with ${total} jobs`,
       );
+      // Each told before the replay, as a user would have been.
+      const told = () => run.tabs.flatMap((tab) => [...tab.messages.values()]).filter((m) => m.messageType === "SYSTEM_LOG" && (m.payload as { final?: boolean } | undefined)?.final).length;
+      await run.until(() => told() >= total, 30_000, `fewer than ${total} tabs were told their message was given up`);
       await run.model({ mode: "ok" });
       const moved = await replayDeadLetters(run);
       return `POST /dev/model fail until ${total} jobs were dead-lettered (2 attempts each), then ok; ${moved} moved back to AgentJobs (original group, fresh dedup id, deleted from the DLQ after the send)`;

@@ -360,6 +360,7 @@ export async function runDrill(drill: Drill, log: (line: string) => void = () =>
         unacked: unacked[s]!,
         stored: await run.storedMessages(tab.sessionId),
         seen: tab.messages,
+        arrival: tab.arrival,
       })),
     );
   } catch (error) {
