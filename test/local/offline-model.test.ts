@@ -283,18 +283,52 @@ describe("limits and failures", () => {
   });
 });
 
+describe("faults for the drills", () => {
+  it("answers 429 with Retry-After and x-ratelimit-* headers in rate-limit mode", async () => {
+    model.configure({ mode: "rate-limit", retryAfterSeconds: 7 });
+    try {
+      const raw = await fetch(`${model.baseURL}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "offline", input: "hi" }) });
+      expect(raw.status).toBe(429);
+      expect(raw.headers.get("retry-after")).toBe("7");
+      expect(raw.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+      expect(raw.headers.get("x-ratelimit-reset-requests")).toBe("7s");
+      expect(await raw.json()).toMatchObject({ error: { type: "requests", code: "rate_limit_exceeded" } });
+      await expect(client.responses.create({ model: "offline", input: "hi" })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    } finally {
+      model.configure({ mode: "ok" });
+    }
+  });
+
+  it("fails only the next N requests, then heals to ok by itself", async () => {
+    expect(model.configure({ mode: "fail", faultRequests: 2 })).toMatchObject({ mode: "fail", faultRequests: 2 });
+    await expect(client.responses.create({ model: "offline", input: "one" })).rejects.toMatchObject({ status: 500 });
+    expect(model.settings()).toMatchObject({ mode: "fail", faultRequests: 1 });
+    await expect(client.responses.create({ model: "offline", input: "two" })).rejects.toMatchObject({ status: 500 });
+    expect(model.settings()).toMatchObject({ mode: "ok", faultRequests: null });
+    await expect(client.responses.create({ model: "offline", input: "three" })).resolves.toMatchObject({ status: "completed" });
+  });
+
+  it("in hang mode sends nothing until the client gives up, and the next request is answered", async () => {
+    model.configure({ mode: "hang", faultRequests: 1 });
+    const impatient = new OpenAI({ apiKey: "offline", baseURL: model.baseURL, maxRetries: 0, timeout: 300 });
+    await expect(impatient.responses.create({ model: "offline", input: "anyone?", stream: true })).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    await expect(client.responses.create({ model: "offline", input: "now?" })).resolves.toMatchObject({ status: "completed" });
+  });
+});
+
 describe("settings", () => {
+  const defaults = { mode: "ok", firstTokenMs: 20, tokenMs: 2, retryAfterSeconds: 1, faultRequests: null };
   it("changes only the fields given and rejects bad values without changing anything", async () => {
     const own = await startOfflineModel();
     try {
-      expect(own.settings()).toEqual({ mode: "ok", firstTokenMs: 20, tokenMs: 2 });
-      expect(own.configure({ tokenMs: 7 })).toEqual({ mode: "ok", firstTokenMs: 20, tokenMs: 7 });
-      const bad: unknown[] = [{ mode: "broken" }, { firstTokenMs: -1 }, { tokenMs: 1.5 }, { tokenMs: 60_001 }, { firstTokenMs: "20" }, { speed: 1 }];
+      expect(own.settings()).toEqual(defaults);
+      expect(own.configure({ tokenMs: 7 })).toEqual({ ...defaults, tokenMs: 7 });
+      const bad: unknown[] = [{ mode: "broken" }, { firstTokenMs: -1 }, { tokenMs: 1.5 }, { tokenMs: 60_001 }, { firstTokenMs: "20" }, { speed: 1 }, { faultRequests: 0 }, { retryAfterSeconds: -1 }];
       for (const patch of bad) {
         expect(() => own.configure(patch as never), JSON.stringify(patch)).toThrow(InvalidOfflineModelSettingsError);
       }
-      expect(own.settings()).toEqual({ mode: "ok", firstTokenMs: 20, tokenMs: 7 });
-      expect(own.configure({ mode: "fail", firstTokenMs: 0 })).toEqual({ mode: "fail", firstTokenMs: 0, tokenMs: 7 });
+      expect(own.settings()).toEqual({ ...defaults, tokenMs: 7 });
+      expect(own.configure({ mode: "fail", firstTokenMs: 0 })).toEqual({ ...defaults, mode: "fail", firstTokenMs: 0, tokenMs: 7 });
     } finally {
       await own.close();
     }

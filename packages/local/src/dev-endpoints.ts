@@ -25,7 +25,7 @@ export async function signDevToken(auth: DevAuth, user: string): Promise<string>
     .sign(new TextEncoder().encode(auth.secret));
 }
 
-/** GET /dev/token?user=alice and POST /dev/model: local-stack-only conveniences. */
+/** GET /dev/token?user=alice and GET/POST /dev/model (mode ok, fail, rate-limit or hang; faultRequests to heal after N): local-stack-only conveniences. */
 export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined): Promise<void> {
   if (url.pathname === "/dev/token" && req.method === "GET") {
     const user = UserName.safeParse(url.searchParams.get("user") ?? "");
@@ -39,7 +39,7 @@ export async function handleDevRequest(req: IncomingMessage, res: ServerResponse
     try {
       patch = JSON.parse((await readBody(req, 4096)).toString("utf8") || "{}");
     } catch {
-      return sendJson(res, 400, { error: "body must be JSON, e.g. {\"mode\":\"fail\"}" });
+      return sendJson(res, 400, { error: "body must be JSON, e.g. {\"mode\":\"fail\"} or {\"mode\":\"rate-limit\",\"retryAfterSeconds\":2,\"faultRequests\":3}" });
     }
     try {
       return sendJson(res, 200, model.configure(patch as Parameters<OfflineModel["configure"]>[0]));

@@ -49,3 +49,11 @@ export class LambdaTimeoutError extends Error {
     this.name = "LambdaTimeoutError";
   }
 }
+
+/** The invocation's instance died under it (a crash, an out-of-memory kill): Lambda reports it as failed. */
+export class LambdaCrashedError extends Error {
+  constructor(functionName: string) {
+    super(`${functionName}: the instance running this invocation crashed`);
+    this.name = "LambdaCrashedError";
+  }
+}

@@ -1,10 +1,23 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { freePort, waitForPort } from "./net.ts";
 
 export interface RedisServer {
   url: string;
   port: number;
+  /** Whether a redis-server is running on the port now. */
+  running(): boolean;
+  /**
+   * Stops redis-server as an outage would: its clients see connections refused until start().
+   * With a dir its data is kept on disk (the append-only file); without one it is gone.
+   */
+  halt(): Promise<void>;
+  /**
+   * Starts redis-server again on the same port. `empty` starts it without the data it had, as
+   * a failover to a new, empty node would.
+   */
+  start(options?: { empty?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -13,6 +26,8 @@ export interface StartRedisOptions {
   dir?: string;
   port?: number;
 }
+
+const APPEND_DIR = "appendonlydir";
 
 /**
  * Starts a private redis-server on a free loopback port. The stack and the
@@ -23,10 +38,32 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--protected-mode", "yes"];
   if (options.dir) {
     mkdirSync(options.dir, { recursive: true });
-    args.push("--dir", options.dir, "--appendonly", "yes", "--appendfilename", "azuchi.aof");
+    args.push("--dir", options.dir, "--appendonly", "yes", "--appenddirname", APPEND_DIR, "--appendfilename", "azuchi.aof");
   } else {
     args.push("--appendonly", "no");
   }
+  let child = await spawnRedis(args, port);
+  const halt = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    running: () => child.exitCode === null && child.signalCode === null,
+    halt,
+    async start(startOptions = {}) {
+      await halt();
+      if (startOptions.empty && options.dir) rmSync(join(options.dir, APPEND_DIR), { recursive: true, force: true });
+      child = await spawnRedis(args, port);
+    },
+    stop: halt,
+  };
+}
+
+async function spawnRedis(args: string[], port: number): Promise<ChildProcess> {
   let child: ChildProcess;
   try {
     // Its own process group: a Ctrl-C in the terminal must not stop Redis under the turns still
@@ -44,19 +81,9 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   const killOnExit = () => child.kill("SIGTERM");
   process.once("exit", killOnExit);
   child.once("exit", () => process.removeListener("exit", killOnExit));
-  await Promise.race([waitForPort(port, 10_000), exited]);
   exited.catch(() => undefined);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.removeAllListeners("exit");
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+  await Promise.race([waitForPort(port, 10_000), exited]);
+  return child;
 }
 
 export class RedisNotInstalledError extends Error {

@@ -14,8 +14,9 @@ import { createWebSocketGateway } from "./gateway/index.ts";
 import { sendJson } from "./http-body.ts";
 import { createHttpApi } from "./http-api/http-api.ts";
 import { invokeLambda } from "./lambda.ts";
+import { startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
 import { startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
-import { startRedisServer } from "./redis-server.ts";
+import { startRedisServer, type RedisServer } from "./redis-server.ts";
 import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
 import { startTtlSweeper } from "./ttl-sweeper.ts";
@@ -44,6 +45,11 @@ export interface LocalStackOptions {
   consumerTimeoutMs?: number;
   /** The longest one turn may run. */
   turnTimeoutMs?: number;
+  /**
+   * Where the AgentJobs consumer runs: in this process (the default), or in a worker thread
+   * that crashConsumer() can kill mid-turn, as a Lambda instance can die (the fault drills).
+   */
+  consumerRuntime?: "in-process" | "worker";
   /** More variables for the handlers (tuning such as AZUCHI_RETRY_BASE_SECONDS). */
   environment?: Record<string, string>;
   log?: (line: string) => void;
@@ -60,6 +66,14 @@ export interface LocalStack {
   managementCalls(): number;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
   recentEvents(): EventBridgeEvent<string, unknown>[];
+  /**
+   * Kills the consumer's instance (consumerRuntime "worker" only) with the turns it runs: their
+   * records stay in flight until their visibility timeout, as with Lambda. Returns how many
+   * invocations died.
+   */
+  crashConsumer(): Promise<number>;
+  /** The stack's own redis-server, to stop and start it (undefined with redisUrl). */
+  redis: RedisServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -206,12 +220,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(closeGateway);
     if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
 
+    const consumerName = "azuchi-ai-agent-consumer";
+    let consumerWorker: LambdaWorker | undefined;
+    if (options.consumerRuntime === "worker") {
+      const worker = startLambdaWorker({ module: "@azuchi/agent", exportName: "consumeJobs", functionName: consumerName, timeoutMs: consumerTimeoutMs });
+      consumerWorker = worker;
+    }
     const poller = startSqsPoller({
       client: sqsClient,
       queueUrl: queues.jobs,
       queueArn: queues.jobsArn,
       batchSize: deployedJobTiming.batchSize,
-      invoke: (event) => invokeLambda(agent.consumeJobs, event, { functionName: "azuchi-ai-agent-consumer", timeoutMs: consumerTimeoutMs }),
+      invoke: (event) =>
+        consumerWorker ? consumerWorker.invoke(event) : invokeLambda(agent.consumeJobs, event, { functionName: consumerName, timeoutMs: consumerTimeoutMs }),
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
     const httpApi = createHttpApi({
@@ -223,7 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Stopped in reverse: first the gateway (no new messages, sockets closed, their $disconnect
     // still reaching DynamoDB), then the poller finishes the turns in flight, then the servers
     // behind them.
-    stops.splice(stops.indexOf(closeGateway), 0, () => poller.stop());
+    stops.splice(stops.indexOf(closeGateway), 0, async () => consumerWorker?.close(), () => poller.stop());
 
     server.on("upgrade", (req, socket, head) => {
       if (!stopping && new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
@@ -251,7 +272,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     };
 
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], managementCalls: () => managementCalls, stop };
+    const crashConsumer = async () => {
+      if (!consumerWorker) throw new Error("crashConsumer needs consumerRuntime \"worker\"");
+      return consumerWorker.crash();
+    };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, stop };
   } catch (error) {
     await stop();
     throw error;

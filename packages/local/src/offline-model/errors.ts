@@ -10,13 +10,16 @@ export class ApiError extends Error {
   readonly type: string;
   readonly param: string | null;
   readonly code: string | null;
+  /** Headers the answer carries besides the JSON ones, e.g. Retry-After on a 429. */
+  readonly headers: Record<string, string>;
 
-  constructor(status: number, message: string, details: { type?: string; param?: string | null; code?: string | null } = {}) {
+  constructor(status: number, message: string, details: { type?: string; param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
     super(message);
     this.status = status;
     this.type = details.type ?? "invalid_request_error";
     this.param = details.param ?? null;
     this.code = details.code ?? null;
+    this.headers = details.headers ?? {};
   }
 
   body(): ApiErrorBody {
@@ -48,5 +51,20 @@ export function failMode(): ApiError {
   return new ApiError(500, "The offline model is in fail mode (POST /dev/model to change it).", {
     type: "server_error",
     code: "server_error",
+  });
+}
+
+/** OpenAI's 429 for a spent request quota: its body, and the headers the openai client reads to wait. */
+export function rateLimited(retryAfterSeconds: number): ApiError {
+  return new ApiError(429, `Rate limit reached for requests (offline model in rate-limit mode). Please try again in ${retryAfterSeconds}s.`, {
+    type: "requests",
+    code: "rate_limit_exceeded",
+    headers: {
+      "retry-after": String(retryAfterSeconds),
+      "retry-after-ms": String(retryAfterSeconds * 1000),
+      "x-ratelimit-limit-requests": "500",
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-reset-requests": `${retryAfterSeconds}s`,
+    },
   });
 }

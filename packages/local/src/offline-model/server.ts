@@ -5,9 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiError, bodyTooLarge, failMode, invalidRequest, responseNotFound, unknownRoute } from "./errors.ts";
+import { ApiError, bodyTooLarge, failMode, invalidRequest, rateLimited, responseNotFound, unknownRoute } from "./errors.ts";
 import { generateResponse, generationMs, type Generation } from "./generate.ts";
-import { applySettingsPatch, defaultSettings, type OfflineModelSettings } from "./settings.ts";
+import { applySettingsPatch, defaultSettings, takeRequest, type OfflineModelSettings } from "./settings.ts";
 import { ResponseStore } from "./store.ts";
 import { streamGeneration } from "./stream.ts";
 import { parseCreateResponseBody } from "./wire.ts";
@@ -42,7 +42,7 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
         error instanceof ApiError ? error : new ApiError(500, `The offline model failed: ${String(error)}`, { type: "server_error", code: "server_error" });
       if (!(error instanceof ApiError)) console.error(JSON.stringify({ level: "ERROR", message: "offline model request failed", requestId, error: String(error) }));
       if (res.headersSent) res.destroy();
-      else sendJson(res, apiError.status, apiError.body(), requestId);
+      else sendJson(res, apiError.status, apiError.body(), requestId, apiError.headers);
     });
   });
 
@@ -64,7 +64,11 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
     const raw = await readBody(req, MAX_BODY_BYTES);
     // A snapshot: changing the settings mid-request shapes the next request, not this one.
     const timing = { ...settings };
-    if (timing.mode === "fail") throw failMode();
+    const taken = takeRequest(settings);
+    settings = taken.next;
+    if (taken.mode === "fail") throw failMode();
+    if (taken.mode === "rate-limit") throw rateLimited(timing.retryAfterSeconds);
+    if (taken.mode === "hang") return hang(res);
     const body = parseCreateResponseBody(parseJson(raw));
     const generation = generateResponse(body, store);
 
@@ -117,13 +121,22 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
   };
 }
 
+/** Holds the request open without a byte until the client goes away (its timeout or abort). */
+function hang(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    res.once("close", () => resolve());
+  });
+}
+
 function tokenCount(generation: Generation): number {
   return generation.tokens.reduce((sum, tokens) => sum + tokens.length, 0);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
     "x-request-id": requestId,
