@@ -108,9 +108,10 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
     GENERATE_REPLY_ROUTE,
     agent({
       handler: GENERATE_REPLY_HANDLER,
-      // The same store-then-enqueue path as putMessage, including showing the message to every
-      // tab; it has deps of its own (no Redis, no OpenAI), so it stays out of the VPC.
-      link: [sessions, connections, messages, messageIds, queue, events, chat.socket],
+      // The same use case as putMessage (submitUserMessage), including showing the message to
+      // every tab and the user's message rate, kept in Redis: so it runs in the VPC. No OpenAI.
+      link: [sessions, connections, messages, messageIds, queue, events, chat.socket, storage.memory],
+      ...redis,
     }),
     { auth: { lambda: authorizer.id } },
   );

@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { messageFrame } from "../support/frames.ts";
@@ -60,6 +61,67 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     const session = await owner.waitFor((f) => f.type === "session" && owner.frames.filter((x) => x.type === "session").length === 2);
     expect(session.type === "session" && session.messages).toEqual([]);
     await owner.close();
+  });
+
+  it("answers 503 with the jobId when the message is stored but not queued, shows it to no tab, and the retry queues it (202, same jobId)", async () => {
+    const tab = await stack.connect("lena");
+    const sessionId = await stack.sessionOf(tab);
+    const token = await stack.token("lena");
+    const clientMessageId = crypto.randomUUID();
+    const text = `A long question. ${"まだ続きます。".repeat(200)}`;
+    const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["MaximumMessageSize"] }));
+    // SQS refuses the job (a real refusal: InvalidParameterValue) after the message was stored.
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: "1024" } }));
+    const start = tab.frames.length;
+    let failed: Response;
+    try {
+      failed = await generate(sessionId, { message: text, clientMessageId }, token);
+    } finally {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: Attributes!.MaximumMessageSize! } }));
+    }
+    expect(failed.status).toBe(503);
+    const { jobId } = (await failed.json()) as { jobId: string };
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    tab.send({ action: "getSession" });
+    const session = await tab.waitFor((f) => f.type === "session" && tab.frames.indexOf(f) >= start);
+    expect(session.type === "session" && session.messages.map((m) => [m.messageId, m.enqueuedAt])).toEqual([[jobId, undefined]]);
+    expect(tab.frames.slice(start).map((f) => f.type)).toEqual(["session"]);
+
+    const retried = await generate(sessionId, { message: text, clientMessageId }, token);
+    expect(retried.status).toBe(202);
+    expect(await retried.json()).toEqual({ jobId });
+    const reply = await tab.waitFor(messageFrame("CONVERSATION", "AGENT"));
+    expect(reply.message.jobId).toBe(jobId);
+    sqs.destroy();
+    await tab.close();
+  });
+
+  it("answers 429 with Retry-After once the user's allowance is spent, and stores nothing it refused", async () => {
+    const tab = await stack.connect("mona");
+    const sessionId = await stack.sessionOf(tab);
+    const token = await stack.token("mona");
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    // A burst of 10, then about one a second: some request within the next ones is refused.
+    for (let i = 0; i < 20 && !limited; i++) {
+      const response = await generate(sessionId, { message: `m${i}` }, token);
+      statuses.push(response.status);
+      if (response.status === 429) limited = response;
+      else await response.body?.cancel();
+    }
+    expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(10);
+    expect(limited?.status).toBe(429);
+    const seconds = Number(limited!.headers.get("retry-after"));
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    const body = (await limited!.json()) as { retryAfterMs: number };
+    expect(body.retryAfterMs).toBeGreaterThan(0);
+    expect(seconds).toBe(Math.max(1, Math.ceil(body.retryAfterMs / 1000)));
+    const start = tab.frames.length;
+    tab.send({ action: "getSession", limit: 100 });
+    const session = await tab.waitFor((f) => f.type === "session" && tab.frames.indexOf(f) >= start);
+    expect(session.type === "session" && session.messages.filter((m) => m.role === "USER")).toHaveLength(statuses.filter((s) => s === 202).length);
+    await tab.close();
   });
 
   it("is one message and one job when a request is retried with the same clientMessageId", async () => {

@@ -6,9 +6,10 @@ import { exchange, isAgentReply } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
-// Nothing lost: a USER message is stored before its job is queued. When queueing fails the
-// client is told, the message stays (without enqueuedAt), and sending it again with the same
-// clientMessageId queues it: never a message that silently has no reply.
+// Nothing lost: a USER message is stored, then queued, then acked. When queueing fails the
+// client gets no ack but an error naming the message, the message stays (without enqueuedAt),
+// and sending it again with the same clientMessageId queues it: never an acked message
+// without a job, never a message that silently has no reply.
 
 let stack: TestStack;
 let sqs: SQSClient;
@@ -37,24 +38,25 @@ async function storedMessages(tab: TestClient): Promise<Message[]> {
 }
 
 describe("when the job cannot be queued", () => {
-  it("tells the client, keeps the message unmarked, and a retry with the same clientMessageId completes it, once", async () => {
+  it("sends no ack and shows nothing, says which message failed; a retry with the same clientMessageId queues it, once", async () => {
     const tab = await stack.connect("rupert");
+    const sessionId = await stack.sessionOf(tab);
+    const other = await stack.connect("rupert", sessionId);
     const clientMessageId = randomUUID();
     const text = `A long question. ${"まだ続きます。".repeat(200)}`;
     const restore = await queueRefusingBigJobs();
 
     const start = tab.frames.length;
+    const otherStart = other.frames.length;
     tab.send({ action: "putMessage", message: text, clientMessageId });
     const error = (await tab.waitFor((f) => tab.frames.indexOf(f) >= start && f.type === "error")) as ErrorFrame;
-    const frames = tab.frames.slice(start);
-    const ack = frames.find((f) => f.type === "ack");
-    expect(ack).toMatchObject({ clientMessageId });
-    expect(error).toMatchObject({ code: "INTERNAL", clientMessageId, messageId: ack?.type === "ack" && ack.messageId });
-    // It was shown (it is stored), and nothing reaches the agent.
-    expect(frames.some((f) => f.type === "message" && f.message.message === text)).toBe(true);
     const [unqueued] = await storedMessages(tab);
     expect(unqueued).toMatchObject({ message: text, role: "USER" });
     expect(unqueued!.enqueuedAt).toBeUndefined();
+    expect(error).toMatchObject({ code: "INTERNAL", clientMessageId, messageId: unqueued!.messageId });
+    // No ack (the client would take it as queued), and no tab is shown a message that has no job.
+    expect(tab.frames.slice(start).map((f) => f.type)).toEqual(["error", "session"]);
+    expect(other.frames.slice(otherStart)).toEqual([]);
 
     // Still failing: the same error, still one message.
     expect(await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "error")).toMatchObject({ code: "INTERNAL" });
@@ -62,8 +64,9 @@ describe("when the job cannot be queued", () => {
 
     await restore();
     const retryStart = tab.frames.length;
-    const again = await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "ack");
-    expect(again).toEqual(ack);
+    const ack = await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "ack");
+    expect(ack).toEqual({ type: "ack", clientMessageId, messageId: unqueued!.messageId, createdAt: unqueued!.createdAt });
+    for (const each of [tab, other]) await each.waitFor((f: ServerFrame) => f.type === "message" && f.message.messageId === unqueued!.messageId);
     await tab.waitFor((f: ServerFrame) => isAgentReply(f) && f.type === "message" && f.message.jobId === unqueued!.messageId);
     expect(tab.frames.slice(retryStart).some((f) => f.type === "error")).toBe(false);
 
@@ -75,6 +78,9 @@ describe("when the job cannot be queued", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const turns = stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId: string }).jobId === unqueued!.messageId);
     expect(turns).toHaveLength(1);
-    await tab.close();
+    // Announced once, by the attempt that queued it.
+    const posted = stack.recentEvents().filter((e) => e["detail-type"] === "MessagePosted" && (e.detail as { messageId: string }).messageId === unqueued!.messageId);
+    expect(posted).toHaveLength(1);
+    await Promise.all([tab.close(), other.close()]);
   });
 });

@@ -28,7 +28,7 @@ async function burst(tab: TestClient, count: number): Promise<ServerFrame[]> {
   return answers();
 }
 
-describe("putMessage rate limit, per connection", () => {
+describe("message rate limit, per user", () => {
   it("takes a burst of 10, refuses the rest with RATE_LIMITED and when to retry, then allows about one a second", async () => {
     const tab = await stack.connect("sybil");
     const started = Date.now();
@@ -55,18 +55,40 @@ describe("putMessage rate limit, per connection", () => {
     await tab.close();
   });
 
-  it("limits each connection on its own: another tab of the same user is not slowed by the first", async () => {
+  it("is one allowance across all of a user's sockets and the HTTP API (429 with Retry-After); other users are not slowed", async () => {
     const first = await stack.connect("trudy");
     const sessionId = await stack.sessionOf(first);
     const second = await stack.connect("trudy", sessionId);
-    await burst(first, 12);
-    expect((await burst(second, 3)).every((f) => f.type === "ack")).toBe(true);
-    await Promise.all([first.close(), second.close()]);
+    const elsewhere = await stack.connect("trudy");
+    const started = Date.now();
+    expect((await burst(first, 10)).every((f) => f.type === "ack")).toBe(true);
+    const allowance = () => Math.floor((Date.now() - started) / 1_000);
+    // Five sockets do not get five allowances: the other tab and another session of the user are refused too.
+    const fromSecond = await burst(second, 3);
+    const fromElsewhere = await burst(elsewhere, 3);
+    const http = await fetch(`${stack.url}/api/v1/chat/sessions/${sessionId}/reply/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await stack.token("trudy")}` },
+      body: JSON.stringify({ message: "over the limit by HTTP" }),
+    });
+    const extra = [...fromSecond, ...fromElsewhere].filter((f) => f.type === "ack").length + (http.status === 202 ? 1 : 0);
+    expect(extra).toBeLessThanOrEqual(allowance());
+    expect([...fromSecond, ...fromElsewhere].filter((f) => f.type === "error").every((f) => f.type === "error" && f.code === "RATE_LIMITED")).toBe(true);
+    if (http.status !== 202) {
+      expect(http.status).toBe(429);
+      expect(Number(http.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await http.json()).toMatchObject({ retryAfterMs: expect.any(Number) });
+    }
+    const other = await stack.connect("wendy");
+    expect((await burst(other, 3)).every((f) => f.type === "ack")).toBe(true);
+    await Promise.all([first.close(), second.close(), elsewhere.close(), other.close()]);
   });
 
-  it("keeps its buckets under chat's own Redis prefix, and lets them expire", async () => {
-    const keys = await redis.keys("azuchi:chat:ratelimit:connection:*:putMessage");
-    expect(keys.length).toBeGreaterThanOrEqual(3);
+  it("keeps its buckets under chat's own Redis prefix, one per user, and lets them expire", async () => {
+    // trudy used three sockets and the HTTP API: one message bucket (and one for the sessions she created).
+    expect((await redis.keys("azuchi:chat:ratelimit:*trudy*")).sort()).toEqual(["azuchi:chat:ratelimit:user:trudy:messages", "azuchi:chat:ratelimit:user:trudy:new_sessions"]);
+    expect(await redis.keys("azuchi:chat:ratelimit:connection:*")).toEqual([]);
+    const keys = await redis.keys("azuchi:chat:ratelimit:user:*:messages");
     for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatConfigFromEnv } from "../../packages/chat/src/config.ts";
-import { RateLimiter } from "../../packages/chat/src/rate-limiter.ts";
-import { chatRedisKeys, createRedis, RedisUnavailableError, type Redis } from "../../packages/core/src/index.ts";
+import { chatRedisKeys, createRedis, RateLimiter, RedisUnavailableError, userLimitsFromEnv, type Redis } from "../../packages/core/src/index.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";
@@ -9,7 +8,7 @@ import { startTestRedis } from "../support/redis.ts";
 let server: RedisServer;
 let redis: Redis;
 let n = 0;
-const freshKey = () => chatRedisKeys("test").rateLimit(`connection-${++n}`, "putMessage");
+const freshKey = () => chatRedisKeys("test").userMessageRate(`user-${++n}`);
 
 beforeAll(async () => {
   server = await startTestRedis();
@@ -22,7 +21,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("the putMessage token bucket", () => {
+describe("the token bucket (a user's messages, a user's new sessions)", () => {
   it("allows the burst, then refuses with the time until the next token, which then comes", async () => {
     const limiter = new RateLimiter(redis, { burst: 3, perSecond: 10 });
     const key = freshKey();
@@ -53,7 +52,7 @@ describe("the putMessage token bucket", () => {
     const ttl = await redis.pttl(a);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(100 + 1_000);
-    expect(a).toMatch(/^test:chat:ratelimit:connection:connection-\d+:putMessage$/);
+    expect(a).toMatch(/^test:chat:ratelimit:user:user-\d+:messages$/);
   });
 
   it("reports a Redis it cannot reach as unavailable (chat then lets the message through)", async () => {
@@ -64,18 +63,28 @@ describe("the putMessage token bucket", () => {
   });
 });
 
-describe("chat's settings", () => {
-  it("default to 8,000 characters, a burst of 10 and one message a second", () => {
-    expect(chatConfigFromEnv({})).toEqual({ maxMessageChars: 8_000, rateBurst: 10, ratePerSecond: 1 });
+describe("the per-user limits and chat's settings", () => {
+  it("default to 8,000 characters, a burst of 10 then one message a second, 20 connections and 30 new sessions an hour", () => {
+    expect(chatConfigFromEnv({})).toEqual({
+      maxMessageChars: 8_000,
+      limits: { rateBurst: 10, ratePerSecond: 1, maxConnectionsPerUser: 20, maxNewSessionsPerHour: 30 },
+    });
   });
 
   it("are read from AZUCHI_* variables, and a bad value stops the service from starting", () => {
-    expect(chatConfigFromEnv({ AZUCHI_MAX_MESSAGE_CHARS: "2000", AZUCHI_CHAT_RATE_BURST: "5", AZUCHI_CHAT_RATE_PER_SECOND: "0.5" })).toEqual({
-      maxMessageChars: 2_000,
-      rateBurst: 5,
-      ratePerSecond: 0.5,
-    });
+    const env = {
+      AZUCHI_MAX_MESSAGE_CHARS: "2000",
+      AZUCHI_RATE_BURST: "5",
+      AZUCHI_RATE_PER_SECOND: "0.5",
+      AZUCHI_MAX_CONNECTIONS_PER_USER: "3",
+      AZUCHI_MAX_NEW_SESSIONS_PER_HOUR: "4",
+    };
+    expect(chatConfigFromEnv(env)).toEqual({ maxMessageChars: 2_000, limits: { rateBurst: 5, ratePerSecond: 0.5, maxConnectionsPerUser: 3, maxNewSessionsPerHour: 4 } });
+    // The HTTP API reads the same variables: one limit for both.
+    expect(userLimitsFromEnv(env)).toEqual(chatConfigFromEnv(env).limits);
     expect(() => chatConfigFromEnv({ AZUCHI_MAX_MESSAGE_CHARS: "lots" })).toThrow(/AZUCHI_MAX_MESSAGE_CHARS/);
-    expect(() => chatConfigFromEnv({ AZUCHI_CHAT_RATE_BURST: "2.5" })).toThrow(/AZUCHI_CHAT_RATE_BURST/);
+    expect(() => chatConfigFromEnv({ AZUCHI_RATE_BURST: "2.5" })).toThrow(/AZUCHI_RATE_BURST/);
+    expect(() => userLimitsFromEnv({ AZUCHI_MAX_CONNECTIONS_PER_USER: "0" })).toThrow(/AZUCHI_MAX_CONNECTIONS_PER_USER/);
+    expect(() => userLimitsFromEnv({ AZUCHI_MAX_NEW_SESSIONS_PER_HOUR: "-1" })).toThrow(/AZUCHI_MAX_NEW_SESSIONS_PER_HOUR/);
   });
 });

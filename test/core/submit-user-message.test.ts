@@ -1,17 +1,35 @@
 import { randomUUID } from "node:crypto";
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { EventBridgeEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  chatRedisKeys,
+  ConnectionsRepository,
+  createRedis,
   enqueueUserMessage,
   EnqueueFailedError,
+  EventPublisher,
   MessagesRepository,
+  Notifier,
   parseAgentJob,
+  RateLimiter,
   SessionsRepository,
   storeUserMessage,
+  submitUserMessage,
+  type Message,
+  type Redis,
+  type SubmitLog,
+  type SubmitUserMessageDeps,
   type UserMessageInput,
 } from "../../packages/core/src/index.ts";
+import { startEventBridge, type EventBridgeEmulator } from "../../packages/local/src/eventbridge/index.ts";
+import type { RedisServer } from "../../packages/local/src/redis-server.ts";
 import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
+import { freePort } from "../support/ports.ts";
+import { startTestRedis } from "../support/redis.ts";
 
 let db: TestDynamo;
 let sqsServer: SqsEmulator;
@@ -19,15 +37,31 @@ let sqs: SQSClient;
 let messages: MessagesRepository;
 let sessions: SessionsRepository;
 let clock = Date.now();
+let bus: EventBridgeEmulator;
+let redisServer: RedisServer;
+let redis: Redis;
+const clients: { destroy(): void }[] = [];
+const posted: EventBridgeEvent<string, { messageId: string }>[] = [];
+const credentials = { accessKeyId: "t", secretAccessKey: "t" };
 
 beforeAll(async () => {
   db = await startTestDynamo();
   sqsServer = await startSqsEmulator({ now: () => clock });
-  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: "us-east-1", credentials });
   messages = new MessagesRepository(db.doc, db.tables);
   sessions = new SessionsRepository(db.doc, db.tables.sessions);
+  bus = await startEventBridge({
+    buses: ["Events"],
+    rules: [{ name: "posted", eventBusName: "Events", pattern: { "detail-type": ["MessagePosted"] }, target: async (event) => void posted.push(event as (typeof posted)[number]) }],
+  });
+  redisServer = await startTestRedis();
+  redis = createRedis({ host: "127.0.0.1", port: redisServer.port, tls: false });
 });
 afterAll(async () => {
+  for (const client of clients) client.destroy();
+  redis?.disconnect();
+  await redisServer?.stop();
+  await bus?.close();
   sqs?.destroy();
   await sqsServer?.close();
   await db?.stop();
@@ -111,5 +145,100 @@ describe("storing and queueing a USER message", () => {
     expect(retry.message.enqueuedAt).toBeDefined();
     await enqueueUserMessage({ messages, sqs, queueUrl }, retry.message, message);
     expect(await drain(queueUrl)).toHaveLength(0);
+  });
+});
+
+const silent: SubmitLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The use case's dependencies on the test's servers. No tab is connected, so the management API is never called. */
+async function submitDeps(queueUrl: string, limit = { burst: 100, perSecond: 100 }, limiterRedis = redis): Promise<SubmitUserMessageDeps> {
+  const management = new ApiGatewayManagementApiClient({ endpoint: `http://127.0.0.1:${await freePort()}/local`, region: "us-east-1", credentials });
+  const events = new EventBridgeClient({ endpoint: bus.endpoint, region: "us-east-1", credentials });
+  clients.push(management, events);
+  return {
+    messages,
+    sqs,
+    queueUrl,
+    notifier: new Notifier(management, new ConnectionsRepository(db.doc, db.tables.connections)),
+    events: new EventPublisher(events, "Events", "test"),
+    messageRate: new RateLimiter(limiterRedis, limit),
+    chatKeys: chatRedisKeys(`test-${randomUUID()}`),
+  };
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  return Number(Attributes?.ApproximateNumberOfMessages);
+}
+
+const postedFor = (messageId: string) => posted.filter((event) => event.detail.messageId === messageId);
+
+describe("submitUserMessage, the one path of putMessage and generateChatReply", () => {
+  it("acks only once the message is stored and its job is on the queue, then announces it", async () => {
+    const queueUrl = await newQueue();
+    const message = await input("store, queue, then ack");
+    const atAck: { depth: number; stored?: Message }[] = [];
+    const result = await submitUserMessage(await submitDeps(queueUrl), message, {
+      log: silent,
+      acknowledge: async (acked) => void atAck.push({ depth: await queueDepth(queueUrl), stored: await messages.get(acked.sessionId, acked.createdAt) }),
+    });
+    expect(result).toMatchObject({ status: "enqueued", created: true, message: { message: "store, queue, then ack" } });
+    expect(atAck).toHaveLength(1);
+    expect(atAck[0]!.depth).toBe(1);
+    expect(atAck[0]!.stored?.enqueuedAt).toBeDefined();
+    await bus.idle();
+    expect(postedFor(result.status === "enqueued" ? result.message.messageId : "")).toHaveLength(1);
+  });
+
+  it("does not ack a message whose job could not be queued; the retry stores nothing new, queues it and acks it, announced once", async () => {
+    const queueUrl = await newQueue();
+    const message = await input("SQS is down after the store");
+    const acks: Message[] = [];
+    const hooks = { log: silent, acknowledge: async (acked: Message) => void acks.push(acked) };
+    const down = await submitUserMessage(await submitDeps(`${queueUrl.replace(/\.fifo$/, "")}-gone.fifo`), message, hooks);
+    expect(down.status).toBe("stored");
+    if (down.status !== "stored") return;
+    expect(down.cause).toBeDefined();
+    expect(acks).toEqual([]);
+    expect((await messages.get(down.message.sessionId, down.message.createdAt))?.enqueuedAt).toBeUndefined();
+    await bus.idle();
+    expect(postedFor(down.message.messageId)).toEqual([]);
+
+    const retry = await submitUserMessage(await submitDeps(queueUrl), { ...message, now: Date.now() + 1_000 }, hooks);
+    expect(retry).toMatchObject({ status: "enqueued", created: false, message: { messageId: down.message.messageId, createdAt: down.message.createdAt } });
+    expect(acks.map((m) => m.messageId)).toEqual([down.message.messageId]);
+    expect((await messages.list(message.sessionId)).map((m) => m.messageId)).toEqual([down.message.messageId]);
+    expect((await drain(queueUrl)).map((j) => j.job.jobId)).toEqual([down.message.messageId]);
+    // A further retry (its ack was lost) is acked again, queues nothing and announces nothing.
+    expect(await submitUserMessage(await submitDeps(queueUrl), message, hooks)).toMatchObject({ status: "enqueued", created: false });
+    expect(await drain(queueUrl)).toEqual([]);
+    await bus.idle();
+    expect(postedFor(down.message.messageId)).toHaveLength(1);
+  });
+
+  it("refuses a user over their message rate before storing anything, whichever entry they use; other users are not slowed", async () => {
+    const queueUrl = await newQueue();
+    const deps = await submitDeps(queueUrl, { burst: 2, perSecond: 0.001 });
+    const first = await input("one");
+    const fromHttp = { ...first, source: "http" as const, connectionId: undefined, clientMessageId: randomUUID(), text: "two" };
+    const third = { ...first, clientMessageId: randomUUID(), text: "three" };
+    expect((await submitUserMessage(deps, first, { log: silent })).status).toBe("enqueued");
+    expect((await submitUserMessage(deps, fromHttp, { log: silent })).status).toBe("enqueued");
+    const refused = await submitUserMessage(deps, third, { log: silent });
+    expect(refused).toMatchObject({ status: "rate_limited" });
+    expect(refused.status === "rate_limited" && refused.retryAfterMs).toBeGreaterThan(0);
+    expect((await messages.list(first.sessionId)).map((m) => m.message)).toEqual(["one", "two"]);
+    const bob = { ...(await input("bob's")), userId: "bob" };
+    expect((await submitUserMessage(deps, bob, { log: silent })).status).toBe("enqueued");
+  });
+
+  it("lets messages through when Redis cannot be reached: a limit must not take chat down", async () => {
+    const queueUrl = await newQueue();
+    const unreachable = createRedis({ host: "127.0.0.1", port: await freePort(), tls: false });
+    const errors: string[] = [];
+    const result = await submitUserMessage(await submitDeps(queueUrl, undefined, unreachable), await input("no Redis"), { log: { ...silent, error: (line) => void errors.push(line) } });
+    unreachable.disconnect();
+    expect(result.status).toBe("enqueued");
+    expect(errors).toContain("rate limit not checked: Redis is unavailable");
   });
 });

@@ -147,6 +147,15 @@ describe("the token verifier", () => {
     await expect(unreachable(await signed(standard()))).rejects.toBeInstanceOf(TokenKeysUnavailableError);
   });
 
+  it("will not start with a JWKS but no issuer or no audience to check (any app of that issuer would be let in)", () => {
+    expect(() => createTokenVerifier({ jwksUrl, audience: AUDIENCE })).toThrow(/without an issuer \(AZUCHI_AUTH_ISSUER\)/);
+    expect(() => createTokenVerifier({ jwksUrl, issuer: ISSUER })).toThrow(/without an audience \(AZUCHI_AUTH_AUDIENCE\)/);
+    expect(() => createTokenVerifier({ jwksUrl, hmacSecret: SECRET, audience: " , " })).toThrow(/audience/);
+    expect(() => createTokenVerifier({ jwksUrl })).toThrow(/issuer .* and an audience/);
+    // HS256 alone is the local stack's and needs neither.
+    expect(() => createTokenVerifier({ hmacSecret: SECRET })).not.toThrow();
+  });
+
   it("will not start with a secret shorter than 32 bytes, or with no key at all", () => {
     expect(() => createTokenVerifier({ hmacSecret: "short" })).toThrow(/32 bytes/);
     expect(() => createTokenVerifier({})).toThrow(/secret or a JWKS/);

@@ -249,15 +249,60 @@ describe("WebSocket gateway: frames", () => {
     expect(events.filter((e) => e.requestContext.eventType === "MESSAGE")).toHaveLength(1);
   });
 
-  it("handles one connection's frames one at a time, in arrival order", async () => {
+  it("handles one connection's frames concurrently, as API Gateway may: a later frame can finish first", async () => {
+    const firstStarted = deferred();
+    const secondDone = deferred();
     const log: string[] = [];
     const { wsUrl } = await startStack({
-      routes: { $default: async (event) => (log.push(`start ${event.body}`), await sleep(event.body === "1" ? 80 : 5), void log.push(`end ${event.body}`)) },
+      routes: {
+        $default: async (event) => {
+          log.push(`start ${event.body}`);
+          if (event.body === "1") {
+            firstStarted.resolve();
+            // Finishes only once the frame sent after it has been handled: a serial gateway never gets there.
+            await secondDone.promise;
+          } else {
+            secondDone.resolve();
+          }
+          log.push(`end ${event.body}`);
+        },
+      },
     });
     const socket = await open(wsUrl);
-    for (const body of ["1", "2", "3"]) socket.send(body);
-    await waitFor(() => log.length === 6);
-    expect(log).toEqual(["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]);
+    socket.send("1");
+    await firstStarted.promise;
+    socket.send("2");
+    await waitFor(() => log.length === 4);
+    expect(log).toEqual(["start 1", "start 2", "end 2", "end 1"]);
+  });
+
+  it("runs $disconnect only after the frames in flight have been handled", async () => {
+    const release = deferred();
+    const log: string[] = [];
+    const disconnected = deferred();
+    const { wsUrl } = await startStack({
+      routes: {
+        $default: async (event) => {
+          log.push(`start ${event.body}`);
+          await release.promise;
+          log.push(`end ${event.body}`);
+        },
+        $disconnect: async () => (log.push("disconnect"), disconnected.resolve()),
+      },
+    });
+    const socket = await open(wsUrl);
+    socket.send("a");
+    socket.send("b");
+    await waitFor(() => log.length === 2);
+    // The close is through (the gateway answered it) while both frames are still running.
+    const closed = closeOf(socket);
+    socket.close();
+    await closed;
+    expect(log).toEqual(["start a", "start b"]);
+    release.resolve();
+    await disconnected.promise;
+    expect(log.slice(2).sort()).toEqual(["disconnect", "end a", "end b"]);
+    expect(log.at(-1)).toBe("disconnect");
   });
 
   it("handles different connections concurrently", async () => {

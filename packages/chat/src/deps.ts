@@ -15,13 +15,15 @@ import {
   SessionsRepository,
   type ChatRedisKeys,
   type RedisKeys,
+  messageRateLimiter,
+  newSessionRateLimiter,
+  type RateLimiter,
   type SQSClient,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Redis } from "@azuchi/core";
 import { randomBytes } from "node:crypto";
 import { chatConfigFromEnv, type ChatConfig } from "./config.ts";
-import { RateLimiter } from "./rate-limiter.ts";
 import { cursorKey, SessionCursors } from "./session-cursor.ts";
 
 /** Everything azuchi-chat's handlers touch, created once per Lambda instance. */
@@ -35,11 +37,14 @@ export interface ChatDeps {
   queueUrl: string;
   /** MessagePosted for the USER messages chat stores. */
   events: EventPublisher;
-  /** The agent's Redis (AgentMemory): chat's rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
+  /** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
   redis: Redis;
   agentKeys: RedisKeys;
   chatKeys: ChatRedisKeys;
-  rateLimiter: RateLimiter;
+  /** The user's message bucket, shared with the HTTP API. */
+  messageRate: RateLimiter;
+  /** The user's new-session bucket, at $connect. */
+  newSessionRate: RateLimiter;
   cursors: SessionCursors;
   logger: Logger;
 }
@@ -79,7 +84,8 @@ export function chatDeps(): ChatDeps {
     redis,
     agentKeys: redisKeys(),
     chatKeys: chatRedisKeys(),
-    rateLimiter: new RateLimiter(redis, { burst: config.rateBurst, perSecond: config.ratePerSecond }),
+    messageRate: messageRateLimiter(redis, config.limits),
+    newSessionRate: newSessionRateLimiter(redis, config.limits),
     cursors: new SessionCursors(cursorKey(secret || randomBytes(32).toString("hex"))),
     logger,
   };

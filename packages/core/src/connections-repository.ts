@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 
@@ -14,6 +15,14 @@ export const ConnectionRecord = z.object({
 export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
 
 export const CONNECTIONS_BY_SESSION_INDEX = "bySession";
+export const CONNECTIONS_BY_USER_INDEX = "byUser";
+
+/**
+ * How long a connection may still be in its handshake: $connect writes the row, and the
+ * socket opens only once $connect has returned, within API Gateway's 29 s integration
+ * timeout. Until then a post to it answers 410 although it is about to open.
+ */
+export const HANDSHAKE_WINDOW_MS = 30_000;
 
 export class ConnectionsRepository {
   private readonly doc: DynamoDBDocumentClient;
@@ -37,6 +46,52 @@ export class ConnectionsRepository {
 
   async delete(connectionId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { connectionId } }));
+  }
+
+  /**
+   * Removes a connection that answered 410 (GoneException), unless it is younger than the
+   * handshake window: a 410 then means "not open yet", and deleting the row would leave the
+   * new tab deaf to every later frame. Such a row is left to $disconnect or the TTL. True
+   * when deleted.
+   */
+  async deleteGone(connectionId: string, now = Date.now()): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { connectionId },
+          ConditionExpression: "connectedAt < :handshakeOver",
+          ExpressionAttributeValues: { ":handshakeOver": now - HANDSHAKE_WINDOW_MS },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** How many connections the user has open (GSI byUser, eventually consistent: a cap, not a count to the unit). */
+  async countByUser(userId: string): Promise<number> {
+    const now = Math.floor(Date.now() / 1000);
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: CONNECTIONS_BY_USER_INDEX,
+          KeyConditionExpression: "userId = :userId",
+          FilterExpression: "expiresAt > :now",
+          ExpressionAttributeValues: { ":userId": userId, ":now": now },
+          Select: "COUNT",
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
   }
 
   /** Every open tab of a session (GSI bySession). Rows past their TTL are skipped: DynamoDB deletes them late. */

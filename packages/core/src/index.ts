@@ -18,4 +18,5 @@ export * from "./submit-user-message.ts";
 export * from "./message-guard.ts";
 export * from "./redis-client.ts";
 export * from "./redis-script.ts";
+export * from "./rate-limiter.ts";
 export type { Redis } from "ioredis";

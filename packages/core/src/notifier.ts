@@ -10,7 +10,10 @@ const PART_DATA_UNITS = 20_000;
 
 export interface PostResult {
   delivered: number;
-  /** Connections that answered 410 and were removed from the connections table. */
+  /**
+   * Connections that answered 410: removed from the connections table, except one still in
+   * its handshake (ConnectionsRepository.deleteGone), which will open and must keep its row.
+   */
   gone: string[];
   /** Connections the frame did not reach for another reason (throttled, an API error): kept, reported. */
   failed: { connectionId: string; error: unknown }[];
@@ -40,8 +43,9 @@ export class Notifier {
   }
 
   /**
-   * Sends a frame to every open tab of the session. A gone connection is deleted and the
-   * others still get the frame; only the gone one is removed, never the sender's. One tab's
+   * Sends a frame to every open tab of the session. A gone connection is deleted (unless it
+   * is younger than its handshake) and the others still get the frame; only the gone one is
+   * removed, never the sender's. One tab's
    * failure is reported in the result, not thrown: the frame shows something already stored,
    * so a tab that missed it finds it on reload.
    */
@@ -59,7 +63,7 @@ export class Notifier {
         try {
           if (await this.postToConnection(connectionId, frame)) return;
           gone.push(connectionId);
-          await this.connections.delete(connectionId);
+          await this.connections.deleteGone(connectionId);
         } catch (error) {
           failed.push({ connectionId, error });
         }

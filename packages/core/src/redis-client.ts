@@ -46,9 +46,18 @@ export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise
       await redis.connect();
       return;
     }
+    // Every call adds a listener; each must go whichever way the wait ends, or a client that
+    // stays down collects one per command until Node warns of a leak.
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms (status ${redis.status})`)), timeoutMs);
-      redis.once("ready", () => (clearTimeout(timer), resolve()));
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        redis.removeListener("ready", onReady);
+        reject(new Error(`not ready after ${timeoutMs} ms (status ${redis.status})`));
+      }, timeoutMs);
+      redis.once("ready", onReady);
     });
   } catch (error) {
     throw new RedisUnavailableError(error);

@@ -32,13 +32,16 @@ export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi
 
 /** azuchi-chat's own keys (ARCHITECTURE.md §1: chat writes only the stop flag in the agent's namespace). */
 export interface ChatRedisKeys {
-  /** A connection's token bucket for one action (e.g. putMessage). */
-  rateLimit(connectionId: string, action: string): string;
+  /** A user's message bucket, shared by every socket of the user and the HTTP API (which writes it too). */
+  userMessageRate(userId: string): string;
+  /** A user's new-session bucket ($connect without sessionId). */
+  userNewSessionRate(userId: string): string;
 }
 
 export function chatRedisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): ChatRedisKeys {
   const base = `${appPrefix}:chat`;
   return {
-    rateLimit: (connectionId, action) => `${base}:ratelimit:connection:${connectionId}:${action}`,
+    userMessageRate: (userId) => `${base}:ratelimit:user:${userId}:messages`,
+    userNewSessionRate: (userId) => `${base}:ratelimit:user:${userId}:new_sessions`,
   };
 }

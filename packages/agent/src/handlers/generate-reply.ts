@@ -1,4 +1,4 @@
-import { EnqueueFailedError, messageTextProblem, enqueueUserMessage, MAX_MESSAGE_CHARS, messagePosted, storeUserMessage } from "@azuchi/core";
+import { messageTextProblem, submitUserMessage } from "@azuchi/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { httpDeps } from "../http-deps.ts";
@@ -9,16 +9,15 @@ const Body = z.object({
   clientMessageId: z.uuid().optional(),
 });
 
-const maxChars = () => Number(process.env.AZUCHI_MAX_MESSAGE_CHARS) || MAX_MESSAGE_CHARS;
-
-function reply(statusCode: number, body: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+function reply(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
 
 /**
- * generateChatReply: POST /api/v1/chat/sessions/{sessionId}/reply/generate. Stores the USER
- * message and queues its job through the same code as the WebSocket's putMessage, shows it
- * to the session's tabs, and answers 202 with the jobId; the reply arrives on the WebSocket.
+ * generateChatReply: POST /api/v1/chat/sessions/{sessionId}/reply/generate. Parses, checks
+ * ownership, submits through the same use case as the WebSocket's putMessage (the user's
+ * rate limit, store, enqueue, show to the session's tabs) and maps the result to a status:
+ * 202 with the jobId once queued, 429 with Retry-After, 503 when stored but not queued.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const deps = httpDeps();
@@ -36,27 +35,25 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const body = Body.safeParse(json);
   if (!body.success) return reply(400, { message: `Invalid body: ${z.prettifyError(body.error)}` });
   const text = body.data.message;
-  const problem = messageTextProblem(text, maxChars());
+  const problem = messageTextProblem(text, deps.maxMessageChars);
   if (problem) return reply(problem.code === "MESSAGE_TOO_LONG" ? 413 : 400, { ...problem });
 
   const session = await deps.sessions.get(sessionId);
   if (!session) return reply(404, { message: "No such session." });
   if (session.userId !== userId) return reply(403, { message: "This session belongs to another user." });
 
+  const log = deps.logger.createChild();
+  log.appendKeys({ sessionId });
   const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId };
-  const { message: stored, created } = await storeUserMessage(deps, input);
-  // Showing the message to the tabs must not keep it from its job: a failure here is only logged.
-  await deps.notifier
-    .postToSession(sessionId, { type: "message", message: stored })
-    .then(({ failed }) => failed.forEach(({ connectionId, error }) => deps.logger.warn("a tab missed the message", { sessionId, connectionId, error: error as Error })))
-    .catch((error: unknown) => deps.logger.warn("the message was not shown to the tabs", { sessionId, error: error as Error }));
-  try {
-    await enqueueUserMessage(deps, stored, input);
-  } catch (error) {
-    if (!(error instanceof EnqueueFailedError)) throw error;
-    deps.logger.error("enqueue failed", { sessionId, jobId: stored.messageId, error: error.cause as Error });
-    return reply(503, { message: "The message was saved but the agent could not be reached; retry with the same clientMessageId.", jobId: stored.messageId });
+  const result = await submitUserMessage(deps, input, { log });
+  switch (result.status) {
+    case "enqueued":
+      return reply(202, { jobId: result.message.messageId });
+    case "rate_limited": {
+      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      return reply(429, { message: `Too many messages; retry in ${seconds} s.`, retryAfterMs: result.retryAfterMs }, { "retry-after": String(seconds) });
+    }
+    case "stored":
+      return reply(503, { message: "The message was saved but the agent could not be reached; retry with the same clientMessageId.", jobId: result.message.messageId });
   }
-  if (created) await deps.events.publish([messagePosted(stored)]).catch((error: unknown) => deps.logger.warn("MessagePosted not published", { error: error as Error }));
-  return reply(202, { jobId: stored.messageId });
 }

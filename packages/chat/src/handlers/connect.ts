@@ -1,10 +1,13 @@
+import { RedisUnavailableError } from "@azuchi/core";
 import { z } from "zod";
-import { chatDeps } from "../deps.ts";
+import { chatDeps, type ChatDeps } from "../deps.ts";
 import { WebSocketEvent, type WebSocketResult } from "../websocket-event.ts";
 
 /**
  * $connect: opens a tab on a session. Without `sessionId` a new session is created for
  * the token's user; a sessionId that is malformed, unknown or someone else's is refused.
+ * A user over their open connections, or over the sessions they may create per hour, is
+ * refused with 429.
  */
 export async function handler(rawEvent: unknown): Promise<WebSocketResult> {
   const deps = chatDeps();
@@ -13,9 +16,19 @@ export async function handler(rawEvent: unknown): Promise<WebSocketResult> {
   const userId = event.requestContext.authorizer?.userId;
   if (!userId) return { statusCode: 401, body: "Unauthorized" };
 
+  const open = await deps.connections.countByUser(userId);
+  if (open >= deps.config.limits.maxConnectionsPerUser) {
+    deps.logger.warn("connect refused: too many open connections", { connectionId, userId, open });
+    return { statusCode: 429, body: `at most ${deps.config.limits.maxConnectionsPerUser} open connections per user` };
+  }
+
   const requested = event.queryStringParameters?.sessionId;
   let sessionId: string;
   if (requested === undefined || requested === "") {
+    if (!(await mayCreateSession(deps, userId))) {
+      deps.logger.warn("connect refused: too many new sessions", { connectionId, userId });
+      return { statusCode: 429, body: `at most ${deps.config.limits.maxNewSessionsPerHour} new sessions per hour` };
+    }
     sessionId = (await deps.sessions.create(userId)).sessionId;
   } else {
     if (!z.uuid().safeParse(requested).success) return { statusCode: 400, body: "sessionId must be a UUID" };
@@ -30,4 +43,15 @@ export async function handler(rawEvent: unknown): Promise<WebSocketResult> {
   await deps.connections.put({ connectionId, sessionId, userId, connectedAt: connectedAt ?? Date.now() });
   deps.logger.info("connected", { connectionId, sessionId });
   return { statusCode: 200 };
+}
+
+/** Without Redis the session is created: a limit must not take chat down. */
+async function mayCreateSession(deps: ChatDeps, userId: string): Promise<boolean> {
+  try {
+    return (await deps.newSessionRate.consume(deps.chatKeys.userNewSessionRate(userId))).allowed;
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    deps.logger.error("new-session limit not checked: Redis is unavailable", { error });
+    return true;
+  }
 }

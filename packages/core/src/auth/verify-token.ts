@@ -68,9 +68,15 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
   if (secret && secret.byteLength < MIN_SECRET_BYTES) {
     throw new Error(`the HS256 secret must be at least ${MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)`);
   }
+  const audiences = audienceList(config.audience);
+  // An issuer's JWKS signs tokens for every app that issuer serves: without `iss` and `aud`
+  // checked, a token for another app (or another tenant of the same provider) would pass.
+  if (config.jwksUrl && (!config.issuer || audiences.length === 0)) {
+    const missing = [!config.issuer && "an issuer (AZUCHI_AUTH_ISSUER)", audiences.length === 0 && "an audience (AZUCHI_AUTH_AUDIENCE)"].filter(Boolean);
+    throw new Error(`a JWKS (AZUCHI_AUTH_JWKS_URL) is configured without ${missing.join(" and ")}: refusing to start`);
+  }
   const jwks: JWTVerifyGetKey | undefined = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : undefined;
   if (!secret && !jwks) throw new Error("token verifier needs an HS256 secret or a JWKS URL");
-  const audiences = audienceList(config.audience);
   const options = {
     issuer: config.issuer || undefined,
     clockTolerance: config.clockToleranceSeconds ?? 5,

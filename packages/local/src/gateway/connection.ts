@@ -17,7 +17,9 @@ const CLOSE_HANDSHAKE_MS = 1_000;
 
 /**
  * One open WebSocket connection: its identity, its limits (idle timeout, maximum
- * lifetime) and the queue that hands its frames to the routes one at a time.
+ * lifetime) and the frames its routes are handling. Frames are handled concurrently, as API
+ * Gateway may invoke a connection's routes (it promises no order between them): code that
+ * relies on one frame finishing before the next starts fails here as it would on AWS.
  */
 export class Connection {
   readonly identity: ConnectionIdentity;
@@ -27,7 +29,7 @@ export class Connection {
   private readonly lifetimeTimer: NodeJS.Timeout;
   private closeTimer: NodeJS.Timeout | undefined;
   private serverCause: CloseCause | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly handling = new Set<Promise<void>>();
 
   constructor(identity: ConnectionIdentity, socket: WebSocket, limits: ConnectionLimits) {
     this.identity = identity;
@@ -51,15 +53,17 @@ export class Connection {
     this.idleTimer.refresh();
   }
 
-  /** Runs the task after every task queued before it: a connection's frames are handled in arrival order. */
-  enqueue(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(task, task);
-    return this.queue;
+  /** Starts handling a frame at once, whatever the frames before it are still doing. */
+  handle(task: () => Promise<void>): Promise<void> {
+    const work = task().catch(() => undefined);
+    this.handling.add(work);
+    void work.finally(() => this.handling.delete(work));
+    return work;
   }
 
-  /** Resolves once every queued frame has been handled. */
-  drained(): Promise<void> {
-    return this.queue;
+  /** Resolves once every frame received so far has been handled. */
+  async drained(): Promise<void> {
+    while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
   }
 
   send(data: Buffer | string): void {

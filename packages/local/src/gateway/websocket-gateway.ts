@@ -158,7 +158,7 @@ export function createWebSocketGateway(options: WebSocketGatewayOptions): WebSoc
     ws.on("message", (data, isBinary) => {
       connection.touch();
       const frame = toBuffer(data);
-      void connection.enqueue(() => handleFrame(connection, frame, isBinary));
+      void connection.handle(() => handleFrame(connection, frame, isBinary));
     });
     ws.on("ping", () => connection.touch());
     ws.on("error", (error: Error & { code?: string }) => {

@@ -1,0 +1,37 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { createRedis, ensureRedisReady, RedisUnavailableError, type Redis } from "../../packages/core/src/index.ts";
+import { freePort } from "../support/ports.ts";
+import { startTestRedis } from "../support/redis.ts";
+
+const clients: Redis[] = [];
+afterAll(() => clients.forEach((client) => client.disconnect()));
+
+describe("ensureRedisReady", () => {
+  it("leaves no listener behind while Redis stays down, however many commands wait for it", async () => {
+    const redis = createRedis({ host: "127.0.0.1", port: await freePort(), tls: false });
+    clients.push(redis);
+    await redis.connect().catch(() => undefined);
+    await expect.poll(() => redis.status).toBe("reconnecting");
+    const before = redis.listenerCount("ready");
+    const waits = await Promise.allSettled(Array.from({ length: 50 }, () => ensureRedisReady(redis, 20)));
+    expect(waits.every((w) => w.status === "rejected" && w.reason instanceof RedisUnavailableError)).toBe(true);
+    for (let i = 0; i < 20; i++) await ensureRedisReady(redis, 5).catch(() => undefined);
+    expect(redis.listenerCount("ready")).toBe(before);
+  });
+
+  it("resolves every waiter once Redis is ready, and keeps none of their listeners", async () => {
+    const server = await startTestRedis();
+    try {
+      const redis = createRedis({ host: "127.0.0.1", port: server.port, tls: false });
+      clients.push(redis);
+      const connecting = redis.connect();
+      const before = redis.listenerCount("ready");
+      await Promise.all([connecting, ...Array.from({ length: 20 }, () => ensureRedisReady(redis))]);
+      expect(redis.status).toBe("ready");
+      expect(redis.listenerCount("ready")).toBeLessThanOrEqual(before);
+      expect(await redis.ping()).toBe("PONG");
+    } finally {
+      await server.stop();
+    }
+  });
+});
