@@ -38,6 +38,9 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/** The wait of each client that is connecting: concurrent callers share it (and its one listener). */
+const readyWaits = new WeakMap<Redis, Promise<void>>();
+
 /** Resolves once the client can take commands (connecting it on first use). */
 export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise<void> {
   if (redis.status === "ready") return;
@@ -46,20 +49,28 @@ export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise
       await redis.connect();
       return;
     }
-    // Every call adds a listener; each must go whichever way the wait ends, or a client that
-    // stays down collects one per command until Node warns of a leak.
-    await new Promise<void>((resolve, reject) => {
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        redis.removeListener("ready", onReady);
-        reject(new Error(`not ready after ${timeoutMs} ms (status ${redis.status})`));
-      }, timeoutMs);
-      redis.once("ready", onReady);
-    });
+    let wait = readyWaits.get(redis);
+    if (!wait) {
+      wait = waitForReady(redis, timeoutMs).finally(() => readyWaits.delete(redis));
+      readyWaits.set(redis, wait);
+    }
+    await wait;
   } catch (error) {
     throw new RedisUnavailableError(error);
   }
+}
+
+/** One `ready` listener, removed whichever way the wait ends: a client that stays down collects none. */
+function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.removeListener("ready", onReady);
+      reject(new Error(`not ready after ${timeoutMs} ms (status ${redis.status})`));
+    }, timeoutMs);
+    redis.once("ready", onReady);
+  });
 }
