@@ -45,7 +45,10 @@ async function startStack(environment: Record<string, string> = {}): Promise<Sta
   let running = true;
   void exited.then(() => (running = false));
   cleanups.push(async () => {
-    if (running) child.kill("SIGKILL");
+    // SIGTERM first: a stack stopped with SIGKILL leaves the redis-server it started running.
+    if (running) child.kill("SIGTERM");
+    const stopped = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000))]);
+    if (!stopped) child.kill("SIGKILL");
     await exited;
   });
   const url = `http://127.0.0.1:${port}`;
