@@ -34,9 +34,10 @@ export const jobTiming = {
    */
   maxAttempts: 3,
   /**
-   * The redrive policy's maxReceiveCount: a backstop above
-   * maxAttempts for receives the agent cannot count — Redis down, a turn aborted for time, a
-   * session still locked — so such a job still ends in the DLQ instead of looping for days.
+   * The redrive policy's maxReceiveCount, above maxAttempts: receives the agent cannot count
+   * (Redis down, a crash, a turn aborted for time) still use it up. The agent knows it
+   * (AZUCHI_MAX_RECEIVES) and keeps the last receive for giving the job up with the user told
+   * and the reason recorded, so no job reaches the DLQ through the redrive policy unannounced.
    */
   maxReceiveCount: 5,
 } as const;

@@ -26,7 +26,7 @@ describe("`sst dev`", () => {
     // The same links and settings as the deployed consumer, so the same handler runs unchanged.
     const deployed = functionsOf(await loadInfrastructure({ stage: "alice", dev: false })).get("packages/agent/src/handlers/consume-jobs.handler")!;
     expect(linkNames({ handler: "", link: args.link })).toEqual(linkNames(deployed));
-    for (const name of ["AZUCHI_TURN_TIMEOUT_MS", "AZUCHI_MAX_ATTEMPTS", "AZUCHI_OPENAI_MODEL"]) {
+    for (const name of ["AZUCHI_TURN_TIMEOUT_MS", "AZUCHI_MAX_ATTEMPTS", "AZUCHI_MAX_RECEIVES", "AZUCHI_OPENAI_MODEL"]) {
       expect(args.environment[name], name).toBe(deployed.environment![name]);
     }
     expect(args.environment.AZUCHI_REDIS_TLS).toBe("false");

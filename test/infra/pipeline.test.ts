@@ -28,6 +28,12 @@ describe("the AgentJobs pipeline, as `sst deploy --stage prod` builds it", () =>
     expect(jobTiming.maxAttempts).toBeLessThan(jobTiming.maxReceiveCount);
   });
 
+  it("tells the agent the redrive limit, so it keeps the last receive for giving a job up out loud", () => {
+    expect(consumer.environment?.AZUCHI_MAX_RECEIVES).toBe(String(jobTiming.maxReceiveCount));
+    // Attempts, then one receive to give up: a job runs out of attempts before it runs out of receives.
+    expect(jobTiming.maxAttempts + 1).toBeLessThanOrEqual(jobTiming.maxReceiveCount);
+  });
+
   it("subscribes the consumer with partial batch responses", () => {
     const [subscription] = callsOf(infra, "AgentJobs", "subscribe");
     expect(subscription).toBeDefined();

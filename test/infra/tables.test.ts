@@ -42,7 +42,7 @@ function normalized(definition: CreateTableCommandInput) {
   };
 }
 
-describe("the DynamoDB tables (ARCHITECTURE.md §2)", () => {
+describe("the DynamoDB tables (docs/architecture.md §2)", () => {
   let infra: Infrastructure;
   beforeAll(async () => {
     infra = await loadInfrastructure({ stage: "prod", dev: false });
