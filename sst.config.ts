@@ -2,7 +2,7 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * azuchi on AWS (ARCHITECTURE.md §9). One module per concern in stacks/, read in this order:
+ * azuchi on AWS (docs/architecture.md §9). One module per concern in stacks/, read in this order:
  * storage (tables, Redis, VPC) → pipeline (queue, DLQ, bus, alarms) → chat (WebSocket API) →
  * agent (queue consumer, HTTP API) → web (static site). README.md "Deploying" says how to use it.
  */

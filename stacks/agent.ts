@@ -6,7 +6,7 @@ import type { Storage } from "./storage.ts";
 
 /**
  * azuchi-ai-agent: the AgentJobs consumer (in the VPC, for Redis; through NAT to OpenAI), the
- * AgentApi HTTP API with its Lambda authorizer (ARCHITECTURE.md §6), and the consumer's alarms.
+ * AgentApi HTTP API with its Lambda authorizer (docs/architecture.md §6), and the consumer's alarms.
  */
 
 const handlers = "packages/agent/src/handlers";
@@ -99,7 +99,7 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
     name: "BearerToken",
     lambda: {
       function: agent({ handler: HTTP_AUTHORIZER_HANDLER, link: [authSecret], environment: authEnvironment() }),
-      // API Gateway's JWT authorizer cannot check HS256 (ARCHITECTURE.md §7).
+      // API Gateway's JWT authorizer cannot check HS256 (docs/architecture.md §7).
       response: "simple",
       identitySources: [HTTP_IDENTITY_SOURCE],
     },

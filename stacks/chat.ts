@@ -3,7 +3,7 @@ import type { Pipeline } from "./pipeline.ts";
 import type { Storage } from "./storage.ts";
 
 /**
- * azuchi-chat: the ChatSocket WebSocket API (ARCHITECTURE.md §5) with its REQUEST authorizer on
+ * azuchi-chat: the ChatSocket WebSocket API (docs/architecture.md §5) with its REQUEST authorizer on
  * $connect, one function per route, and the Events subscriber that titles sessions.
  * Each function links exactly the resources its code reads (test/infra checks this against the
  * code); linking ChatSocket is what grants execute-api:ManageConnections to post to tabs.

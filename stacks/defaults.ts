@@ -27,7 +27,7 @@ export const ROUTE_MEMORY = "512 MB";
 type Environment = Record<string, string>;
 
 /**
- * The token verifier's OIDC settings (ARCHITECTURE.md §7), read from the deploying shell or
+ * The token verifier's OIDC settings (docs/architecture.md §7), read from the deploying shell or
  * `.env.<stage>` when `sst deploy` runs. Unset ones are left out: the verifier then uses
  * HS256 with AuthSecret only.
  */

@@ -1,7 +1,7 @@
 import { isProductionStage } from "./defaults.ts";
 
 /**
- * The data: the four DynamoDB tables of ARCHITECTURE.md §2, and the agent's Redis (§3) in a
+ * The data: the four DynamoDB tables of docs/architecture.md §2, and the agent's Redis (§3) in a
  * VPC whose NAT lets the functions inside it reach OpenAI and the AWS APIs.
  * packages/local/src/dynamodb.ts creates the same tables for the local stack; an infra test
  * keeps the two identical.

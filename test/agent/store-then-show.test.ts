@@ -3,7 +3,7 @@ import { agentMessageId, type Message, type ServerFrame } from "../../packages/c
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { messagesWithFault, useConsumerKit } from "./consumer-kit.ts";
 
-// A message is stored before any frame shows it (ARCHITECTURE.md §1): these tests would catch
+// A message is stored before any frame shows it (docs/architecture.md §1): these tests would catch
 // an agent that posted first.
 const kit = useConsumerKit("store-then-show");
 

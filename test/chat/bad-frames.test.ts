@@ -4,7 +4,7 @@ import { errorFor, exchange, stillUsable } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
-// Every bad input a client can send. Each gets an `error` frame with its ARCHITECTURE.md §5
+// Every bad input a client can send. Each gets an `error` frame with its docs/architecture.md §5
 // code, nothing is stored, and the socket keeps working.
 
 let stack: TestStack;

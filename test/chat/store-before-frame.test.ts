@@ -7,7 +7,7 @@ import { documentClient, isAgentReply, tableName } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
-// A message is stored before any frame shows it (ARCHITECTURE.md §1): a reload never lacks what
+// A message is stored before any frame shows it (docs/architecture.md §1): a reload never lacks what
 // a tab has seen. These tests would catch a handler that showed or acked first.
 
 let stack: TestStack;

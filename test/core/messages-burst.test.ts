@@ -4,7 +4,7 @@ import { MessagesRepository, type Message } from "../../packages/core/src/index.
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 // Nothing lost, nothing out of order, and cheap: 1,000 messages written into one session at
-// once (ARCHITECTURE.md §2). What "in order" means is in messages-order.test.ts.
+// once (docs/architecture.md §2). What "in order" means is in messages-order.test.ts.
 
 const ctx = useTestDynamo();
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
-// "In order" (ARCHITECTURE.md §2): a session's messages are ordered by createdAt, unique in
+// "In order" (docs/architecture.md §2): a session's messages are ordered by createdAt, unique in
 // the session, so every reader sees the same total order. Writes one repository instance
 // (one Lambda, one process) issues are placed in the order they were issued, even in one
 // millisecond; writes that follow one another (each awaited) keep their order even against

@@ -1,5 +1,5 @@
 /**
- * The per-session lock (ARCHITECTURE.md §3): `SET key token NX PX 30000`, the token a
+ * The per-session lock (docs/architecture.md §3): `SET key token NX PX 30000`, the token a
  * fencing number from the session's `fence` counter, renewed while a turn runs and released
  * only by its owner. The Lua here runs inside TurnState's scripts, which combine it with the
  * turn's other reads so a turn costs few round trips.

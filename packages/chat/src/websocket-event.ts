@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * The API Gateway WebSocket event, as much of it as chat reads. Our own schema:
- * Powertools' one rejects real $connect events (ARCHITECTURE.md, LIBRARY-NOTES.md).
+ * Powertools' APIGatewayProxyWebsocketEventSchema rejects real $connect events (it requires
+ * fields only an authorizer sets).
  */
 export const WebSocketEvent = z.object({
   requestContext: z.object({

@@ -44,7 +44,7 @@ export class MessageStoreError extends Error {
 }
 
 /**
- * The one way messages are written, by chat and agent alike (ARCHITECTURE.md §2).
+ * The one way messages are written, by chat and agent alike (docs/architecture.md §2).
  * No overwrite: a message only takes a free (sessionId, createdAt) slot, moving forward
  * on a clash. No duplicate: the messageIds guard remembers each messageId and where it
  * went, so a replay finds its message instead of writing a second one. Only conditional

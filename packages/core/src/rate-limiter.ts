@@ -62,7 +62,7 @@ export class RateLimiter {
 }
 
 /**
- * What one user may do, whichever socket or API they use (ARCHITECTURE.md §5). Each paid
+ * What one user may do, whichever socket or API they use (docs/architecture.md §5). Each paid
  * model turn starts with an accepted message, so the limit is the user's, not a connection's.
  */
 export interface UserLimits {

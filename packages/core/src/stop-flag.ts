@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { RedisKeys } from "./redis-keys.ts";
 
 /**
- * The session's stop flag (ARCHITECTURE.md §3), written by chat's stopGeneration and read by the
+ * The session's stop flag (docs/architecture.md §3), written by chat's stopGeneration and read by the
  * agent. Its value is when the user asked (epoch ms). A stop applies to the turn running at that
  * time or, if none runs, to the next one to run: the session's first unanswered message that
  * existed then. Whatever ends a turn (its memory written, or the job given up) deletes the flag,

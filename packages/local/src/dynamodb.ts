@@ -31,7 +31,7 @@ export interface TableNames {
   messageIds: string;
 }
 
-/** The tables of ARCHITECTURE.md §2, as stacks/storage.ts declares them. Existing tables are kept. */
+/** The tables of docs/architecture.md §2, as stacks/storage.ts declares them. Existing tables are kept. */
 export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
   const all = { Projection: { ProjectionType: "ALL" as const } };
   return [

@@ -57,7 +57,7 @@ export function tokenVerifierConfigFromEnv(hmacSecret: string | undefined, env: 
 }
 
 /**
- * One verifier for both APIs (ARCHITECTURE.md §7). The algorithm decides the key and each
+ * One verifier for both APIs (docs/architecture.md §7). The algorithm decides the key and each
  * key has its one algorithm family: HS256 only with the shared secret, RS256/ES256 only
  * with the JWKS. So `alg: none`, any other algorithm, and algorithm confusion (an HS256
  * token "signed" with the issuer's public key) are refused. Tokens must carry `sub` (the

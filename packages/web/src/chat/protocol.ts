@@ -1,5 +1,5 @@
 /**
- * The WebSocket protocol as the browser reads it (ARCHITECTURE.md §5). Types come from the
+ * The WebSocket protocol as the browser reads it (docs/architecture.md §5). Types come from the
  * shared contracts in packages/core, and incoming frames are checked with its zod schemas.
  */
 import type { GetSessionFrame, ListSessionsFrame, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
