@@ -1,4 +1,5 @@
 import {
+  redisEndpoint,
   AGENT_EVENT_SOURCE,
   ConnectionsRepository,
   createEventBridgeClient,
@@ -91,13 +92,7 @@ function nonNegativeIntFromEnv(name: string, fallback: number): number {
 
 export function settingsFromEnvironment(): AgentSettings {
   return {
-    redis: {
-      host: Resource.AgentMemory.host,
-      port: Number(Resource.AgentMemory.port),
-      username: Resource.AgentMemory.username,
-      password: Resource.AgentMemory.password,
-      tls: process.env.AZUCHI_REDIS_TLS !== "false",
-    },
+    redis: redisEndpoint(Resource.AgentMemory),
     // OPENAI_BASE_URL, when set, points the client at another server (the local offline model).
     openai: { apiKey: Resource.OpenAiApiKey.value, timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000), maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2) },
     model: {

@@ -1,4 +1,5 @@
 import {
+  redisEndpoint,
   AGENT_EVENT_SOURCE,
   chatRedisKeys,
   ConnectionsRepository,
@@ -47,13 +48,7 @@ export function httpDeps(): HttpDeps {
   if (deps) return deps;
   const doc = createDocumentClient();
   const tables = linkedTables();
-  const redis = createRedis({
-    host: Resource.AgentMemory.host,
-    port: Number(Resource.AgentMemory.port),
-    username: Resource.AgentMemory.username,
-    password: Resource.AgentMemory.password,
-    tls: process.env.AZUCHI_REDIS_TLS !== "false",
-  });
+  const redis = createRedis(redisEndpoint(Resource.AgentMemory));
   deps = {
     maxMessageChars: positiveNumberFromEnv(process.env, "AZUCHI_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS, true),
     sessions: new SessionsRepository(doc, tables.sessions),

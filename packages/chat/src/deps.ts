@@ -1,4 +1,5 @@
 import {
+  redisEndpoint,
   chatRedisKeys,
   ConnectionsRepository,
   createDocumentClient,
@@ -63,13 +64,7 @@ export function chatDeps(): ChatDeps {
     messageIds: Resource.MessageIds.name,
   };
   const connections = new ConnectionsRepository(doc, tables.connections);
-  const redis = createRedis({
-    host: Resource.AgentMemory.host,
-    port: Number(Resource.AgentMemory.port),
-    username: Resource.AgentMemory.username,
-    password: Resource.AgentMemory.password,
-    tls: process.env.AZUCHI_REDIS_TLS !== "false",
-  });
+  const redis = createRedis(redisEndpoint(Resource.AgentMemory));
   const secret = Resource.AuthSecret.value;
   if (!secret) logger.warn("no AuthSecret: listSessions cursors are valid only in this instance");
   deps = {

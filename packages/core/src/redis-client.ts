@@ -9,6 +9,19 @@ export interface RedisEndpoint {
   tls: boolean;
 }
 
+/** A linked Redis resource as SST gives it (`Resource.AgentMemory`). */
+export interface RedisLink {
+  host: string;
+  port: string | number;
+  username?: string;
+  password?: string;
+}
+
+/** Where a linked Redis is; with TLS unless AZUCHI_REDIS_TLS is "false" (a local redis-server under sst dev or the local stack). */
+export function redisEndpoint(link: RedisLink, env: NodeJS.ProcessEnv = process.env): RedisEndpoint {
+  return { host: link.host, port: Number(link.port), username: link.username, password: link.password, tls: env.AZUCHI_REDIS_TLS !== "false" };
+}
+
 /**
  * A Redis client for a Lambda: fail fast rather than queue commands while disconnected
  * (a turn must not hang on a dead Redis), and connect explicitly before the first command.
