@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import type { FunctionTool, Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { handleDevRequest } from "../../packages/local/src/dev-endpoints.ts";
-import { startOfflineModel, type OfflineModel } from "../../packages/local/src/offline-model/index.ts";
+import { acceptingModel, startOfflineModel, type OfflineModel } from "../../packages/local/src/offline-model/index.ts";
 
 const tools: FunctionTool[] = [
   { type: "function", name: "update_plan", description: "Records the plan", parameters: { type: "object" }, strict: false },
@@ -247,6 +247,18 @@ describe("models", () => {
       await expect(ownClient.responses.create({ model: "qwen3-8b", input: "hi" })).resolves.toMatchObject({ status: "completed" });
       await expect(ownClient.responses.create({ model: "my-local-llm", input: "hi" })).resolves.toMatchObject({ status: "completed" });
       await expect(ownClient.responses.create({ model: "gpt-4.1", input: "hi" })).rejects.toMatchObject({ status: 404, code: "model_not_found" });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("answers to the model a local stack is configured with (AZUCHI_OPENAI_MODEL), whatever its name", async () => {
+    const own = await startOfflineModel(acceptingModel({ firstTokenMs: 0, tokenMs: 0 }, "llama3.1:8b"));
+    try {
+      const ownClient = new OpenAI({ apiKey: "offline", baseURL: own.baseURL, maxRetries: 0 });
+      await expect(ownClient.responses.create({ model: "llama3.1:8b", input: "hi" })).resolves.toMatchObject({ status: "completed" });
+      await expect(ownClient.responses.create({ model: "gpt-4.1-mini", input: "hi" })).resolves.toMatchObject({ status: "completed" });
+      await expect(ownClient.responses.create({ model: "llama3.2", input: "hi" })).rejects.toMatchObject({ status: 404 });
     } finally {
       await own.close();
     }

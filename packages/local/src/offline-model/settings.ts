@@ -105,3 +105,13 @@ export function takeRequest(settings: OfflineModelSettings): { mode: ModelMode; 
 export function knowsModel(models: readonly string[], name: string): boolean {
   return models.some((pattern) => (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
 }
+
+/**
+ * Initial settings that also answer to `configured` (the stack's AZUCHI_OPENAI_MODEL), so a
+ * local stack pointed at any model name still gets replies rather than model_not_found.
+ */
+export function acceptingModel(settings: Partial<OfflineModelSettings> | undefined, configured: string | undefined): Partial<OfflineModelSettings> {
+  const models = settings?.models ?? DEFAULT_MODELS;
+  if (configured === undefined || configured === "" || knowsModel(models, configured)) return { ...settings };
+  return { ...settings, models: [...models, configured] };
+}
