@@ -8,7 +8,8 @@ import OpenAI from "openai";
 import type { FunctionTool, Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { handleDevRequest } from "../../packages/local/src/dev-endpoints.ts";
-import { acceptingModel, startOfflineModel, type OfflineModel } from "../../packages/local/src/offline-model/index.ts";
+import { acceptingModel, startOfflineModel, type OfflineModel, type Scenario } from "../../packages/local/src/offline-model/index.ts";
+import { readTranscript } from "../fixtures/openai-responses/transcript.ts";
 
 const tools: FunctionTool[] = [
   { type: "function", name: "update_plan", description: "Records the plan", parameters: { type: "object" }, strict: false },
@@ -163,6 +164,7 @@ describe("scenarios", () => {
     model.configure({ scenario: "preamble" });
     const first = await client.responses.create({ model: "gpt-5.1", input: "Hello there", tools });
     expect(first.output).toEqual([
+      expect.objectContaining({ type: "reasoning", summary: [] }),
       expect.objectContaining({ type: "message", phase: "commentary", content: [expect.objectContaining({ text: "Let me check the current time first." })] }),
       expect.objectContaining({ type: "function_call", name: "get_current_time" }),
     ]);
@@ -227,6 +229,31 @@ describe("scenarios", () => {
     await expect(client.responses.create({ model: "offline", input: "one" })).rejects.toMatchObject({ status: 429, code: "insufficient_quota" });
     expect(model.settings()).toMatchObject({ mode: "ok", scenario: null, faultRequests: null });
     await expect(client.responses.create({ model: "offline", input: "two" })).resolves.toMatchObject({ status: "completed" });
+  });
+});
+
+describe("the same events as the transcripts", () => {
+  /** Event types with each run of deltas as one, since the texts differ in length. */
+  const shape = (kinds: string[]) => kinds.filter((kind, index) => !(kind.endsWith(".delta") && kinds[index - 1] === kind));
+  const cases: [transcript: string, scenario: Scenario | null, input: string][] = [
+    ["plain-text", null, "hello"],
+    ["chained-1-tool-call", null, "What time is it?"],
+    ["parallel-tool-calls", "parallel-tool-calls", "Plan my trip and tell me the time"],
+    ["refusal", "refusal", "hi"],
+    ["reasoning-max-output-tokens", "reasoning-max-output-tokens", "Compare them all"],
+    ["incomplete-mid-text", "incomplete-mid-text", "Name three temples in Kyoto"],
+    ["incomplete-mid-function-call", "incomplete-mid-function-call", "Plan my move"],
+    ["preamble-1-commentary-and-call", "preamble", "What time is it in Tokyo?"],
+    ["context-length-exceeded-stream", "context-length-exceeded-stream", "hi"],
+    ["stream-error-event", "stream-error", "The capital of Japan"],
+    ["unknown-tool-call", "unknown-tool-call", "Weather in Osaka tomorrow?"],
+  ];
+  it.each(cases)("%s", async (name, scenario, input) => {
+    model.configure({ scenario });
+    const answer = await raw({ model: "gpt-4.1", input, tools, stream: true });
+    const offline = answer.text.trim().split("\n\n").map((frame) => frame.split("\n")[0]!.slice("event: ".length));
+    expect(shape(offline)).toEqual(shape(readTranscript(name).events.map((frame) => frame.event)));
+    expect(answer.headers.get("content-type")).toMatch(/^text\/event-stream/);
   });
 });
 

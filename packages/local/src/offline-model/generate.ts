@@ -183,7 +183,7 @@ function outputItem(planned: PlannedItem, payload: string, status: "completed" |
     case "function_call":
       return { type: "function_call", id: newId("fc"), call_id: newId("call"), name: planned.name, arguments: payload, status };
     case "reasoning":
-      return { type: "reasoning", id: newId("rs"), summary: [{ type: "summary_text", text: payload }], encrypted_content: null, status };
+      return { type: "reasoning", id: newId("rs"), summary: payload === "" ? [] : [{ type: "summary_text", text: payload }], encrypted_content: null, status };
     case "refusal":
       return { type: "message", id: newId("msg"), role: "assistant", status, content: [{ type: "refusal", refusal: payload }] };
     case "text":

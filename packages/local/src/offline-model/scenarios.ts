@@ -117,7 +117,8 @@ export function planResponse(scenario: Scenario | null, turn: Turn, offered: Rea
       const call = plain.kind === "function_call" ? plain : turn.calls.length === 0 ? forcedCall(turn, offered, called) : undefined;
       if (call === undefined) return { items: [{ kind: "text", text: replyText(turn), phase: "final_answer" }] };
       const preamble = call.name === PLAN_TOOL ? (japanese ? "まず計画を立てます。" : "Let me make a plan first.") : japanese ? "まず現在時刻を確認します。" : "Let me check the current time first.";
-      return { items: [{ kind: "text", text: preamble, phase: "commentary" }, fromReply(call)] };
+      // A reasoning model's first item: its thinking, summarised as nothing unless asked for.
+      return { items: [{ kind: "reasoning", summary: "" }, { kind: "text", text: preamble, phase: "commentary" }, fromReply(call)] };
     }
     case "unknown-tool-call":
       if (called.has(UNKNOWN_TOOL)) return { items: [fromReply(plain)] };

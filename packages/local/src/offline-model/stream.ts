@@ -98,10 +98,14 @@ export async function streamGeneration(
       if (whole) send({ type: "response.content_part.done", ...where, part });
     } else if (item.type === "reasoning") {
       const where = { item_id: item.id, output_index: outputIndex, summary_index: 0 };
-      const text = item.summary[0]?.text ?? "";
-      send({ type: "response.reasoning_summary_part.added", ...where, part: { type: "summary_text", text: "" } });
-      whole = await deltas((delta) => ({ type: "response.reasoning_summary_text.delta", ...where, delta }));
-      if (whole) {
+      const text = item.summary[0]?.text;
+      // A reasoning item without a summary streams no summary part at all.
+      whole = text === undefined;
+      if (text !== undefined) {
+        send({ type: "response.reasoning_summary_part.added", ...where, part: { type: "summary_text", text: "" } });
+        whole = await deltas((delta) => ({ type: "response.reasoning_summary_text.delta", ...where, delta }));
+      }
+      if (whole && text !== undefined) {
         send({ type: "response.reasoning_summary_text.done", ...where, text });
         send({ type: "response.reasoning_summary_part.done", ...where, part: { type: "summary_text", text } });
       }
