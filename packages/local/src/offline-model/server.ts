@@ -109,10 +109,10 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
 
   return {
     baseURL: `http://${urlHost(host)}:${listeningPort(server)}/v1`,
-    settings: () => ({ ...settings }),
+    settings: () => ({ ...settings, models: [...settings.models] }),
     configure(patch) {
       settings = applySettingsPatch(settings, patch);
-      return { ...settings };
+      return { ...settings, models: [...settings.models] };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
