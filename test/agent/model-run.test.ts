@@ -7,7 +7,7 @@ import { runModel, type ModelConfig, type ModelRunInput, type ModelRunResult } f
 import { createOpenAiClient } from "../../packages/agent/src/openai-client.ts";
 import { ToolRegistry } from "../../packages/agent/src/tools/index.ts";
 import { ModelCallError, TurnFailedError } from "../../packages/agent/src/turn-errors.ts";
-import { parseTranscript, readTranscript } from "../fixtures/openai-responses/transcript.ts";
+import { parseTranscript, readTranscript, type Transcript } from "../fixtures/openai-responses/transcript.ts";
 import { startOpenAiReplay, type OpenAiReplay } from "../support/openai-replay.ts";
 
 // runModel replayed against the transcripts of test/fixtures/openai-responses, through the
@@ -36,7 +36,7 @@ interface Run {
   activity: { kind: string; text: string }[];
 }
 
-async function run(answers: string[], options: { previousResponseId?: string; maxRetries?: number } = {}, input: Partial<ModelRunInput> = {}): Promise<Run> {
+async function run(answers: (string | Transcript)[], options: { previousResponseId?: string; maxRetries?: number } = {}, input: Partial<ModelRunInput> = {}): Promise<Run> {
   replay.answer(...answers);
   const openai = createOpenAiClient({ apiKey: "sk-test", baseURL: replay.url, timeoutMs: 10_000, maxRetries: options.maxRetries ?? 0 });
   const out: Run = { text: "", calls: [], activity: [] };

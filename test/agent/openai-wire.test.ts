@@ -128,7 +128,7 @@ describe("what the user gets for each recorded stream", () => {
       replay.answer(name, "plain-text");
       const start = tab.frames.length;
       tab.send({ action: "putMessage", message: "second message" });
-      const reply = await tab.waitFor((f) => tab.frames.indexOf(f) >= start && isReply(f));
+      const reply = await tab.waitFor(where(isReply, (f) => tab.frames.indexOf(f) >= start));
       expect(reply.message.message).toBe("Hello! How can I help you today?");
       expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
       expect(replay.requests.map((r) => r.body.previous_response_id)).toEqual([chained, undefined]);
