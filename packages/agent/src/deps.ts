@@ -21,6 +21,7 @@ import type { Redis } from "ioredis";
 import type OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import { linkedTables } from "./linked-tables.ts";
+import { DEFAULT_OPENAI_MODEL } from "./model-defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
 import { LOCK_TTL_MS } from "./session-lock.ts";
@@ -72,9 +73,6 @@ export interface AgentDeps {
   sqs: SQSClient;
   logger: Logger;
 }
-
-/** The model the agent asks unless AZUCHI_OPENAI_MODEL names another. */
-export const DEFAULT_OPENAI_MODEL = "gpt-4.1-mini";
 
 export const DEFAULT_INSTRUCTIONS = [
   "You are azuchi, a helpful assistant in a chat.",
