@@ -86,7 +86,9 @@ describe("streaming", () => {
     expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
     const completed = events.at(-1);
     if (completed?.type !== "response.completed") throw new Error("no response.completed");
-    expect(completed.response.output_text).toBe(deltas(events).join(""));
+    // The wire object has no output_text (the SDK adds it to what create() returns): the text is in output.
+    expect(completed.response).not.toHaveProperty("output_text");
+    expect(completed.response.output[0]).toMatchObject({ type: "message", content: [{ type: "output_text", text: deltas(events).join("") }] });
   });
 
   it("gives the same reply through responses.stream and finalResponse, a CJK character per delta", async () => {
@@ -242,7 +244,7 @@ describe("limits and failures", () => {
 
     const events = await collect(await client.responses.create({ model: "offline", input: long, max_output_tokens: 16, stream: true }));
     expect(deltas(events)).toHaveLength(16);
-    expect(events.at(-1)).toMatchObject({ type: "response.incomplete", response: { status: "incomplete", output_text: response.output_text } });
+    expect(events.at(-1)).toMatchObject({ type: "response.incomplete", response: { status: "incomplete", output: [{ status: "incomplete", content: [{ text: response.output_text }] }] } });
   });
 
   it("answers every request with a 500 in fail mode, until set back", async () => {
@@ -317,13 +319,22 @@ describe("faults for the drills", () => {
 });
 
 describe("settings", () => {
-  const defaults = { mode: "ok", firstTokenMs: 20, tokenMs: 2, retryAfterSeconds: 1, faultRequests: null };
+  const defaults = {
+    mode: "ok",
+    firstTokenMs: 20,
+    tokenMs: 2,
+    retryAfterSeconds: 1,
+    faultRequests: null,
+    scenario: null,
+    contextTokens: null,
+    models: ["offline", "gpt-4.1*", "gpt-4o*", "gpt-5*", "o1*", "o3*", "o4-mini*"],
+  };
   it("changes only the fields given and rejects bad values without changing anything", async () => {
     const own = await startOfflineModel();
     try {
       expect(own.settings()).toEqual(defaults);
       expect(own.configure({ tokenMs: 7 })).toEqual({ ...defaults, tokenMs: 7 });
-      const bad: unknown[] = [{ mode: "broken" }, { firstTokenMs: -1 }, { tokenMs: 1.5 }, { tokenMs: 60_001 }, { firstTokenMs: "20" }, { speed: 1 }, { faultRequests: 0 }, { retryAfterSeconds: -1 }];
+      const bad: unknown[] = [{ mode: "broken" }, { firstTokenMs: -1 }, { tokenMs: 1.5 }, { tokenMs: 60_001 }, { firstTokenMs: "20" }, { speed: 1 }, { faultRequests: 0 }, { retryAfterSeconds: -1 }, { scenario: "nope" }, { contextTokens: 0 }, { models: [] }, { models: ["two words"] }];
       for (const patch of bad) {
         expect(() => own.configure(patch as never), JSON.stringify(patch)).toThrow(InvalidOfflineModelSettingsError);
       }

@@ -25,7 +25,12 @@ export async function signDevToken(auth: DevAuth, user: string): Promise<string>
     .sign(new TextEncoder().encode(auth.secret));
 }
 
-/** GET /dev/token?user=alice and GET/POST /dev/model (mode ok, fail, rate-limit or hang; faultRequests to heal after N): local-stack-only conveniences. */
+/**
+ * GET /dev/token?user=alice and GET/POST /dev/model: local-stack-only conveniences. /dev/model
+ * changes the offline model (settings.ts): mode ok, fail, rate-limit or hang; a scenario of the
+ * Responses API (scenarios.ts: refusal, preamble, context-length-exceeded, …); faultRequests to
+ * heal after N requests; contextTokens; the model names it answers to.
+ */
 export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined): Promise<void> {
   if (url.pathname === "/dev/token" && req.method === "GET") {
     const user = UserName.safeParse(url.searchParams.get("user") ?? "");
@@ -39,7 +44,9 @@ export async function handleDevRequest(req: IncomingMessage, res: ServerResponse
     try {
       patch = JSON.parse((await readBody(req, 4096)).toString("utf8") || "{}");
     } catch {
-      return sendJson(res, 400, { error: "body must be JSON, e.g. {\"mode\":\"fail\"} or {\"mode\":\"rate-limit\",\"retryAfterSeconds\":2,\"faultRequests\":3}" });
+      return sendJson(res, 400, {
+        error: "body must be JSON, e.g. {\"mode\":\"fail\"}, {\"mode\":\"rate-limit\",\"retryAfterSeconds\":2,\"faultRequests\":3} or {\"scenario\":\"refusal\"}",
+      });
     }
     try {
       return sendJson(res, 200, model.configure(patch as Parameters<OfflineModel["configure"]>[0]));

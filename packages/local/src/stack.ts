@@ -15,7 +15,7 @@ import { sendJson } from "./http-body.ts";
 import { createHttpApi } from "./http-api/http-api.ts";
 import { invokeLambda } from "./lambda.ts";
 import { startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
-import { startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
+import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
 import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
@@ -112,7 +112,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const [dynamo, redis, model, sqs] = await Promise.all([
       startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
-      options.openaiApiKey ? undefined : startOfflineModel(options.model),
+      // The offline model answers to the model the handlers are configured with, whatever its name.
+      options.openaiApiKey ? undefined : startOfflineModel(acceptingModel(options.model, options.environment?.AZUCHI_OPENAI_MODEL ?? process.env.AZUCHI_OPENAI_MODEL)),
       startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs") }),
     ]);
     stops.push(() => dynamo.close(), () => sqs.close());

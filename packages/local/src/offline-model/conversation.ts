@@ -23,30 +23,38 @@ function partsText(content: string | ContentPart[]): string {
 export function fromInput(input: string | InputItem[] | undefined): ConversationItem[] {
   if (input === undefined) return [];
   if (typeof input === "string") return [{ kind: "message", role: "user", text: input }];
-  return input.map((item): ConversationItem => {
+  return input.flatMap((item): ConversationItem[] => {
     switch (item.type) {
       case "function_call":
-        return { kind: "function_call", callId: item.call_id, name: item.name, arguments: item.arguments };
+        return [{ kind: "function_call", callId: item.call_id, name: item.name, arguments: item.arguments }];
       case "function_call_output":
-        return { kind: "function_call_output", callId: item.call_id, output: partsText(item.output) };
+        return [{ kind: "function_call_output", callId: item.call_id, output: partsText(item.output) }];
+      case "reasoning":
+        return [];
       default:
-        return { kind: "message", role: item.role, text: partsText(item.content) };
+        return [{ kind: "message", role: item.role, text: partsText(item.content) }];
     }
   });
 }
 
 export function fromOutput(output: OutputItem[]): ConversationItem[] {
-  return output.map((item): ConversationItem => {
-    if (item.type === "function_call") {
-      return { kind: "function_call", callId: item.call_id, name: item.name, arguments: item.arguments };
+  return output.flatMap((item): ConversationItem[] => {
+    switch (item.type) {
+      case "function_call":
+        return [{ kind: "function_call", callId: item.call_id, name: item.name, arguments: item.arguments }];
+      case "reasoning":
+        return [];
+      case "message":
+        return [{ kind: "message", role: "assistant", text: item.content.map((part) => (part.type === "refusal" ? part.refusal : part.text)).join("") }];
     }
-    return { kind: "message", role: "assistant", text: item.content.map((part) => part.text).join("") };
   });
 }
 
 /** What happened since the latest user message: the turn the model is answering. */
 export interface Turn {
   userText: string;
+  /** Where the turn's user message is in the conversation: what came before is older context. */
+  start: number;
   /** Tool calls made in this turn, in order, with their outputs once given. */
   calls: { name: string; arguments: string; output: string | undefined }[];
 }
@@ -70,7 +78,7 @@ export function currentTurn(items: ConversationItem[]): Turn {
   for (const item of items.slice(start)) {
     if (item.kind === "function_call") calls.push({ name: item.name, arguments: item.arguments, output: outputs.get(item.callId) });
   }
-  return { userText: user.text, calls };
+  return { userText: user.text, start, calls };
 }
 
 /**

@@ -6,6 +6,7 @@
  *   const client = new OpenAI({ apiKey: "offline", baseURL: model.baseURL });
  */
 export { startOfflineModel, type OfflineModel, type OfflineModelOptions } from "./server.ts";
-export { InvalidOfflineModelSettingsError, type OfflineModelSettings } from "./settings.ts";
+export { acceptingModel, DEFAULT_MODELS, InvalidOfflineModelSettingsError, type OfflineModelSettings } from "./settings.ts";
+export { SCENARIOS, type Scenario } from "./scenarios.ts";
 export { PLAN_TOOL, TIME_TOOL } from "./responder.ts";
 export { tokenize } from "./tokens.ts";

@@ -25,12 +25,22 @@ export function decideReply(turn: Turn, offeredTools: ReadonlySet<string>): Repl
     return { kind: "function_call", name: PLAN_TOOL, arguments: JSON.stringify(planArguments(turn.userText, wantsTime, japanese)) };
   }
   if (wantsTime && !called.has(TIME_TOOL)) {
-    return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: japanese ? "Asia/Tokyo" : "UTC" }) };
+    return timeCall(japanese);
   }
-  return { kind: "text", text: replyText(turn, japanese) };
+  return { kind: "text", text: replyText(turn) };
 }
 
-function replyText(turn: Turn, japanese: boolean): string {
+export function timeCall(japanese: boolean): Reply & { kind: "function_call" } {
+  return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: japanese ? "Asia/Tokyo" : "UTC" }) };
+}
+
+export function planCall(request: string, withTime: boolean): Reply & { kind: "function_call" } {
+  return { kind: "function_call", name: PLAN_TOOL, arguments: JSON.stringify(planArguments(request, withTime, containsJapanese(request))) };
+}
+
+/** The answer: the user's message quoted, then what each tool of the turn returned. */
+export function replyText(turn: Turn): string {
+  const japanese = containsJapanese(turn.userText);
   const sentences = [japanese ? `「${turn.userText}」と受け取りました。` : `You said: "${turn.userText}".`];
   for (const call of turn.calls) {
     if (call.name === PLAN_TOOL) {

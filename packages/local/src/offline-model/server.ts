@@ -5,9 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiError, bodyTooLarge, failMode, invalidRequest, rateLimited, responseNotFound, unknownRoute } from "./errors.ts";
+import { ApiError, bodyTooLarge, failMode, invalidRequest, modelNotFound, rateLimited, responseNotFound, unknownRoute } from "./errors.ts";
 import { generateResponse, generationMs, type Generation } from "./generate.ts";
-import { applySettingsPatch, defaultSettings, takeRequest, type OfflineModelSettings } from "./settings.ts";
+import { applySettingsPatch, defaultSettings, knowsModel, takeRequest, type OfflineModelSettings } from "./settings.ts";
 import { ResponseStore } from "./store.ts";
 import { streamGeneration } from "./stream.ts";
 import { parseCreateResponseBody } from "./wire.ts";
@@ -70,16 +70,18 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
     if (taken.mode === "rate-limit") throw rateLimited(timing.retryAfterSeconds);
     if (taken.mode === "hang") return hang(res);
     const body = parseCreateResponseBody(parseJson(raw));
-    const generation = generateResponse(body, store);
+    if (!knowsModel(timing.models, body.model)) throw modelNotFound(body.model);
+    const generation = generateResponse(body, store, { scenario: taken.scenario, contextTokens: timing.contextTokens, retryAfterSeconds: timing.retryAfterSeconds });
 
     const disconnected = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) disconnected.abort();
     });
     let finished = false;
-    // The model "keeps generating" when the client leaves, so the response is stored anyway.
+    // The model "keeps generating" when the client leaves, so the response is stored anyway;
+    // one that failed mid-stream is not, so nothing can chain on it.
     const finish = (): void => {
-      if (finished) return;
+      if (finished || generation.failure !== undefined) return;
       finished = true;
       generation.response.completed_at = Math.floor(Date.now() / 1000);
       if (generation.response.store) store.save(generation.response, generation.input);
@@ -107,10 +109,10 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
 
   return {
     baseURL: `http://${urlHost(host)}:${listeningPort(server)}/v1`,
-    settings: () => ({ ...settings }),
+    settings: () => ({ ...settings, models: [...settings.models] }),
     configure(patch) {
       settings = applySettingsPatch(settings, patch);
-      return { ...settings };
+      return { ...settings, models: [...settings.models] };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -50,40 +50,79 @@ export async function streamGeneration(
   const inProgress: ResponseObject = {
     ...final,
     status: "in_progress",
+    error: null,
     incomplete_details: null,
     output: [],
-    output_text: "",
     usage: null,
     completed_at: null,
+    service_tier: generation.requestedTier,
   };
   send({ type: "response.created", response: inProgress });
   send({ type: "response.in_progress", response: inProgress });
 
+  const failure = generation.failure;
+  if (failure?.kind === "failed") {
+    send({ type: "response.failed", response: final });
+    res.end();
+    return;
+  }
+
   const nextToken = tokenClock(timing, signal);
   for (const [outputIndex, item] of final.output.entries()) {
     const tokens = generation.tokens[outputIndex] ?? [];
-    if (!send({ type: "response.output_item.added", output_index: outputIndex, item: startedItem(item) })) return;
-    if (item.type === "message") {
-      const itemId = item.id;
-      const where = { item_id: itemId, output_index: outputIndex, content_index: 0 };
-      const emptyPart = { type: "output_text", text: "", annotations: [], logprobs: [] };
-      send({ type: "response.content_part.added", ...where, part: emptyPart });
-      for (const delta of tokens) {
-        if (!(await nextToken())) return;
-        send({ type: "response.output_text.delta", ...where, delta, logprobs: [] });
+    const last = outputIndex === final.output.length - 1;
+    // An `error` event cuts the last item after its first few deltas: no done events, no final event.
+    const errorAfter = failure?.kind === "error" && last ? failure.afterTokens : undefined;
+    const deltas = async (event: (delta: string) => { type: string } & Record<string, unknown>): Promise<boolean> => {
+      for (const [index, delta] of tokens.entries()) {
+        if (index === errorAfter) return false;
+        if (!(await nextToken())) return false;
+        send(event(delta));
       }
-      const part = item.content[0] ?? emptyPart;
-      send({ type: "response.output_text.done", ...where, text: part.text, logprobs: [] });
-      send({ type: "response.content_part.done", ...where, part });
+      return errorAfter === undefined || errorAfter >= tokens.length;
+    };
+    if (!send({ type: "response.output_item.added", output_index: outputIndex, item: startedItem(item) })) return;
+    let whole: boolean;
+    if (item.type === "message") {
+      const where = { item_id: item.id, output_index: outputIndex, content_index: 0 };
+      const part = item.content[0] ?? { type: "output_text", text: "", annotations: [], logprobs: [] };
+      if (part.type === "refusal") {
+        send({ type: "response.content_part.added", ...where, part: { type: "refusal", refusal: "" } });
+        whole = await deltas((delta) => ({ type: "response.refusal.delta", ...where, delta }));
+        if (whole) send({ type: "response.refusal.done", ...where, refusal: part.refusal });
+      } else {
+        send({ type: "response.content_part.added", ...where, part: { type: "output_text", text: "", annotations: [], logprobs: [] } });
+        whole = await deltas((delta) => ({ type: "response.output_text.delta", ...where, delta, logprobs: [] }));
+        if (whole) send({ type: "response.output_text.done", ...where, text: part.text, logprobs: [] });
+      }
+      if (whole) send({ type: "response.content_part.done", ...where, part });
+    } else if (item.type === "reasoning") {
+      const where = { item_id: item.id, output_index: outputIndex, summary_index: 0 };
+      const text = item.summary[0]?.text;
+      // A reasoning item without a summary streams no summary part at all.
+      whole = text === undefined;
+      if (text !== undefined) {
+        send({ type: "response.reasoning_summary_part.added", ...where, part: { type: "summary_text", text: "" } });
+        whole = await deltas((delta) => ({ type: "response.reasoning_summary_text.delta", ...where, delta }));
+      }
+      if (whole && text !== undefined) {
+        send({ type: "response.reasoning_summary_text.done", ...where, text });
+        send({ type: "response.reasoning_summary_part.done", ...where, part: { type: "summary_text", text } });
+      }
     } else {
       const where = { item_id: item.id, output_index: outputIndex };
-      for (const delta of tokens) {
-        if (!(await nextToken())) return;
-        send({ type: "response.function_call_arguments.delta", ...where, delta });
-      }
-      send({ type: "response.function_call_arguments.done", ...where, arguments: item.arguments });
+      whole = await deltas((delta) => ({ type: "response.function_call_arguments.delta", ...where, delta }));
+      // A call cut by max_output_tokens has no arguments.done: its arguments never finished.
+      if (whole && item.status !== "incomplete") send({ type: "response.function_call_arguments.done", ...where, arguments: item.arguments });
     }
+    if (!whole) break;
     send({ type: "response.output_item.done", output_index: outputIndex, item });
+  }
+  if (signal.aborted || res.destroyed) return;
+  if (failure?.kind === "error") {
+    send({ type: "error", code: failure.code, message: failure.message, param: null });
+    res.end();
+    return;
   }
   finish();
   send({ type: final.status === "incomplete" ? "response.incomplete" : "response.completed", response: final });
@@ -92,6 +131,12 @@ export async function streamGeneration(
 
 /** An output item as response.output_item.added announces it: nothing generated yet. */
 function startedItem(item: OutputItem): OutputItem {
-  if (item.type === "message") return { ...item, status: "in_progress", content: [] };
-  return { ...item, status: "in_progress", arguments: "" };
+  switch (item.type) {
+    case "message":
+      return { ...item, status: "in_progress", content: [] };
+    case "reasoning":
+      return { ...item, status: "in_progress", summary: [] };
+    case "function_call":
+      return { ...item, status: "in_progress", arguments: "" };
+  }
 }

@@ -28,6 +28,8 @@ const inputItem = z.discriminatedUnion("type", [
     call_id: z.string().min(1),
     output: z.union([z.string(), z.array(contentPart)]),
   }),
+  // A reasoning item sent back as context, as OpenAI allows; the offline model does not read it.
+  z.looseObject({ type: z.literal("reasoning") }),
 ]);
 export type InputItem = z.infer<typeof inputItem>;
 
@@ -59,6 +61,12 @@ export const createResponseBody = z.object({
   parallel_tool_calls: z.boolean().nullish(),
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
+  // "auto": past the context window, the oldest input is dropped instead of the request refused.
+  truncation: z.enum(["auto", "disabled"]).nullish(),
+  service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).nullish(),
+  reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
+  prompt_cache_key: z.string().nullish(),
+  safety_identifier: z.string().max(64).nullish(),
 });
 export type CreateResponseBody = z.infer<typeof createResponseBody>;
 
@@ -127,12 +135,19 @@ export interface OutputText {
   logprobs: never[];
 }
 
+export interface OutputRefusal {
+  type: "refusal";
+  refusal: string;
+}
+
 export interface MessageItem {
   type: "message";
   id: string;
   role: "assistant";
   status: "in_progress" | "completed" | "incomplete";
-  content: OutputText[];
+  content: (OutputText | OutputRefusal)[];
+  /** Set by models that write preambles: "commentary" before a tool call, "final_answer" for the answer. */
+  phase?: "commentary" | "final_answer";
 }
 
 export interface FunctionCallItem {
@@ -144,7 +159,15 @@ export interface FunctionCallItem {
   status: "in_progress" | "completed" | "incomplete";
 }
 
-export type OutputItem = MessageItem | FunctionCallItem;
+export interface ReasoningItem {
+  type: "reasoning";
+  id: string;
+  summary: { type: "summary_text"; text: string }[];
+  encrypted_content: string | null;
+  status: "in_progress" | "completed" | "incomplete";
+}
+
+export type OutputItem = MessageItem | FunctionCallItem | ReasoningItem;
 
 export interface Usage {
   input_tokens: number;
@@ -154,31 +177,37 @@ export interface Usage {
   total_tokens: number;
 }
 
+/**
+ * The response object as OpenAI sends it. It has no `output_text`: that is the SDK's
+ * convenience, computed on the client from `output`.
+ */
 export interface ResponseObject {
   id: string;
   object: "response";
   created_at: number;
   completed_at: number | null;
-  status: "in_progress" | "completed" | "incomplete";
+  status: "in_progress" | "completed" | "incomplete" | "failed";
   background: boolean;
-  error: null;
+  error: { code: string; message: string } | null;
   incomplete_details: { reason: "max_output_tokens" } | null;
   instructions: string | null;
   max_output_tokens: number | null;
   metadata: Record<string, string>;
   model: string;
   output: OutputItem[];
-  output_text: string;
   parallel_tool_calls: boolean;
   previous_response_id: string | null;
-  reasoning: { effort: null; summary: null };
-  service_tier: "default";
+  prompt_cache_key: string | null;
+  reasoning: { effort: string | null; summary: string | null };
+  safety_identifier: string | null;
+  /** The tier asked for while in progress ("auto" by default), the tier that served it once done. */
+  service_tier: string;
   store: boolean;
   temperature: number;
-  text: { format: { type: "text" } };
+  text: { format: { type: "text" }; verbosity: "medium" };
   tool_choice: unknown;
   tools: Tool[];
   top_p: number;
-  truncation: "disabled";
+  truncation: "auto" | "disabled";
   usage: Usage | null;
 }
