@@ -72,12 +72,15 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     answered = true;
     input.onText(delta);
   };
+  // Activity is shown as it comes and awaited once the response is read; a failed post fails
+  // the turn then (caught here too, so a stream that fails first leaves no unhandled rejection).
   const activity: Promise<void>[] = [];
-  const sinks = {
-    onAnswerText,
-    onCommentary: (text: string) => void activity.push(Promise.resolve(input.onActivity?.({ kind: "commentary", text }))),
-    onReasoningSummary: (text: string) => void activity.push(Promise.resolve(input.onActivity?.({ kind: "reasoning", text }))),
+  const note = (kind: "commentary" | "reasoning", text: string) => {
+    const shown = Promise.resolve().then(() => input.onActivity?.({ kind, text }));
+    shown.catch(() => undefined);
+    activity.push(shown);
   };
+  const sinks = { onAnswerText, onCommentary: (text: string) => note("commentary", text), onReasoningSummary: (text: string) => note("reasoning", text) };
   const request = () => streamOnce(openai, tools, config, next, previous, input, sinks);
 
   for (let step = 0; step < config.maxSteps; step++) {
