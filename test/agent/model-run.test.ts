@@ -181,6 +181,21 @@ describe("runModel when the context is too long or the chain is lost", () => {
     expect(replay.requests[1]!.body.input).toHaveLength(3);
   });
 
+  const lost = (status: string, error: Record<string, unknown>) =>
+    parseTranscript(`lost-${status}`, `HTTP/1.1 ${status}\ncontent-type: application/json\n\n${JSON.stringify({ error: { type: "invalid_request_error", ...error } })}`);
+  it("rebuilds when the chained response is gone (previous_response_not_found, or a 404 naming previous_response_id)", async () => {
+    for (const answer of [
+      lost("400 Bad Request", { code: "previous_response_not_found", param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
+      lost("404 Not Found", { code: null, param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
+    ]) {
+      replay.requests.length = 0;
+      const { text, result } = await run([answer, "plain-text"], { previousResponseId: "resp_old" });
+      expect(text).toBe("Hello! How can I help you today?");
+      expect(result?.rebuiltContext).toBe(true);
+      expect(replay.requests.map((r) => r.body.previous_response_id)).toEqual(["resp_old", undefined]);
+    }
+  });
+
   it("does not take a model_not_found 404 for a lost previous response", async () => {
     const { error } = await run(["model-not-found-404", "plain-text"], { previousResponseId: "resp_old" });
     expect(replay.requests).toHaveLength(1);
