@@ -27,8 +27,9 @@ export const HTTP_IDENTITY_SOURCE = "$request.header.Authorization";
 // (type stripping) whatever node the developer's shell has.
 export const DEV_CONSUMER_COMMAND = "npm exec --offline -- node stacks/dev/consume-agent-jobs.ts";
 
-/** The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it). */
-export const DEFAULT_OPENAI_MODEL = "gpt-4.1-mini";
+// The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it), written once.
+export { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/model-defaults.ts";
+import { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/model-defaults.ts";
 
 interface AgentInput {
   storage: Storage;
@@ -57,6 +58,8 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
     // The redrive limit (pipeline.ts): the agent gives a job up itself on its last receive.
     AZUCHI_MAX_RECEIVES: String(jobTiming.maxReceiveCount),
     AZUCHI_OPENAI_MODEL: process.env.AZUCHI_OPENAI_MODEL || DEFAULT_OPENAI_MODEL,
+    // An OpenAI-compatible endpoint instead of api.openai.com, when deploying names one.
+    ...(process.env.OPENAI_BASE_URL && { OPENAI_BASE_URL: process.env.OPENAI_BASE_URL }),
   };
 
   let consumer: ConsumerOutputs | undefined;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ReplyError } from "ioredis";
 import { classifyFailure } from "../../packages/agent/src/classify-failure.ts";
 import { receiveStage } from "../../packages/agent/src/handlers/consume-jobs.ts";
-import { LockLostError, ReceivesExhaustedError, SessionBusyError, TurnDeadlineError, TurnError, TurnFailedError } from "../../packages/agent/src/turn-errors.ts";
+import { LockLostError, MODEL_FAILURES, ModelCallError, ReceivesExhaustedError, SessionBusyError, TurnDeadlineError, TurnError, TurnFailedError } from "../../packages/agent/src/turn-errors.ts";
 import { InvalidJobError, RedisUnavailableError } from "../../packages/core/src/index.ts";
 
 describe("classifyFailure", () => {
@@ -22,6 +22,15 @@ describe("classifyFailure", () => {
     for (const error of [new TurnDeadlineError(), new RedisUnavailableError("down"), oom, new Error("ResourceNotFoundException"), "a string"]) {
       expect(classifyFailure(error)).toMatchObject({ kind: "retryable", silent: false });
       expect(classifyFailure(new TurnFailedError(1, error))).toMatchObject({ kind: "retryable", silent: false });
+    }
+  });
+
+  it("gives a model failure its verdict once: final ones with the notice to tell, retryable ones with their retry-after", () => {
+    for (const kind of Object.keys(MODEL_FAILURES) as (keyof typeof MODEL_FAILURES)[]) {
+      const failure = classifyFailure(new TurnFailedError(1, new ModelCallError(kind, { message: "m", retryAfterMs: 1500 })));
+      if (MODEL_FAILURES[kind].final) expect(failure, kind).toMatchObject({ kind: "final", tell: kind, silent: false });
+      else expect(failure, kind).toMatchObject({ kind: "retryable", retryAfterMs: 1500 });
+      expect(failure.reason, kind).toContain(MODEL_FAILURES[kind].ops);
     }
   });
 

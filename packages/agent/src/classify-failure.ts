@@ -1,5 +1,9 @@
 import { InvalidJobError } from "@azuchi/core";
-import { LockLostError, ReceivesExhaustedError, SessionBusyError, TurnFailedError } from "./turn-errors.ts";
+import type { notices } from "./notices.ts";
+import { LockLostError, ModelCallError, ReceivesExhaustedError, SessionBusyError, TurnFailedError } from "./turn-errors.ts";
+
+/** The final model failures the user is told about in their own words (notices.ts `modelFailed`). */
+export type ToldFailure = keyof (typeof notices)["modelFailed"]["en"];
 
 /**
  * What the consumer does with a failed record:
@@ -9,13 +13,15 @@ import { LockLostError, ReceivesExhaustedError, SessionBusyError, TurnFailedErro
  * - `retryable`: counted as a failed attempt and retried; `silent` when the user already saw
  *   the reply (only the turn's memory write is missing), so no "retrying" notice.
  * - `final`: no retry can mend it; given up to the dead-letter queue at once.
- * `reason` is for ops (logs, AgentRunFailed, the dead letter's attribute).
+ * `reason` is for ops (logs, AgentRunFailed, the dead letter's attribute); `retryAfterMs` is the
+ * least the retry must wait (a model's retry-after); `tell` says which notice explains a final
+ * model failure to the user.
  */
 export type FailureClass =
   | { kind: "lock-lost"; reason: string }
   | { kind: "busy"; reason: string; retryAfterMs: number }
-  | { kind: "retryable"; reason: string; silent: boolean }
-  | { kind: "final"; reason: string; silent: boolean };
+  | { kind: "retryable"; reason: string; silent: boolean; retryAfterMs?: number }
+  | { kind: "final"; reason: string; silent: boolean; tell?: ToldFailure };
 
 /**
  * The one place a turn's failure is judged (pure: no I/O, no clock). Errors that are not the
@@ -30,7 +36,11 @@ export function classifyFailure(error: unknown): FailureClass {
   if (root instanceof LockLostError) return { kind: "lock-lost", reason };
   if (root instanceof SessionBusyError) return { kind: "busy", reason, retryAfterMs: root.retryAfterMs };
   if (root instanceof ReceivesExhaustedError || root instanceof InvalidJobError) return { kind: "final", reason, silent };
-  // Everything else — a deadline, Redis or DynamoDB down, the model failing — may pass.
+  if (root instanceof ModelCallError) {
+    if (root.final) return { kind: "final", reason, silent, tell: root.kind as ToldFailure };
+    return root.retryAfterMs === undefined ? { kind: "retryable", reason, silent } : { kind: "retryable", reason, silent, retryAfterMs: root.retryAfterMs };
+  }
+  // Everything else — a deadline, Redis or DynamoDB down, a bug's error — may pass.
   return { kind: "retryable", reason, silent };
 }
 

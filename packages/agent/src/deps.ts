@@ -19,10 +19,12 @@ import {
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Redis } from "ioredis";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import { linkedTables } from "./linked-tables.ts";
+import { DEFAULT_OPENAI_MODEL } from "./model-defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
+import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
 import { LOCK_TTL_MS } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
 import { TurnState } from "./turn-state.ts";
@@ -30,7 +32,7 @@ import { TurnState } from "./turn-state.ts";
 /** The agent's configuration, with its defaults; read from the links and the environment. */
 export interface AgentSettings {
   redis: RedisEndpoint;
-  openai: { apiKey: string; timeoutMs: number; maxRetries: number; baseURL?: string };
+  openai: OpenAiClientSettings;
   model: ModelConfig;
   historyLength: number;
   tables: Tables;
@@ -93,13 +95,20 @@ function nonNegativeIntFromEnv(name: string, fallback: number): number {
 export function settingsFromEnvironment(): AgentSettings {
   return {
     redis: redisEndpoint(Resource.AgentMemory),
-    // OPENAI_BASE_URL, when set, points the client at another server (the local offline model).
-    openai: { apiKey: Resource.OpenAiApiKey.value, timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000), maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2) },
+    // OPENAI_BASE_URL, when set, points the client at another server: an OpenAI-compatible
+    // endpoint, or the local offline model.
+    openai: {
+      apiKey: Resource.OpenAiApiKey.value,
+      baseURL: process.env.OPENAI_BASE_URL || undefined,
+      timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000),
+      maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2),
+    },
     model: {
-      model: process.env.AZUCHI_OPENAI_MODEL || "gpt-4.1-mini",
+      model: process.env.AZUCHI_OPENAI_MODEL || DEFAULT_OPENAI_MODEL,
       instructions: process.env.AZUCHI_AGENT_INSTRUCTIONS || DEFAULT_INSTRUCTIONS,
       maxOutputTokens: intFromEnv("AZUCHI_MAX_OUTPUT_TOKENS", 4_000),
       maxSteps: intFromEnv("AZUCHI_MAX_MODEL_STEPS", 8),
+      historyChars: intFromEnv("AZUCHI_HISTORY_CHARS", 100_000),
     },
     historyLength: intFromEnv("AZUCHI_HISTORY_LENGTH", 50),
     tables: linkedTables(),
@@ -127,12 +136,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     redis,
     turns: new TurnState(redis, keys, settings.lockTtlMs),
     memory: new ConversationMemory(redis, keys, settings.historyLength),
-    openai: new OpenAI({
-      apiKey: settings.openai.apiKey,
-      baseURL: settings.openai.baseURL,
-      timeout: settings.openai.timeoutMs,
-      maxRetries: settings.openai.maxRetries,
-    }),
+    openai: createOpenAiClient(settings.openai),
     tools: new ToolRegistry(),
     messages: new MessagesRepository(doc, settings.tables),
     sessions: new SessionsRepository(doc, settings.tables.sessions),

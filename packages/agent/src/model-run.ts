@@ -1,7 +1,10 @@
-import OpenAI from "openai";
-import type { Response, ResponseInputItem, ResponseFunctionToolCall } from "openai/resources/responses/responses";
+import type OpenAI from "openai";
+import type { Response, ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem } from "openai/resources/responses/responses";
 import type { HistoryEntry } from "./history.ts";
+import { rejectsChainedResponse, toModelCallError } from "./model-errors.ts";
+import { readResponseStream } from "./model-stream.ts";
 import type { ToolRegistry } from "./tools/index.ts";
+import { ModelCallError } from "./turn-errors.ts";
 
 export interface ModelConfig {
   model: string;
@@ -9,6 +12,8 @@ export interface ModelConfig {
   maxOutputTokens: number;
   /** Bound on model calls in one turn (each tool round is one). */
   maxSteps: number;
+  /** Bound, in characters, on the history sent when the context is rebuilt from it. */
+  historyChars: number;
 }
 
 export interface ModelRunInput {
@@ -16,8 +21,15 @@ export interface ModelRunInput {
   previousResponseId: string | undefined;
   /** Called for the context when there is no usable previous_response_id. */
   loadHistory: () => Promise<HistoryEntry[]>;
+  /** The answer's text as it streams; separate text items arrive separated by a blank line. */
   onText: (delta: string) => void;
   onToolCall: (call: ResponseFunctionToolCall) => Promise<string>;
+  /** What the model says about its work rather than to answer: commentary, reasoning summaries. */
+  onActivity?: (note: { kind: "commentary" | "reasoning"; text: string }) => Promise<void> | void;
+  /** OpenAI's prompt cache key: the session, whose turns share their prefix. */
+  promptCacheKey?: string;
+  /** OpenAI's safety_identifier: a hash of the user, never the user id itself. */
+  safetyIdentifier?: string;
   signal?: AbortSignal;
 }
 
@@ -25,54 +37,76 @@ export interface ModelRunResult {
   responseId: string;
   usage: { inputTokens: number; outputTokens: number };
   toolCalls: string[];
-  /** The reply was cut at max_output_tokens. */
-  truncated: boolean;
-  /** The stored previous_response_id was rejected and the context rebuilt from history. */
+  /** Why the reply was cut off (`max_output_tokens`, `content_filter`), when it was. */
+  incomplete: string | undefined;
+  /** The reply is the model's refusal. */
+  refusal: boolean;
+  /** The chained previous_response_id was rejected (or the context too long) and the context rebuilt from history. */
   rebuiltContext: boolean;
 }
 
-export class ModelError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ModelError";
-  }
-}
-
 /**
- * One turn of the function-calling loop on the Responses API, streamed: text goes to
- * onText as it arrives, each function call to onToolCall, until the model answers
- * without calling a tool or the step bound is reached.
+ * One turn of the function-calling loop on the Responses API, streamed: answer text goes to
+ * onText as it arrives, commentary and reasoning summaries to onActivity, each function call to
+ * onToolCall, until the model answers without calling a tool, the response is cut off, or the
+ * step bound is reached. Failures leave as ModelCallError (model-errors.ts), classified once.
  */
 export async function runModel(openai: OpenAI, tools: ToolRegistry, config: ModelConfig, input: ModelRunInput): Promise<ModelRunResult> {
   const usage = { inputTokens: 0, outputTokens: 0 };
   const toolCalls: string[] = [];
   let previous = input.previousResponseId;
   let rebuiltContext = false;
-  let next: ResponseInputItem[] = previous
-    ? [userItem(input.userMessage)]
-    : [...historyItems(await input.loadHistory()), userItem(input.userMessage)];
+  let refusal = false;
+  const fromHistory = async () => [...historyItems(await input.loadHistory(), config.historyChars), userItem(input.userMessage)];
+  let next: ResponseInputItem[] = previous ? [userItem(input.userMessage)] : await fromHistory();
+
+  // Text items are kept apart: a blank line between two of them, never "…links.The model…".
+  let answered = false;
+  let currentItem: string | undefined;
+  const onAnswerText = (delta: string, part: { itemId: string; refusal: boolean }) => {
+    if (part.refusal) refusal = true;
+    if (part.itemId !== currentItem) {
+      if (answered) input.onText("\n\n");
+      currentItem = part.itemId;
+    }
+    answered = true;
+    input.onText(delta);
+  };
+  // Activity is shown as it comes and awaited once the response is read; a failed post fails
+  // the turn then (caught here too, so a stream that fails first leaves no unhandled rejection).
+  const activity: Promise<void>[] = [];
+  const note = (kind: "commentary" | "reasoning", text: string) => {
+    const shown = Promise.resolve().then(() => input.onActivity?.({ kind, text }));
+    shown.catch(() => undefined);
+    activity.push(shown);
+  };
+  const sinks = { onAnswerText, onCommentary: (text: string) => note("commentary", text), onReasoningSummary: (text: string) => note("reasoning", text) };
+  const request = () => streamOnce(openai, tools, config, next, previous, input, sinks);
 
   for (let step = 0; step < config.maxSteps; step++) {
     let response: Response;
+    let done: ResponseOutputItem[];
     try {
-      response = await streamOnce(openai, tools, config, next, previous, input);
+      ({ response, done } = await request());
     } catch (error) {
-      // OpenAI lost or expired the stored conversation: carry on from our own history.
-      if (step === 0 && previous && isPreviousResponseNotFound(error)) {
-        previous = undefined;
-        rebuiltContext = true;
-        next = [...historyItems(await input.loadHistory()), userItem(input.userMessage)];
-        response = await streamOnce(openai, tools, config, next, previous, input);
-      } else {
-        throw error;
-      }
+      // OpenAI lost, expired or refused the chained conversation, or it grew past the model's
+      // window: drop previous_response_id and carry on from our own (capped) history, once.
+      if (!(error instanceof ModelCallError) || previous === undefined || rebuiltContext || !(error.kind === "context-too-long" || rejectsChainedResponse(error))) throw error;
+      previous = undefined;
+      rebuiltContext = true;
+      next = await fromHistory();
+      ({ response, done } = await request());
     }
+    await Promise.all(activity.splice(0));
     usage.inputTokens += response.usage?.input_tokens ?? 0;
     usage.outputTokens += response.usage?.output_tokens ?? 0;
-    const calls = response.output.filter((item): item is ResponseFunctionToolCall => item.type === "function_call");
-    if (calls.length === 0) {
-      return { responseId: response.id, usage, toolCalls, truncated: response.status === "incomplete", rebuiltContext };
-    }
+    const result = { responseId: response.id, usage, toolCalls, refusal, rebuiltContext };
+    // A cut-off response ends the turn: its function calls may be cut mid-arguments, and a call
+    // answered without the others would leave the chained response waiting for their outputs.
+    if (response.status === "incomplete") return { ...result, incomplete: response.incomplete_details?.reason ?? "unknown" };
+    const output = response.output?.length ? response.output : done;
+    const calls = output.filter((item): item is ResponseFunctionToolCall => item.type === "function_call" && item.status !== "incomplete");
+    if (calls.length === 0) return { ...result, incomplete: undefined };
     next = [];
     for (const call of calls) {
       toolCalls.push(call.name);
@@ -80,7 +114,7 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     }
     previous = response.id;
   }
-  throw new ModelError(`the model was still calling tools after ${config.maxSteps} steps`);
+  throw new ModelCallError("stream-failed", { message: `the model was still calling tools after ${config.maxSteps} steps` });
 }
 
 async function streamOnce(
@@ -90,46 +124,45 @@ async function streamOnce(
   input: ResponseInputItem[],
   previousResponseId: string | undefined,
   run: ModelRunInput,
-): Promise<Response> {
-  const stream = await openai.responses.create(
-    {
-      model: config.model,
-      // Neither instructions nor tools are inherited through previous_response_id: send both every time.
-      instructions: config.instructions,
-      tools: tools.definitions(),
-      input,
-      previous_response_id: previousResponseId,
-      store: true,
-      max_output_tokens: config.maxOutputTokens,
-      stream: true,
-    },
-    { signal: run.signal },
-  );
-  for await (const event of stream) {
-    switch (event.type) {
-      case "response.output_text.delta":
-        run.onText(event.delta);
-        break;
-      case "response.completed":
-      case "response.incomplete":
-        return event.response;
-      case "response.failed":
-        throw new ModelError(`the model failed: ${event.response.error?.message ?? "no reason given"}`);
-      case "error":
-        throw new ModelError(`the model stream failed: ${event.message}`);
-    }
+  sinks: Parameters<typeof readResponseStream>[1],
+) {
+  try {
+    const stream = await openai.responses.create(
+      {
+        model: config.model,
+        // Neither instructions nor tools are inherited through previous_response_id: send both every time.
+        instructions: config.instructions,
+        tools: tools.definitions(),
+        input,
+        previous_response_id: previousResponseId,
+        store: true,
+        // A long chain is trimmed by OpenAI rather than refused with context_length_exceeded.
+        truncation: "auto",
+        max_output_tokens: config.maxOutputTokens,
+        prompt_cache_key: run.promptCacheKey,
+        safety_identifier: run.safetyIdentifier,
+        stream: true,
+      },
+      { signal: run.signal },
+    );
+    return await readResponseStream(stream, sinks);
+  } catch (error) {
+    throw toModelCallError(error);
   }
-  throw new ModelError("the model's stream ended without a final response");
-}
-
-function isPreviousResponseNotFound(error: unknown): boolean {
-  return error instanceof OpenAI.APIError && (error.code === "previous_response_not_found" || error.status === 404);
 }
 
 function userItem(text: string): ResponseInputItem {
   return { role: "user", content: text };
 }
 
-function historyItems(history: HistoryEntry[]): ResponseInputItem[] {
-  return history.map((entry) => ({ role: entry.role === "USER" ? ("user" as const) : ("assistant" as const), content: entry.message }));
+/** The newest entries of the history whose text fits in `maxChars`, oldest first. */
+export function historyItems(history: HistoryEntry[], maxChars: number): ResponseInputItem[] {
+  const kept: HistoryEntry[] = [];
+  let chars = 0;
+  for (const entry of history.toReversed()) {
+    chars += entry.message.length;
+    if (chars > maxChars) break;
+    kept.push(entry);
+  }
+  return kept.reverse().map((entry) => ({ role: entry.role === "USER" ? ("user" as const) : ("assistant" as const), content: entry.message }));
 }

@@ -1,5 +1,6 @@
 import { agentMessageId, detectLanguage, type AgentJob } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { ToldFailure } from "./classify-failure.ts";
 import type { AgentDeps } from "./deps.ts";
 import { say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
@@ -12,6 +13,8 @@ export interface FailedAttempt {
   reason: string;
   /** The user already has the reply: ops hear of the failure, the user is not told of one. */
   silent: boolean;
+  /** A final model failure the user is told about in its own words rather than "gave up". */
+  tell?: ToldFailure;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface FailedAttempt {
  */
 export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failure: FailedAttempt, logger: Logger): Promise<boolean> {
   const language = detectLanguage(job.message);
-  const text = failure.final ? say("gaveUp", language) : say("willRetry", language)(failure.attempt);
+  const text = !failure.final ? say("willRetry", language)(failure.attempt) : failure.tell ? say("modelFailed", language)[failure.tell] : say("gaveUp", language);
   const [notice, event] = await Promise.allSettled([
     (async () => {
       if (failure.silent) return false;
@@ -34,7 +37,7 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
         message: text,
         jobId: job.jobId,
         // Clients show the turn as failed at once when told it was given up.
-        payload: { attempt: failure.attempt, final: failure.final },
+        payload: { attempt: failure.attempt, final: failure.final, ...(failure.tell && { failure: failure.tell }) },
       }, { after: job.createdAt });
       await new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger).sendMessage(message);
       return true;

@@ -74,3 +74,43 @@ export class TurnFailedError extends TurnError {
     this.replyStored = options.replyStored ?? false;
   }
 }
+
+/**
+ * How a model call failed, as the consumer and the user need it. The retryable ones pass with
+ * time (a rate limit, the service overloaded or unreachable, a stream cut by the server); the
+ * final ones need someone to act (billing, the configured model, the request itself).
+ */
+export const MODEL_FAILURES = {
+  "rate-limited": { final: false, ops: "rate limited by the model's API; retried after its retry-after" },
+  overloaded: { final: false, ops: "the model's API failed on its side (5xx or server_error); retried" },
+  unreachable: { final: false, ops: "the model's API could not be reached or timed out; retried" },
+  "stream-failed": { final: false, ops: "the model's stream failed or ended without a final response; retried" },
+  quota: { final: true, ops: "insufficient_quota: the API key's billing or quota is used up; add credit or raise the project's limit" },
+  "model-not-found": { final: true, ops: "model_not_found: AZUCHI_OPENAI_MODEL names a model this key or endpoint does not offer" },
+  "too-large": { final: true, ops: "the request is larger than the model's API accepts" },
+  "context-too-long": { final: true, ops: "context_length_exceeded even with the context rebuilt from a capped history" },
+  rejected: { final: true, ops: "the model's API refused the request (invalid request, key or permission); fix the configuration" },
+} as const;
+export type ModelFailureKind = keyof typeof MODEL_FAILURES;
+
+/** A model call that failed, classified once where the OpenAI client's error is caught (model-errors.ts). */
+export class ModelCallError extends TurnError {
+  readonly kind: ModelFailureKind;
+  /** OpenAI's error code (`insufficient_quota`, `server_error`, …) when it gave one. */
+  readonly code: string | undefined;
+  /** The HTTP status; undefined for a failure inside the stream or before any answer. */
+  readonly status: number | undefined;
+  /** How long the API asked us to wait (retry-after), for the job's retry delay. */
+  readonly retryAfterMs: number | undefined;
+  constructor(kind: ModelFailureKind, detail: { code?: string; status?: number; retryAfterMs?: number; message: string }, options?: ErrorOptions) {
+    super(`${MODEL_FAILURES[kind].ops} (${[detail.status, detail.code].filter(Boolean).join(" ") || "no code"}: ${detail.message})`, options);
+    this.kind = kind;
+    this.code = detail.code;
+    this.status = detail.status;
+    this.retryAfterMs = detail.retryAfterMs;
+  }
+
+  get final(): boolean {
+    return MODEL_FAILURES[this.kind].final;
+  }
+}

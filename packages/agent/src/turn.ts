@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { detectLanguage, ensureRedisReady, stopAppliesTo, type AgentJob, type Message, type PendingEvent } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
@@ -79,8 +80,11 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
 
     await messages.post("log:received", "AGENT_LOG", say("received", language));
     let tools = 0;
+    let notes = 0;
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
+      promptCacheKey: job.sessionId,
+      safetyIdentifier: safetyIdentifier(job.userId),
       previousResponseId: begun.previousResponseId,
       loadHistory: async () => {
         const history = await deps.memory.history(job.sessionId);
@@ -91,16 +95,24 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       },
       onText: (delta) => reply.push(delta),
       onToolCall: (call) => runTool(deps, messages, call, `tool:${tools++}`, language, guard),
+      // A preamble (phase "commentary") or a reasoning summary is the model's account of its
+      // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
+      onActivity: async (note) => void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } })),
       signal: guard.signal,
     }).catch((error: unknown) => {
       // The abort's own reason says more than the client's "request was aborted".
       throw guard.abortedBy ?? error;
     });
-    const text = await reply.finish();
+    const streamed = await reply.finish();
     guard.throwIfAborted();
+    // A cut-off reply is kept as written and marked, so it is shown as cut off and never taken
+    // for a whole answer; one cut before any answer (reasoning spent the budget) says so.
+    const text = result.incomplete && !streamed.trim() ? say("cutOffEmpty", language) : streamed;
+    const payload = { ...(result.refusal && { refusal: true }), ...(result.incomplete && { incomplete: result.incomplete }) };
     // Stored, then written to the session's memory while the lock is still renewed; the
     // events come last, as a report of what happened.
-    const stored = await messages.post("reply", "CONVERSATION", text);
+    const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {});
+    if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
     await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
     const done = metrics(result.toolCalls);
     await guard.stop();
@@ -142,7 +154,11 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
 async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFunctionToolCall, position: string, language: ReturnType<typeof detectLanguage>, guard: TurnGuard): Promise<string> {
   guard.throwIfAborted();
   const tool = deps.tools.get(call.name);
-  if (!tool) return JSON.stringify({ error: `no tool named ${call.name}` });
+  if (!tool) {
+    // The model is told, so it can answer without it; the user sees why the turn took a detour.
+    await messages.post(`${position}:unknown`, "AGENT_LOG", say("unknownTool", language)(call.name.slice(0, 100)));
+    return JSON.stringify({ error: `no tool named ${call.name}; the tools are: ${deps.tools.names().join(", ")}` });
+  }
   const args = tool.parameters.safeParse(safeJson(call.arguments));
   if (tool.shows === "log") await messages.post(`${position}:calling`, "AGENT_LOG", say("calling", language)(tool.name));
   if (!args.success) {
@@ -154,6 +170,14 @@ async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFu
   if (tool.shows === "plan") await messages.post(position, "PLAN", outcome.summary, { payload: outcome.payload });
   else await messages.post(`${position}:outcome`, "AGENT_LOG", say("toolDone", language)(tool.name, outcome.summary));
   return outcome.output;
+}
+
+/** Longest activity note kept from the model's commentary or reasoning. */
+const MAX_NOTE_CHARS = 4_000;
+
+/** What OpenAI recommends as safety_identifier: a stable hash, so no user id leaves azuchi. */
+export function safetyIdentifier(userId: string): string {
+  return createHash("sha256").update(`azuchi:${userId}`).digest("hex");
 }
 
 function turnEntries(job: AgentJob, reply: Pick<Message, "messageId" | "message" | "createdAt">): HistoryEntry[] {

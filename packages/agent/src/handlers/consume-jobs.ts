@@ -13,6 +13,9 @@ import { SessionBusyError } from "../turn-errors.ts";
 /** Time kept back from the Lambda's deadline to report the batch and change visibilities. */
 const DEADLINE_MARGIN_MS = 10_000;
 
+/** The longest a failed job waits before its retry, even when a model's retry-after asks more. */
+const MAX_RETRY_DELAY_SECONDS = 900;
+
 /** How long a failed attempt waits before SQS delivers it again: a few seconds, then more. */
 export function retryDelaySeconds(attempt: number, baseSeconds = 2): number {
   return Math.min(baseSeconds * 4 ** Math.max(0, attempt - 1), 300);
@@ -123,14 +126,17 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   if (!final) {
     logger.error("turn failed; will retry", { attempt, counted: counted !== undefined, silent, reason: failure.reason, error: error as Error });
     await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: counted !== undefined ? `${at}:attempt:${attempt}` : `${at}:receive:${receives}` }, logger);
-    delays.set(record.messageId, retryDelaySeconds(attempt, deps.settings.retryBaseSeconds));
+    // A model's retry-after is the least the job waits: retrying sooner is refused again.
+    const askedSeconds = failure.kind === "retryable" && failure.retryAfterMs !== undefined ? Math.ceil(failure.retryAfterMs / 1000) : 0;
+    delays.set(record.messageId, Math.min(Math.max(retryDelaySeconds(attempt, deps.settings.retryBaseSeconds), askedSeconds), MAX_RETRY_DELAY_SECONDS));
     throw error;
   }
   logger.error("turn failed; giving the job up", { attempt, stage, silent, reason: failure.reason, error: error as Error });
   // Told first, then dead-lettered: if the dead-lettering fails, the job comes back and is given
   // up again with the same notice (same position), or on its last receive the redrive policy
   // moves it — with the user already told either way.
-  const told = await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: `${at}:final` }, logger);
+  const tell = failure.kind === "final" ? failure.tell : undefined;
+  const told = await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: `${at}:final`, tell }, logger);
   if (!told && !silent) logger.error("the user could not be told that the job was given up");
   await sendToDeadLetters(deps, record, failure.reason, attempt);
   // A replay from the dead-letter queue starts afresh, and a stop meant for this job is spent.

@@ -4,7 +4,7 @@ import { defineTool } from "./tool.ts";
 export const getCurrentTime = defineTool({
   name: "get_current_time",
   description: "Get the current date and time, in an IANA time zone such as Asia/Tokyo or UTC.",
-  parameters: z.object({ timezone: z.string().max(64).optional() }),
+  parameters: z.object({ timezone: z.string().max(64).nullish().describe("IANA time zone; null for UTC") }),
   shows: "log",
   async run(args, context) {
     const timeZone = args.timezone || "UTC";

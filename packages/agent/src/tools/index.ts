@@ -21,14 +21,53 @@ export class ToolRegistry {
     return this.byName.get(name);
   }
 
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
   /** The tools as the Responses API takes them (sent on every request: they are not inherited). */
   definitions(): FunctionTool[] {
     return [...this.byName.values()].map((tool) => ({
       type: "function",
       name: tool.name,
       description: tool.description,
-      parameters: z.toJSONSchema(tool.parameters) as Record<string, unknown>,
-      strict: false,
+      parameters: strictSchema(z.toJSONSchema(tool.parameters, { io: "input" })),
+      strict: true,
     }));
   }
+}
+
+/** Keywords OpenAI's strict mode refuses; our zod schemas still check them on the arguments. */
+const UNSUPPORTED = new Set(["$schema", "minLength", "maxLength", "default"]);
+
+/**
+ * A JSON schema as strict function calling accepts it: every object closed
+ * (additionalProperties false) with every property required; a property the zod schema lets
+ * be left out must accept null instead (declare it `.nullish()`), so the model can still omit it.
+ */
+export function strictSchema(schema: unknown): Record<string, unknown> {
+  return strict(schema) as Record<string, unknown>;
+}
+
+function acceptsNull(schema: unknown): boolean {
+  const node = schema as { type?: unknown; anyOf?: unknown[] };
+  return node.type === "null" || (Array.isArray(node.type) && node.type.includes("null")) || (node.anyOf ?? []).some(acceptsNull);
+}
+
+function strict(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(strict);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) if (!UNSUPPORTED.has(key)) out[key] = strict(value);
+  if (out.type === "object") {
+    const properties = (out.properties ?? {}) as Record<string, unknown>;
+    const required = new Set((out.required ?? []) as string[]);
+    for (const [name, property] of Object.entries(properties)) {
+      if (!required.has(name) && !acceptsNull(property)) throw new Error(`tool parameter ${name} may be left out but is not nullable; declare it .nullish() for strict mode`);
+    }
+    out.properties = properties;
+    out.required = Object.keys(properties);
+    out.additionalProperties = false;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ export const PlanStep = z.object({
   status: z.enum(["pending", "in_progress", "completed"]),
 });
 export const PlanPayload = z.object({
-  explanation: z.string().max(2000).optional(),
+  explanation: z.string().max(2000).nullish(),
   plan: z.array(PlanStep).min(1).max(20),
 });
 export type PlanPayload = z.infer<typeof PlanPayload>;

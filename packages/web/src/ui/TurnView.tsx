@@ -2,6 +2,7 @@ import type { ChatMessage } from "../chat/protocol.ts";
 import type { ReplyStream } from "../chat/streams.ts";
 import type { PlanView, Turn, TurnStatus } from "../chat/turns.ts";
 import { Markdown } from "./Markdown.tsx";
+import { replyMarks } from "./reply-marks.ts";
 import { Time } from "./Time.tsx";
 
 const STATUS_TEXT: Partial<Record<TurnStatus, string>> = {
@@ -101,11 +102,16 @@ function Item({ message }: { message: ChatMessage }) {
   }
   if (message.messageType === "CONVERSATION" || message.messageType === "PLAN") {
     // A PLAN without a readable payload still has its text.
+    const marks = message.messageType === "CONVERSATION" ? replyMarks(message) : [];
     return (
-      <div className="bubble agent" data-role={message.role} data-type={message.messageType} data-stopped={message.stopped || undefined}>
+      <div className="bubble agent" data-role={message.role} data-type={message.messageType} data-stopped={message.stopped || undefined} data-marks={marks.map((m) => m.status).join(" ") || undefined}>
         <Markdown text={message.message} />
         <footer>
-          {message.stopped && <span className="badge" data-status="stopped">Stopped</span>}
+          {marks.map((mark) => (
+            <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
+              {mark.label}
+            </span>
+          ))}
           <Time at={message.createdAt} />
         </footer>
       </div>
