@@ -6,6 +6,7 @@ import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./history.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
+import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
 import { runModel } from "./model-run.ts";
 import { say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
@@ -79,6 +80,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
 
     await messages.post("log:received", "AGENT_LOG", say("received", language));
     let tools = 0;
+    const firstToken = firstTokenTimer(started);
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
       previousResponseId: begun.previousResponseId,
@@ -89,7 +91,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         if (rebuilt.length > 0) logger.info("conversation memory rebuilt from the messages table", { entries: rebuilt.length });
         return rebuilt;
       },
-      onText: (delta) => reply.push(delta),
+      onText: (delta) => (firstToken(), reply.push(delta)),
       onToolCall: (call) => runTool(deps, messages, call, `tool:${tools++}`, language, guard),
       signal: guard.signal,
     }).catch((error: unknown) => {
@@ -103,6 +105,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const stored = await messages.post("reply", "CONVERSATION", text);
     await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
     const done = metrics(result.toolCalls);
+    recordTokens(result.usage);
     await guard.stop();
     await publish([
       ...messages.posted,
