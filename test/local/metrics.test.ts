@@ -2,6 +2,7 @@
  * The metrics ops see, on the local stack: the handlers' EMF lines, captured off stdout and
  * aggregated at GET /dev/metrics (the contract `azuchi-ops status` reads).
  */
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE } from "../../packages/agent/src/run-metrics.ts";
@@ -145,5 +146,25 @@ describe("GET /dev/metrics", () => {
     const accepted = await countReaches(before, CHAT_METRICS.messagesAccepted.name, chat, 6 - refused());
     expect(count(accepted, CHAT_METRICS.messagesAccepted.name, chat) - count(before, CHAT_METRICS.messagesAccepted.name, chat)).toBe(6 - refused());
     await tab.close();
+  });
+
+  it("counts a message stored but not queued as an enqueue failure, not as accepted", async () => {
+    const before = await snapshot();
+    const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    // A real SQS refusal: a job over the queue's maximum size.
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["MaximumMessageSize"] }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: "1024" } }));
+    try {
+      const tab = await stack.connect("erin");
+      tab.send({ action: "putMessage", message: "x".repeat(2000), clientMessageId: crypto.randomUUID() });
+      await tab.waitFor((frame) => frame.type === "error" && frame.code === "INTERNAL");
+      await tab.close();
+    } finally {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: Attributes!.MaximumMessageSize! } }));
+      sqs.destroy();
+    }
+    const after = await countReaches(before, CHAT_METRICS.enqueueFailures.name, chat, 1);
+    expect(count(after, CHAT_METRICS.enqueueFailures.name, chat) - count(before, CHAT_METRICS.enqueueFailures.name, chat)).toBe(1);
+    expect(count(after, CHAT_METRICS.messagesAccepted.name, chat)).toBe(count(before, CHAT_METRICS.messagesAccepted.name, chat));
   });
 });
