@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE, METRICS_NAMESPACE } from "../../packages/agent/src/run-metrics.ts";
 import { CHAT_METRICS, CHAT_METRICS_SERVICE } from "../../packages/chat/src/message-metrics.ts";
-import { component, loadInfrastructure, type Infrastructure } from "./fake-sst.ts";
+import { component, functionsOf, loadInfrastructure, type Infrastructure } from "./fake-sst.ts";
 
 interface Body {
   widgets: { type: string; properties: { title: string; region: string; metrics: unknown[][] } }[];
@@ -56,5 +56,11 @@ describe("the metrics dashboard, as `sst deploy --stage prod` builds it", () => 
     for (const widget of body.widgets) expect(widget.properties.region).toBe("${aws.getRegionOutput(…).region}");
     const queues = body.widgets.find((widget) => widget.properties.title === "Queues")!;
     expect(queues.properties.metrics.map((entry) => entry[3])).toEqual(["${AgentJobs.nodes.queue.name}", "${AgentJobs.nodes.queue.name}", "${AgentJobsDlq.nodes.queue.name}", "${AgentJobs.nodes.queue.name}"]);
+  });
+
+  it("bundles every function keeping class names, which the failure reasons are made of", () => {
+    const functions = [...functionsOf(infra).values()];
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect((fn.nodejs as { esbuild?: { keepNames?: boolean } } | undefined)?.esbuild?.keepNames, fn.handler).toBe(true);
   });
 });
