@@ -24,6 +24,8 @@ interface Widget {
 
 /** The body's inputs; each may be a deploy-time output. */
 export interface DashboardInputs {
+  /** The handlers add it as a dimension (SST's App.stage), so stages in one account stay apart. */
+  stage: string;
   region: Text;
   jobsQueueName: Text;
   dlqName: Text;
@@ -31,19 +33,17 @@ export interface DashboardInputs {
 
 const PERIOD = 300;
 
-/** One metric of ours, with its stat and label. */
-function ours(service: string, name: string, stat: string, label = `${name} ${stat}`): unknown[] {
-  return [METRICS_NAMESPACE, name, "service", service, { stat, label }];
-}
-
-/** Every series of a metric whatever its kind/reason dimensions, summed per period. */
-function search(service: string, name: string, dimensions: string[], id: string): unknown[] {
-  const schema = [METRICS_NAMESPACE, "service", ...dimensions].join(",");
-  return [{ expression: `SEARCH('{${schema}} MetricName="${name}" service="${service}"', 'Sum', ${PERIOD})`, id, label: "" }];
-}
-
 /** The widgets, laid out three to a row. */
 export function dashboardWidgets(inputs: DashboardInputs): Widget[] {
+  /** One metric of ours, with its stat and label. */
+  const ours = (service: string, name: string, stat: string, label = `${name} ${stat}`): unknown[] => [
+    METRICS_NAMESPACE, name, "service", service, "stage", inputs.stage, { stat, label },
+  ];
+  /** Every series of a metric whatever its kind/reason dimensions, summed per period. */
+  const search = (service: string, name: string, dimensions: string[], id: string): unknown[] => {
+    const schema = [METRICS_NAMESPACE, "service", "stage", ...dimensions].join(",");
+    return [{ expression: `SEARCH('{${schema}} MetricName="${name}" service="${service}" stage="${inputs.stage}"', 'Sum', ${PERIOD})`, id, label: "" }];
+  };
   const graphs: { title: string; metrics: unknown[][]; stacked?: boolean }[] = [
     {
       title: "Turns",
@@ -85,6 +85,7 @@ export function createDashboard({ pipeline }: { pipeline: Pipeline }) {
     dashboardName: `azuchi-${$app.stage}`,
     dashboardBody: $jsonStringify({
       widgets: dashboardWidgets({
+        stage: $app.stage,
         region: aws.getRegionOutput().region,
         jobsQueueName: pipeline.queue.nodes.queue.name,
         dlqName: pipeline.dlq.nodes.queue.name,

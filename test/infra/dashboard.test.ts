@@ -12,9 +12,9 @@ function charted(body: Body): Set<string> {
   const found = new Set<string>();
   for (const widget of body.widgets) {
     for (const entry of widget.properties.metrics) {
-      if (entry[0] === METRICS_NAMESPACE && entry[2] === "service") found.add(`${String(entry[3])}/${String(entry[1])}`);
+      if (entry[0] === METRICS_NAMESPACE && entry[2] === "service" && entry[4] === "stage" && entry[5] === "prod") found.add(`${String(entry[3])}/${String(entry[1])}`);
       const expression = (entry[0] as { expression?: string } | undefined)?.expression;
-      const search = expression && /^SEARCH\('\{azuchi,service[^}]*\} MetricName="([^"]+)" service="([^"]+)"'/.exec(expression);
+      const search = expression && /^SEARCH\('\{azuchi,service,stage[^}]*\} MetricName="([^"]+)" service="([^"]+)" stage="prod"'/.exec(expression);
       if (search) found.add(`${search[2]}/${search[1]}`);
     }
   }
@@ -35,7 +35,7 @@ describe("the metrics dashboard, as `sst deploy --stage prod` builds it", () => 
     expect(dashboard.args.dashboardName).toBe("azuchi-prod");
   });
 
-  it("charts every metric the agent and the chat emit, under the service dimension they emit it with", () => {
+  it("charts every metric the agent and the chat emit, under the service and stage dimensions they emit it with", () => {
     const emitted = [
       ...Object.values(AGENT_METRICS).map((metric) => `${AGENT_METRICS_SERVICE}/${metric.name}`),
       ...Object.values(CHAT_METRICS).map((metric) => `${CHAT_METRICS_SERVICE}/${metric.name}`),
@@ -48,7 +48,9 @@ describe("the metrics dashboard, as `sst deploy --stage prod` builds it", () => 
   it("searches the dimensioned metrics over exactly the dimensions the code gives them", () => {
     for (const metric of Object.values(AGENT_METRICS).filter((known) => known.dimensions.length > 0)) {
       const expressions = body.widgets.flatMap((widget) => widget.properties.metrics.map((entry) => (entry[0] as { expression?: string }).expression ?? ""));
-      expect(expressions).toContain(`SEARCH('{${[METRICS_NAMESPACE, "service", ...metric.dimensions].join(",")}} MetricName="${metric.name}" service="${AGENT_METRICS_SERVICE}"', 'Sum', 300)`);
+      expect(expressions).toContain(
+        `SEARCH('{${[METRICS_NAMESPACE, "service", "stage", ...metric.dimensions].join(",")}} MetricName="${metric.name}" service="${AGENT_METRICS_SERVICE}" stage="prod"', 'Sum', 300)`,
+      );
     }
   });
 

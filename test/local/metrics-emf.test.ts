@@ -68,6 +68,8 @@ describe("the EMF the agent writes", () => {
       expect(directive!.Namespace).toBe(METRICS_NAMESPACE);
       expect(Math.abs(document._aws.Timestamp - Date.now())).toBeLessThan(60_000);
       expect(document.service).toBe(AGENT_METRICS_SERVICE);
+      // SST's App stage, which the local stack links as "local".
+      expect(document.stage).toBe("local");
       for (const set of directive!.Dimensions) for (const key of set) expect(typeof document[key], key).toBe("string");
       for (const metric of directive!.Metrics) {
         expect(Object.values(AGENT_METRICS).find((known) => known.name === metric.Name)?.unit, metric.Name).toBe(metric.Unit);
@@ -77,10 +79,10 @@ describe("the EMF the agent writes", () => {
     }
     const byName = (name: string) => documents.find((document) => document._aws.CloudWatchMetrics[0]!.Metrics.some((metric) => metric.Name === name))!;
     // The failure and the give-up carry their own dimensions, in their own documents.
-    expect(byName("TurnFailures")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "kind", "reason"]]);
+    expect(byName("TurnFailures")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "stage", "kind", "reason"]]);
     expect(byName("TurnFailures")).toMatchObject({ kind: "retryable", reason: "TurnDeadlineError", TurnFailures: 1 });
-    expect(byName("JobsGivenUp")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "reason"]]);
-    expect(byName("TurnsCompleted")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service"]]);
+    expect(byName("JobsGivenUp")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "stage", "reason"]]);
+    expect(byName("TurnsCompleted")._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "stage"]]);
     expect(byName("TurnsCompleted")).toMatchObject({ TurnsCompleted: 1, TurnDuration: 250, InputTokens: 120, OutputTokens: 30 });
   });
 

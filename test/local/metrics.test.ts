@@ -49,12 +49,16 @@ async function snapshot(): Promise<Snapshot> {
   return Snapshot.parse(await response.json());
 }
 
+const sameDimensions = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([key, value]) => b[key] === value);
+
 function series(of: Snapshot, name: string, dimensions: Record<string, string>) {
-  return of.metrics.find((metric) => metric.name === name && JSON.stringify(metric.dimensions) === JSON.stringify(dimensions));
+  return of.metrics.find((metric) => metric.name === name && sameDimensions(metric.dimensions, dimensions));
 }
 
-const agent = { service: AGENT_METRICS_SERVICE };
-const chat = { service: CHAT_METRICS_SERVICE };
+// The local stack's SST App stage is "local".
+const agent = { service: AGENT_METRICS_SERVICE, stage: "local" };
+const chat = { service: CHAT_METRICS_SERVICE, stage: "local" };
 const count = (of: Snapshot, name: string, dimensions: Record<string, string>) => series(of, name, dimensions)?.count ?? 0;
 
 /** Waits until the metric has counted `more` values beyond `before` (flushed as the invocation ends, after the reply). */
@@ -120,9 +124,9 @@ describe("GET /dev/metrics", () => {
     try {
       const tab = await stack.connect("bob");
       tab.send({ action: "putMessage", message: "this one fails", clientMessageId: crypto.randomUUID() });
-      const after = await countReaches(before, AGENT_METRICS.jobsGivenUp.name, { reason: "InternalServerError", service: AGENT_METRICS_SERVICE }, 1);
+      const after = await countReaches(before, AGENT_METRICS.jobsGivenUp.name, { ...agent, reason: "InternalServerError" }, 1);
       await tab.close();
-      const failures = series(after, AGENT_METRICS.turnFailures.name, { kind: "retryable", reason: "InternalServerError", service: AGENT_METRICS_SERVICE });
+      const failures = series(after, AGENT_METRICS.turnFailures.name, { ...agent, kind: "retryable", reason: "InternalServerError" });
       expect(failures).toMatchObject({ unit: "Count" });
       expect(failures!.count - count(before, AGENT_METRICS.turnFailures.name, failures!.dimensions)).toBe(1);
       // A failed turn is neither completed nor timed as one.

@@ -1,12 +1,12 @@
 /**
  * The agent's CloudWatch metrics (EMF through Powertools Metrics; docs/architecture.md §10):
  * what a turn did, how long it waited and took, what it cost in tokens, and why it failed.
- * Dimensions stay low-cardinality (service, a failure's kind and reason code); never a
+ * Dimensions stay low-cardinality (service, stage, a failure's kind and reason code); never a
  * sessionId, userId or jobId. Every name here is charted by stacks/dashboard.ts (a test keeps
  * the two equal). Stored metrics are flushed once per invocation by withRunMetrics.
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { AgentJob } from "@azuchi/core";
+import { Resource, type AgentJob } from "@azuchi/core";
 import type { SQSRecord } from "aws-lambda";
 import type { FailureClass } from "./classify-failure.ts";
 import { TurnFailedError } from "./turn-errors.ts";
@@ -14,7 +14,7 @@ import { TurnFailedError } from "./turn-errors.ts";
 export const METRICS_NAMESPACE = "azuchi";
 export const AGENT_METRICS_SERVICE = "azuchi-ai-agent";
 
-/** Every metric the agent emits, with its unit and the dimensions besides `service`. */
+/** Every metric the agent emits, with its unit and the dimensions besides `service` and `stage`. */
 export const AGENT_METRICS = {
   turnsCompleted: { name: "TurnsCompleted", unit: MetricUnit.Count, dimensions: [] },
   turnsStopped: { name: "TurnsStopped", unit: MetricUnit.Count, dimensions: [] },
@@ -36,15 +36,25 @@ export const AGENT_METRICS = {
 
 type AgentMetric = (typeof AGENT_METRICS)[keyof typeof AGENT_METRICS];
 
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AGENT_METRICS_SERVICE });
+/**
+ * The SST stage (App, which SST gives every function), so stages sharing an account keep
+ * their series apart; left out where SST's links are not set.
+ */
+export function stageDimension(): Record<string, string> {
+  return "App" in Resource ? { stage: Resource.App.stage } : {};
+}
+
+/** Made on first use, inside an invocation: the links are read then, not when the module loads. */
+let store: Metrics | undefined;
+const metrics = () => (store ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AGENT_METRICS_SERVICE, defaultDimensions: stageDimension() }));
 
 function add(metric: AgentMetric, value: number): void {
-  metrics.addMetric(metric.name, metric.unit, value);
+  metrics().addMetric(metric.name, metric.unit, value);
 }
 
 /** Metrics with dimensions of their own go out at once, in their own EMF document. */
 function addWith(metric: AgentMetric, dimensions: Record<string, string>, value = 1): void {
-  const single = metrics.singleMetric();
+  const single = metrics().singleMetric();
   single.addDimensions(dimensions);
   single.addMetric(metric.name, metric.unit, value);
 }
@@ -56,7 +66,7 @@ export function withRunMetrics<A extends unknown[], R>(handler: (...args: A) => 
       return await handler(...args);
     } finally {
       // An invocation with nothing to report writes nothing (and no "no metrics" warning).
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      if (store?.hasStoredMetrics()) store.publishStoredMetrics();
     }
   };
 }

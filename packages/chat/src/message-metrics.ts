@@ -1,10 +1,11 @@
 /**
  * The chat's CloudWatch metrics (EMF through Powertools Metrics; docs/architecture.md §10):
- * what became of each USER message putMessage submitted. Only the `service` dimension; never a
+ * what became of each USER message putMessage submitted. Only the `service` and `stage` (SST's
+ * App, so stages sharing an account keep their series apart) dimensions; never a
  * sessionId or userId. stacks/dashboard.ts charts every name here (a test keeps them equal).
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SubmitResult } from "@azuchi/core";
+import { Resource, type SubmitResult } from "@azuchi/core";
 
 export const CHAT_METRICS_SERVICE = "azuchi-chat";
 
@@ -17,12 +18,14 @@ export const CHAT_METRICS = {
   enqueueFailures: { name: "EnqueueFailures", unit: MetricUnit.Count, dimensions: [] },
 } as const;
 
-const metrics = new Metrics({ namespace: "azuchi", serviceName: CHAT_METRICS_SERVICE });
+/** Made on first use, inside an invocation: the links are read then, not when the module loads. */
+let store: Metrics | undefined;
+const metrics = () =>
+  (store ??= new Metrics({ namespace: "azuchi", serviceName: CHAT_METRICS_SERVICE, defaultDimensions: "App" in Resource ? { stage: Resource.App.stage } : {} }));
 
 /** Counts one submit's result and flushes at once: one EMF line per message, as its invocation ends. */
 export function recordSubmit(result: SubmitResult): void {
   const metric =
     result.status === "enqueued" ? CHAT_METRICS.messagesAccepted : result.status === "rate_limited" ? CHAT_METRICS.messagesRateLimited : CHAT_METRICS.enqueueFailures;
-  metrics.addMetric(metric.name, metric.unit, 1);
-  metrics.publishStoredMetrics();
+  metrics().addMetric(metric.name, metric.unit, 1).publishStoredMetrics();
 }
