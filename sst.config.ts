@@ -4,7 +4,7 @@
 /**
  * azuchi on AWS (docs/architecture.md §9). One module per concern in stacks/, read in this order:
  * storage (tables, Redis, VPC) → pipeline (queue, DLQ, bus, alarms) → chat (WebSocket API) →
- * agent (queue consumer, HTTP API) → web (static site). README.md "Deploying" says how to use it.
+ * agent (queue consumer, HTTP API) → web (static site) → dashboard (the metrics in CloudWatch). README.md "Deploying" says how to use it.
  */
 export default $config({
   app(input) {
@@ -25,6 +25,7 @@ export default $config({
     const { createChat } = await import("./stacks/chat.ts");
     const { createAgent } = await import("./stacks/agent.ts");
     const { createWeb } = await import("./stacks/web.ts");
+    const { createDashboard } = await import("./stacks/dashboard.ts");
 
     const openAiApiKey = new sst.Secret("OpenAiApiKey");
     const authSecret = new sst.Secret("AuthSecret");
@@ -34,6 +35,7 @@ export default $config({
     const chat = createChat({ storage, pipeline, authSecret });
     const agent = createAgent({ storage, pipeline, chat, openAiApiKey, authSecret });
     const { web } = createWeb({ chat, agent });
+    createDashboard({ pipeline });
 
     return {
       websocketUrl: chat.socket.url,

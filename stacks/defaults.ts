@@ -63,6 +63,9 @@ export function functionArgs(service: "azuchi-chat" | "azuchi-ai-agent", spec: F
     memory: ROUTE_MEMORY,
     timeout: ROUTE_TIMEOUT,
     logging: { retention: logRetention($app.stage) },
+    // SST minifies bundles; failure reasons (logs, dead letters, the TurnFailures and JobsGivenUp
+    // metrics' reason) are error class names, which minification would turn into one letter.
+    nodejs: { esbuild: { keepNames: true } },
     ...spec,
     environment: { POWERTOOLS_SERVICE_NAME: service, ...spec.environment },
   };

@@ -118,6 +118,8 @@ export async function loadInfrastructure(scenario: Scenario): Promise<Infrastruc
     sst: token("sst"),
     aws: token("aws"),
     $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) => String.raw({ raw: strings }, ...values.map(String)),
+    // Tokens print as their path (toJSON), so a test can read the JSON a stack built.
+    $jsonStringify: (value: unknown) => JSON.stringify(value),
   });
   try {
     const outputs = await config!.run();

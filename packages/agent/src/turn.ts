@@ -7,6 +7,7 @@ import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./history.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
+import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
 import { runModel } from "./model-run.ts";
 import { say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
@@ -81,6 +82,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     await messages.post("log:received", "AGENT_LOG", say("received", language));
     let tools = 0;
     let notes = 0;
+    const firstToken = firstTokenTimer(started);
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
       promptCacheKey: job.sessionId,
@@ -93,7 +95,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         if (rebuilt.length > 0) logger.info("conversation memory rebuilt from the messages table", { entries: rebuilt.length });
         return rebuilt;
       },
-      onText: (delta) => reply.push(delta),
+      onText: (delta) => (firstToken(), reply.push(delta)),
       onToolCall: (call) => runTool(deps, messages, call, `tool:${tools++}`, language, guard),
       // A preamble (phase "commentary") or a reasoning summary is the model's account of its
       // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
@@ -115,6 +117,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
     await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
     const done = metrics(result.toolCalls);
+    recordTokens(result.usage);
     await guard.stop();
     await publish([
       ...messages.posted,

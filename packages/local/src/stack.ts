@@ -8,6 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { handleDevRequest, type DevAuth } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
+import { collectEmfMetrics } from "./emf-metrics.ts";
 import { handlerEnvironment } from "./environment.ts";
 import { startEventBridge, type EventBridgeEvent } from "./eventbridge/index.ts";
 import { createWebSocketGateway } from "./gateway/index.ts";
@@ -109,6 +110,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    // The handlers' EMF lines, for GET /dev/metrics instead of the console; stopped last.
+    const emf = collectEmfMetrics();
+    stops.push(async () => emf.stop());
     const [dynamo, redis, model, sqs] = await Promise.all([
       startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
@@ -261,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           return gateway.handleManagementRequest(req, res);
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
+        if (path === "/dev/metrics" && req.method === "GET") return sendJson(res, 200, emf.snapshot());
         if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model);
         if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });

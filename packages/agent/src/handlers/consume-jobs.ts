@@ -7,6 +7,7 @@ import { sendToDeadLetters } from "../dead-letters.ts";
 import { agentDeps, type AgentDeps } from "../deps.ts";
 import { processFifoBatch, toBatchResponse, type RecordOutcome } from "../fifo-batch.ts";
 import { reportFailedAttempt } from "../run-failures.ts";
+import { recordFailure, recordGiveUp, recordQueueWait, recordTurnOutcome, withRunMetrics } from "../run-metrics.ts";
 import { runTurn } from "../turn.ts";
 import { SessionBusyError } from "../turn-errors.ts";
 
@@ -39,7 +40,7 @@ export function receiveStage(receives: number, maxReceives: number): "run" | "la
  * with the attempts; the last attempt's job goes to the dead-letter queue.
  */
 export function createJobConsumer(getDeps: () => AgentDeps) {
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  return withRunMetrics(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const deps = getDeps();
     const delays = new Map<string, number>();
     const outcomes = await processFifoBatch(event.Records, (record) => processRecord(deps, record, context, delays), {
@@ -47,7 +48,7 @@ export function createJobConsumer(getDeps: () => AgentDeps) {
     });
     await deferRetries(deps, outcomes, delays);
     return toBatchResponse(outcomes);
-  };
+  });
 }
 
 export const handler = createJobConsumer(agentDeps);
@@ -68,17 +69,20 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
     if (!(error instanceof InvalidJobError)) throw error;
     // No retry can mend a malformed job: straight to the dead letters, for ops.
     deps.logger.error("malformed job dead-lettered", { messageId: record.messageId, error });
+    recordGiveUp(error);
     await sendToDeadLetters(deps, record, error.message, 0);
     return;
   }
   const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
   const stage = receiveStage(receives, deps.settings.maxReceives);
+  recordQueueWait(record, job, receives);
   const logger = deps.logger.createChild({ persistentKeys: { sessionId: job.sessionId, jobId: job.jobId, receives } });
   const receipt: Receipt = { record, job, receives, stage, logger };
   const deadlineAt = () => Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
   for (;;) {
     try {
       const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, finishOnlyAt: stage === "give-up" ? receives : undefined });
+      recordTurnOutcome(outcome);
       if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
       else logger.info(`turn ${outcome.status}`, { ...outcome });
       return;
@@ -96,6 +100,7 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
 
 async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, failure: FailureClass, delays: Map<string, number>): Promise<void> {
   const { record, job, receives, stage, logger } = receipt;
+  recordFailure(failure, error);
   if (stage !== "give-up") {
     if (failure.kind === "lock-lost") {
       // Another delivery of this job holds the session now (or the lock vanished): not this
@@ -132,6 +137,7 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
     throw error;
   }
   logger.error("turn failed; giving the job up", { attempt, stage, silent, reason: failure.reason, error: error as Error });
+  recordGiveUp(error);
   // Told first, then dead-lettered: if the dead-lettering fails, the job comes back and is given
   // up again with the same notice (same position), or on its last receive the redrive policy
   // moves it — with the user already told either way.

@@ -1,6 +1,7 @@
 import { submitUserMessage } from "@azuchi/core";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { messageRoute, sessionOfConnection } from "../message-route.ts";
+import { recordSubmit } from "../message-metrics.ts";
 
 /**
  * putMessage: parse, submit (the user's rate limit, store, enqueue, ack, show to every tab:
@@ -20,6 +21,7 @@ export const handler = messageRoute("putMessage", async (route) => {
     acknowledge: (message) =>
       deps.notifier.postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt }),
   });
+  recordSubmit(result);
   if (result.status === "rate_limited") {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
     throw new FrameError("RATE_LIMITED", `Too many messages; wait ${seconds} s before sending the next one.`, { retryAfterMs: result.retryAfterMs });
