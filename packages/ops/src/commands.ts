@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { letterJson, toDeadLetter, type DeadLetter } from "./dead-letter.ts";
@@ -157,7 +157,7 @@ export async function replayCommand(ctx: CommandContext): Promise<void> {
   if (ctx.values.json) {
     json(ctx, {
       dryRun,
-      [dryRun ? "wouldReplay" : "replayed"]: (dryRun ? summary.planned : summary.replayed).map(letterJson),
+      ...(dryRun ? { wouldReplay: summary.planned.map(letterJson) } : { replayed: summary.replayed.map((l) => ({ ...letterJson(l), sentMessageId: l.sentMessageId ?? null })) }),
       kept: summary.kept,
       notJobs: summary.notJobs.map(letterJson),
       interrupted: summary.interrupted,
@@ -199,11 +199,12 @@ export async function exportCommand(ctx: CommandContext): Promise<void> {
   if (file === undefined || file === "-") {
     for (const line of lines) ctx.out(line);
   } else {
-    const stream = createWriteStream(file, { flags: "wx" });
-    await new Promise<void>((resolve, reject) => {
-      stream.on("error", (error: NodeJS.ErrnoException) => reject(error.code === "EEXIST" ? new OpsError(`${file} exists: choose another --out`) : new OpsError(`cannot write ${file}: ${error.message}`)));
-      stream.end(lines.map((line) => `${line}\n`).join(""), () => resolve());
-    });
+    try {
+      writeFileSync(file, lines.map((line) => `${line}\n`).join(""), { flag: "wx" });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw new OpsError(e.code === "EEXIST" ? `${file} exists: choose another --out (an export never overwrites a backup)` : `cannot write ${file}: ${e.message}`);
+    }
     ctx.err(`exported ${letters.length} dead letter(s) to ${file}; the dead-letter queue is unchanged`);
   }
   if (hidden > 0) throw new OpsError(`the export is incomplete: ${hidden} dead letter(s) were held back by SQS FIFO (their session's first letters were being read); export again after replaying, or purge in steps`);

@@ -24,7 +24,8 @@ export interface ReplayOptions {
 }
 
 export interface ReplaySummary {
-  replayed: DeadLetter[];
+  /** With the MessageId AgentJobs gave each send (the first send's again when SQS deduplicated it). */
+  replayed: (DeadLetter & { sentMessageId: string | undefined })[];
   /** Dry run: what would be replayed, in order per session. */
   planned: DeadLetter[];
   notJobs: DeadLetter[];
@@ -41,19 +42,24 @@ const crashAfterSends = Number(process.env.AZUCHI_OPS_CRASH_AFTER_SENDS) || 0;
 let sends = 0;
 
 /** Sends a letter's job back to AgentJobs in its session's group, with its failure history. */
-export async function sendBack(target: Target, letter: Pick<DeadLetter, "messageId" | "groupId" | "body" | "history" | "lastFailedAt" | "deadLetteredAt" | "reason" | "attempts" | "receiveCount">): Promise<void> {
+export async function sendBack(target: Target, letter: DeadLetter): Promise<string | undefined> {
   const url = target.jobs.url;
-  await call("SendMessage", url, () =>
+  const { MessageId } = await call("SendMessage", url, () =>
     target.sqs.send(new SendMessageCommand({
       QueueUrl: url,
       MessageBody: letter.body,
       MessageGroupId: letter.groupId,
       MessageDeduplicationId: replayDeduplicationId(letter),
-      MessageAttributes: historyAttribute(letter as DeadLetter),
+      MessageAttributes: historyAttribute(letter),
     })),
   );
   sends++;
-  if (crashAfterSends > 0 && sends >= crashAfterSends) process.kill(process.pid, "SIGKILL");
+  if (crashAfterSends > 0 && sends >= crashAfterSends) {
+    process.stderr.write(`azuchi-ops: crash point: sent ${letter.messageId} as ${MessageId}\n`);
+    process.kill(process.pid, "SIGKILL");
+  }
+  // A send SQS deduplicated answers the MessageId of the first: a rerun can tell.
+  return MessageId;
 }
 
 /**
@@ -89,15 +95,16 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
       for (const letter of letters) {
         if (options.signal.aborted) return;
         await limiter.take();
+        let sentMessageId: string | undefined;
         try {
-          await sendBack(target, letter);
+          sentMessageId = await sendBack(target, letter);
           await reader.delete(letter);
         } catch (error) {
           // The session stops here, so its later letters are not replayed ahead of this one.
           failedGroups.add(group);
           throw error;
         }
-        summary.replayed.push(letter);
+        summary.replayed.push({ ...letter, sentMessageId });
         progress.update(summary.replayed.length);
       }
     }));
