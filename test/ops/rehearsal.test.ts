@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { explainSqsError } from "../../packages/ops/src/errors.ts";
-import { messageFrame, messagesIn, where } from "../support/frames.ts";
+import { messagesIn } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 

@@ -2,7 +2,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { historyAttribute, type DeadLetter } from "./dead-letter.ts";
 import type { DlqReader, HeldLetter } from "./dlq-reader.ts";
 import { OpsError } from "./errors.ts";
-import { Progress, RateLimiter } from "./format.ts";
+import { RateLimiter, type Progress } from "./format.ts";
 import { call } from "./sqs-calls.ts";
 import type { Target } from "./target.ts";
 
