@@ -101,3 +101,17 @@ describe("message move tasks on FIFO queues", () => {
     expect((await drain(queues.source)).map((m) => m.Body)).toEqual(["b1"]);
   });
 });
+
+describe("the older query protocol (AWS CLI 2.9)", () => {
+  it("is refused with an XML error the CLI prints, saying which clients work", async () => {
+    const response = await fetch(emulator.endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+      body: "Action=ListQueues&Version=2012-11-05",
+    });
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(text).toMatch(/<Code>InvalidAction<\/Code>/);
+    expect(text).toMatch(/sent ListQueues in the older query protocol.*AWS CLI v2\.15/);
+  });
+});
