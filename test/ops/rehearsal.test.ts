@@ -29,13 +29,17 @@ interface Run {
 
 /** The CLI as a child process, as `npm run ops -- …` runs it, against the test's stack. */
 function ops(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    // A short hold, so the letters a killed run held come back within seconds, not 30.
-    const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--local", stack.url], {
-      cwd: repo,
-      env: { ...process.env, AZUCHI_OPS_HOLD_SECONDS: "2", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  return opsChild(args, env).done;
+}
+
+function opsChild(args: string[], env: Record<string, string> = {}) {
+  // A short hold, so the letters a killed run held come back within seconds, not 30.
+  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--local", stack.url], {
+    cwd: repo,
+    env: { ...process.env, AZUCHI_OPS_HOLD_SECONDS: "2", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = new Promise<Run>((done, fail) => {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -43,6 +47,12 @@ function ops(args: string[], env: Record<string, string> = {}): Promise<Run> {
     child.on("error", fail);
     child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
   });
+  return { child, done };
+}
+
+async function inFlight(url: string) {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessagesNotVisible"] }));
+  return Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
 async function opsJson<T>(args: string[]): Promise<T> {
@@ -157,7 +167,8 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expect(status.lastFailures.length).toBeGreaterThanOrEqual(5);
     const human = await ops(["status"]);
     expect(human.stdout).toMatch(/AgentJobsDlq\s+5/);
-    expect(human.stdout).toMatch(/metrics/);
+    // GET /dev/metrics (another part of the stack) either answers or is said to be missing.
+    expect(human.stdout).toMatch(/metrics(: not available from this target| since)/);
   }, 30_000);
 
   it("a dry run changes nothing; an export writes every dead letter", async () => {
@@ -187,11 +198,27 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expect((await opsJson<Listed[]>(["dlq", "list"])).map((l) => l.message).sort()).toEqual(["B1 first", "B2 second", "C1 only"]);
   }, 60_000);
 
+  it("Ctrl-C stops a replay after the sends under way and hands the letters it held back at once", async () => {
+    const { child, done } = opsChild(["dlq", "replay", "--all", "--yes", "--rate", "1"]);
+    // The first letter replayed (sent, then deleted): interrupt before the next.
+    await expect.poll(() => depth(stack.queues.dlq), { timeout: 20_000, interval: 50 }).toBeLessThan(3);
+    child.kill("SIGINT");
+    const run = await done;
+    expect(run.code).toBe(130);
+    expect(run.stdout).toMatch(/interrupted: run the same command again/);
+    const left = await depth(stack.queues.dlq);
+    expect(left).toBeGreaterThan(0);
+    // Handed back with visibility 0, not left hidden for the hold.
+    expect(await inFlight(stack.queues.dlq)).toBe(0);
+    await expect.poll(() => depth(stack.queues.jobs), { timeout: 20_000 }).toBe(0);
+  }, 60_000);
+
   it("a replay killed right after a send, before its delete, and run again loses and duplicates nothing; --all empties the dead-letter queue", async () => {
+    const before = await depth(stack.queues.dlq);
     const killed = await ops(["dlq", "replay", "--all", "--yes"], { AZUCHI_OPS_CRASH_AFTER_SENDS: "1" });
     expect(killed.signal).toBe("SIGKILL");
     // The letter sent is still in the dead-letter queue: nothing was deleted before the kill.
-    expect(await depth(stack.queues.dlq)).toBe(3);
+    expect(await depth(stack.queues.dlq)).toBe(before);
 
     const [, sentLetter, sentAs] = /crash point: sent (\S+) as (\S+)/.exec(killed.stderr) ?? [];
     expect(sentAs).toBeDefined();
@@ -200,7 +227,7 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expect(rerun.code).toBe(0);
     // The letters the killed run held come back after their hold; the rerun waits for them.
     const replayed = (JSON.parse(rerun.stdout) as { replayed: (Listed & { messageId: string; sentMessageId: string })[] }).replayed;
-    expect(replayed.map((l) => l.message).sort()).toEqual(["B1 first", "B2 second", "C1 only"]);
+    expect(replayed).toHaveLength(before);
     // Sent again under the same deduplication id, SQS kept the first copy: AgentJobs answered with its MessageId.
     expect(replayed.find((l) => l.messageId === sentLetter)?.sentMessageId).toBe(sentAs);
     expect(await depth(stack.queues.dlq)).toBe(0);
@@ -241,6 +268,13 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
   it("a message that is not an azuchi job is listed as such and never replayed or lost; purge needs --yes and prints what it removed", async () => {
     await setModel("fail");
     await failAll({ E: ["E1 only"] }, 1);
+    // Replayed while the model still fails, it is given up again: its history has both give-ups.
+    const again = await opsJson<{ replayed: Listed[] }>(["dlq", "replay", "--session", sessions.E!, "--yes"]);
+    expect(again.replayed).toHaveLength(1);
+    await expect.poll(async () => (await opsJson<{ history: unknown[] }[]>(["dlq", "list"]))[0]?.history.length, { timeout: 30_000, interval: 500 }).toBe(2);
+    const [twice] = await opsJson<(Listed & { history: { at: string }[] })[]>(["dlq", "list"]);
+    expect(twice!.history[0]!.at < twice!.history[1]!.at).toBe(true);
+    expect(twice!.firstFailedAt! < twice!.lastFailedAt!).toBe(true);
     await setModel("ok");
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.dlq, MessageBody: "not json at all", MessageGroupId: "junk", MessageDeduplicationId: "junk-1" }));
     const listed = await opsJson<Listed[]>(["dlq", "list"]);

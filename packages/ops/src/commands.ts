@@ -67,7 +67,7 @@ function hiddenNote(ctx: CommandContext, hidden: number): void {
 export async function statusCommand(ctx: CommandContext): Promise<void> {
   const t = await target(ctx);
   const report = await withReader(t, ctx, (reader) => status(t, reader));
-  if (ctx.values.json) return json(ctx, report);
+  if (ctx.values.json) return json(ctx, report.json);
   ctx.out(report.text);
 }
 
@@ -252,6 +252,7 @@ export async function importCommand(ctx: CommandContext): Promise<void> {
     for (const letter of session) {
       if (ctx.signal.aborted) return;
       await limiter.take();
+      if (ctx.signal.aborted) return;
       await sendBack(t, letter);
       progress.update(++sent);
     }

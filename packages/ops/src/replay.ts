@@ -95,6 +95,8 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
       for (const letter of letters) {
         if (options.signal.aborted) return;
         await limiter.take();
+        // Interrupted while waiting for its turn: not sent, handed back with the rest.
+        if (options.signal.aborted) return;
         let sentMessageId: string | undefined;
         try {
           sentMessageId = await sendBack(target, letter);

@@ -60,15 +60,15 @@ export async function status(target: Target, reader: DlqReader) {
     "",
     ...metricsLines(metrics, dashboard),
   ];
-  return {
+  const json = {
     target: { kind: target.kind, jobsQueueUrl: target.jobs.url, dlqUrl: target.dlq.url, ...(target.localUrl ? { localUrl: target.localUrl } : {}), ...(target.stage ? { stage: target.stage } : {}) },
     jobs: { depth: jobs.visible, inFlight: jobs.inFlight, delayed: jobs.delayed, oldestMessageAgeSeconds: null },
     dlq: { depth: dlq.visible + dlq.inFlight, oldestDeadLetterAt: oldest === undefined ? null : new Date(oldest).toISOString(), oldestDeadLetterAgeSeconds: oldest === undefined ? null : Math.round((Date.now() - oldest) / 1000) },
     lastFailures: last,
     metrics: metrics ?? null,
     ...(dashboard ? { dashboard } : {}),
-    text: lines.join("\n"),
   };
+  return { json, text: lines.join("\n") };
 }
 
 function metricsLines(metrics: z.infer<typeof Metrics> | undefined, dashboard: string | undefined): string[] {
