@@ -32,9 +32,9 @@ function ops(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return opsChild(args, env).done;
 }
 
-function opsChild(args: string[], env: Record<string, string> = {}) {
+function opsChild(args: string[], env: Record<string, string> = {}, target: string[] = ["--local", stack.url]) {
   // A short hold, so the letters a killed run held come back within seconds, not 30.
-  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--local", stack.url], {
+  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, ...target], {
     cwd: repo,
     env: { ...process.env, AZUCHI_OPS_HOLD_SECONDS: "2", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -294,6 +294,28 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expect(await depth(stack.queues.dlq)).toBe(0);
     expect((await ops(["dlq", "list"])).stdout).toMatch(/empty/);
   }, 90_000);
+
+  it("without --local reads the linked AgentJobs / AgentJobsDlq as the handlers do (what `sst shell` provides on AWS)", async () => {
+    // The test process has the stack's SST_RESOURCE_* and AWS_ENDPOINT_URL_SQS, as a handler has.
+    const { done } = opsChild(["status", "--json"], {}, []);
+    const run = await done;
+    expect(run.code).toBe(0);
+    const status = JSON.parse(run.stdout) as { target: { kind: string; jobsQueueUrl: string; dlqUrl: string }; dashboard: string };
+    expect(status.target).toMatchObject({ kind: "aws", jobsQueueUrl: stack.queues.jobs, dlqUrl: stack.queues.dlq });
+    expect(status.dashboard).toBe("azuchi-local");
+    const human = await opsChild(["status"], {}, []).done;
+    expect(human.stdout).toMatch(/metrics: in CloudWatch, dashboard azuchi-local/);
+    // Nothing linked and no flags: told how to run it.
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SST_RESOURCE_")));
+    const lost = await new Promise<Run>((done) => {
+      const child = spawn(process.execPath, ["packages/ops/src/main.ts", "dlq", "list"], { cwd: repo, env: bare, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("close", (code, signal) => done({ code, signal, stdout: "", stderr }));
+    });
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/npx sst shell --stage <stage> -- npm run ops/);
+  }, 30_000);
 
   it("says what is wrong in one line, never with a stack trace", async () => {
     const expectClear = (run: Run, pattern: RegExp) => {
