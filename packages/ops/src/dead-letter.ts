@@ -64,8 +64,9 @@ export function toDeadLetter(message: Message): DeadLetter {
   const history = parseHistory(attributes[FAILURE_HISTORY_ATTRIBUTE]?.StringValue);
   const agentReason = attributes.reason?.StringValue;
   const movedBy = agentReason === undefined ? "redrive-policy" : "agent";
-  // SQS's count on a moved message includes its receives on AgentJobs; reading the DLQ adds ours.
-  const receiveCount = number("receives") ?? history.at(-1)?.receives ?? Number(system.ApproximateReceiveCount ?? 0);
+  // Without the agent's record, SQS's count: a moved message keeps its receives on AgentJobs, and
+  // every read of the DLQ (this one included, not counted here) adds one: approximate.
+  const receiveCount = number("receives") ?? history.at(-1)?.receives ?? Math.max(0, Number(system.ApproximateReceiveCount ?? 1) - 1);
   const sentAt = Number(system.SentTimestamp) || undefined;
   return {
     messageId: message.MessageId ?? "",

@@ -60,7 +60,16 @@ export class DlqReader {
           MessageAttributeNames: ["All"],
         })),
       );
-      if (Messages.length > 0) return Messages.map((message) => this.hold(message));
+      if (Messages.length > 0) {
+        try {
+          return Messages.map((message) => this.hold(message));
+        } catch (error) {
+          // Never keep hidden what could not be read: back to the queue at once.
+          await this.changeVisibility(Messages.map((message) => ({ receiptHandle: message.ReceiptHandle ?? "" })), 0).catch(() => undefined);
+          for (const message of Messages) this.held.delete(message.MessageId ?? "");
+          throw error;
+        }
+      }
       const counts = await queueCounts(this.target, this.target.dlq);
       const othersInFlight = counts.inFlight - this.held.size;
       if (othersInFlight <= 0 && counts.delayed === 0) return [];
@@ -104,7 +113,7 @@ export class DlqReader {
     return letter;
   }
 
-  private async changeVisibility(letters: HeldLetter[], seconds: number): Promise<void> {
+  private async changeVisibility(letters: Pick<HeldLetter, "receiptHandle">[], seconds: number): Promise<void> {
     const url = this.target.dlq.url;
     for (let start = 0; start < letters.length; start += 10) {
       const entries = letters.slice(start, start + 10).map((letter, i) => ({ Id: String(i), ReceiptHandle: letter.receiptHandle, VisibilityTimeout: seconds }));
