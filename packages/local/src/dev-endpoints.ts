@@ -10,6 +10,14 @@ export interface DevAuth {
   audience: string;
 }
 
+/** What GET /dev/resources answers: where the stack's queues and tables are (azuchi-ops --local reads it). */
+export interface DevResources {
+  region: string;
+  sqs: { endpoint: string; jobs: { url: string; arn: string }; dlq: { url: string; arn: string } };
+  tables: Record<string, string>;
+  busName: string;
+}
+
 const UserName = z.string().regex(/^[\p{L}\p{N}_.@-]{1,64}$/u, "1–64 letters, digits or _ . @ -");
 /** Dev tokens outlive a working day and survive restarts (the secret is kept in the data folder). */
 const DEV_TOKEN_TTL = "7d";
@@ -26,12 +34,14 @@ export async function signDevToken(auth: DevAuth, user: string): Promise<string>
 }
 
 /**
- * GET /dev/token?user=alice and GET/POST /dev/model: local-stack-only conveniences. /dev/model
- * changes the offline model (settings.ts): mode ok, fail, rate-limit or hang; a scenario of the
- * Responses API (scenarios.ts: refusal, preamble, context-length-exceeded, …); faultRequests to
- * heal after N requests; contextTokens; the model names it answers to.
+ * GET /dev/token?user=alice, GET/POST /dev/model and GET /dev/resources (the queues and tables):
+ * local-stack-only conveniences. /dev/model changes the offline model (settings.ts): mode ok,
+ * fail, rate-limit or hang; a scenario of the Responses API (scenarios.ts: refusal, preamble,
+ * context-length-exceeded, …); faultRequests to heal after N requests; contextTokens; the model
+ * names it answers to.
  */
-export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined): Promise<void> {
+export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined, resources?: DevResources): Promise<void> {
+  if (url.pathname === "/dev/resources" && req.method === "GET" && resources) return sendJson(res, 200, resources);
   if (url.pathname === "/dev/token" && req.method === "GET") {
     const user = UserName.safeParse(url.searchParams.get("user") ?? "");
     if (!user.success) return sendJson(res, 400, { error: `user: ${user.error.issues[0]?.message ?? "invalid"}` });

@@ -45,6 +45,11 @@ console.log(`
   dev token    ${stack.url}/dev/token?user=alice
   model        ${openaiApiKey ? "OpenAI (OPENAI_API_KEY is set)" : `offline model (POST ${stack.url}/dev/model to change it)`}
   health       ${stack.url}/healthz
+
+  SQS          ${stack.sqsEndpoint}   (aws sqs … --endpoint-url ${stack.sqsEndpoint})
+  AgentJobs    ${stack.queues.jobs}
+  dead letters ${stack.queues.dlq}
+  ops          npm run ops -- status --local ${stack.url}
 `);
 
 let stopping = false;

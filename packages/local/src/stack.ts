@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { handleDevRequest, type DevAuth } from "./dev-endpoints.ts";
+import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { collectEmfMetrics } from "./emf-metrics.ts";
 import { handlerEnvironment } from "./environment.ts";
@@ -63,6 +63,8 @@ export interface LocalStack {
   environment: Record<string, string>;
   model: OfflineModel | undefined;
   queues: { jobs: string; dlq: string };
+  /** The SQS emulator's endpoint, for `aws sqs … --endpoint-url` and azuchi-ops (also at GET /dev/resources). */
+  sqsEndpoint: string;
   /** PostToConnection (and other @connections) calls the handlers have made. */
   managementCalls(): number;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
@@ -255,6 +257,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!stopping && new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
       else socket.destroy();
     });
+    const resources: DevResources = {
+      region: awsClientConfig.region,
+      sqs: { endpoint: sqs.endpoint, jobs: { url: queues.jobs, arn: queues.jobsArn }, dlq: { url: queues.dlq, arn: queues.dlqArn } },
+      tables,
+      busName: BUS_NAME,
+    };
     handle = (req, res) => {
       const requestUrl = new URL(req.url ?? "/", url);
       const path = requestUrl.pathname;
@@ -266,7 +274,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
         if (path === "/dev/metrics" && req.method === "GET") return sendJson(res, 200, emf.snapshot());
-        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model);
+        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources);
         if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
         return serveStatic(webRoot, path, res);
@@ -282,7 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!consumerWorker) throw new Error("crashConsumer needs consumerRuntime \"worker\"");
       return consumerWorker.crash();
     };
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, stop };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -307,8 +315,8 @@ async function createQueues(sqs: SQSClient, visibilityTimeoutSeconds: number, ma
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
   });
   const jobsArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: jobs.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
-  if (!jobs.QueueUrl || !dlq.QueueUrl || !jobsArn) throw new Error("the SQS emulator did not create the queues");
-  return { jobs: jobs.QueueUrl, dlq: dlq.QueueUrl, jobsArn };
+  if (!jobs.QueueUrl || !dlq.QueueUrl || !jobsArn || !dlqArn) throw new Error("the SQS emulator did not create the queues");
+  return { jobs: jobs.QueueUrl, dlq: dlq.QueueUrl, jobsArn, dlqArn };
 }
 
 /** The HS256 secret of dev tokens, kept in the data folder so tokens survive a restart. */

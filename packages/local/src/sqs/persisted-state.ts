@@ -66,6 +66,7 @@ const moveTask = z.object({
   toMove: z.number(),
   startedAt: z.number(),
   failureReason: optional(z.string()),
+  cancelled: z.boolean().optional(),
 }) satisfies z.ZodType<MoveTask>;
 
 const queueHeader = { name: z.string(), createdAt: z.number(), lastModifiedAt: z.number(), settings: queueSettings };

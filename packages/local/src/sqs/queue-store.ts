@@ -13,6 +13,8 @@ export interface MoveTask {
   toMove: number;
   startedAt: number;
   failureReason: string | undefined;
+  /** Set when the task was cancelled (CancelMessageMoveTask) before it moved everything. */
+  cancelled?: boolean;
 }
 
 export interface QueueStoreOptions {
@@ -33,7 +35,7 @@ export class QueueStore {
   readonly now: () => number;
   private readonly queues = new Map<string, Queue>();
   private readonly waiters = new Map<Queue, Set<() => void>>();
-  /** StartMessageMoveTask's tasks, newest last; they complete at once, so none is ever running. */
+  /** StartMessageMoveTask's finished tasks, newest last (a running one is in move-tasks.ts until it ends). */
   readonly moveTasks: MoveTask[] = [];
   // 20-digit sequence numbers, increasing across the emulator as SQS's do within a group.
   private sequence = 10n ** 19n;

@@ -225,10 +225,17 @@ export class Queue {
     this.put(message);
   }
 
-  /** Removes and returns the messages not in flight that `movable` accepts, oldest first, for a message move task. */
-  takeForMove(now: number, movable: (message: StoredMessage) => boolean): StoredMessage[] {
+  /**
+   * Removes and returns the messages `movable` accepts, oldest first, for a message move task;
+   * it sees every message, in flight or not (a FIFO group waits behind one in flight), and an
+   * in-flight message is never taken.
+   */
+  takeForMove(now: number, movable: (message: StoredMessage, inFlight: boolean) => boolean): StoredMessage[] {
     this.dropExpired(now);
-    const taken = this.messages.filter((message) => !isInFlight(message, now) && movable(message));
+    const taken = this.messages.filter((message) => {
+      const inFlight = isInFlight(message, now);
+      return movable(message, inFlight) && !inFlight;
+    });
     for (const message of taken) this.remove(message);
     return taken;
   }

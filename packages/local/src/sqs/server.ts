@@ -40,6 +40,7 @@ const targetPrefix = "AmazonSQS.";
 /**
  * An SQS speaking the AWS JSON 1.0 protocol the current @aws-sdk/client-sqs uses:
  * `POST /` with `X-Amz-Target: AmazonSQS.<Operation>` and a JSON body. Signatures are not checked.
+ * A request in the older query protocol is refused with an XML error that says which to use.
  * In memory, and with `dataDir` also journalled to disk before each answer (queue-journal.ts).
  */
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
@@ -92,6 +93,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
     const target = request.headers["x-amz-target"];
     const operationName = typeof target === "string" && target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : undefined;
     const body = await readBody(request);
+    if (operationName === undefined && isQueryProtocol(request, body)) return refuseQueryProtocol(response, requestId, body);
     if (request.method !== "POST" || operationName === undefined) {
       throw new SqsError("InvalidAction", "Expected POST / with X-Amz-Target: AmazonSQS.<Operation> (AWS JSON 1.0 protocol).");
     }
@@ -122,6 +124,21 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
       "x-amzn-query-error": `${sqsError.queryCode};${sqsError.status < 500 ? "Sender" : "Receiver"}`,
     });
   }
+}
+
+/** The older query protocol (form-encoded `Action=…`), which e.g. AWS CLI 2.9 still speaks. */
+function isQueryProtocol(request: IncomingMessage, body: string): boolean {
+  const type = request.headers["content-type"] ?? "";
+  return type.includes("x-www-form-urlencoded") || /(^|&)Action=/.test(body) || /[?&]Action=/.test(request.url ?? "");
+}
+
+/** Answers a query-protocol request in its own XML error shape, so the client prints why it cannot work. */
+function refuseQueryProtocol(response: ServerResponse, requestId: string, body: string): void {
+  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ?? "request";
+  const message = `This SQS emulator speaks the AWS JSON protocol only; this client sent ${action} in the older query protocol. Use AWS CLI v2.15+ / v1.32+ (or azuchi-ops: npm run ops -- --help).`;
+  const text = `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${message}</Message><Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  response.writeHead(400, { "content-type": "text/xml", "content-length": Buffer.byteLength(text), "x-amzn-requestid": requestId });
+  response.end(text);
 }
 
 function send(response: ServerResponse, status: number, requestId: string, body: unknown, headers: Record<string, string>): void {

@@ -1,0 +1,295 @@
+import { createReadStream, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { z } from "zod";
+import { letterJson, toDeadLetter, type DeadLetter } from "./dead-letter.ts";
+import { DlqReader } from "./dlq-reader.ts";
+import { OpsError, UsageError } from "./errors.ts";
+import { parseCount, parseDuration, parseRate, Progress, RateLimiter, table, time, truncate } from "./format.ts";
+import { redrive, cancelRedrive } from "./redrive.ts";
+import { replay, sendBack } from "./replay.ts";
+import { status } from "./status.ts";
+import { queueCounts, resolveTarget, type Target } from "./target.ts";
+
+export interface CommandContext {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  out: (line: string) => void;
+  err: (line: string) => void;
+  signal: AbortSignal;
+  confirm: (question: string) => Promise<boolean>;
+}
+
+/** Reading settings: a test shortens the hold so an interrupted run's letters come back soon. */
+function readerOptions(ctx: CommandContext) {
+  const holdSeconds = Number(process.env.AZUCHI_OPS_HOLD_SECONDS) || 30;
+  return {
+    holdSeconds,
+    waitForInFlightSeconds: holdSeconds + 5,
+    onWait: (inFlight: number) => ctx.err(`waiting up to ${holdSeconds + 5}s for ${inFlight} dead letter(s) in flight (an interrupted run's, or another reader's) to come back…`),
+  };
+}
+
+async function target(ctx: CommandContext): Promise<Target> {
+  const local = ctx.values.local as string | undefined;
+  return resolveTarget({ local, queueUrl: ctx.values["queue-url"] as string | undefined, dlqUrl: ctx.values["dlq-url"] as string | undefined });
+}
+
+async function withReader<T>(t: Target, ctx: CommandContext, run: (reader: DlqReader) => Promise<T>): Promise<T> {
+  await queueCounts(t, t.dlq);
+  const reader = new DlqReader(t, readerOptions(ctx));
+  try {
+    return await run(reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+const json = (ctx: CommandContext, value: unknown) => ctx.out(JSON.stringify(value, null, 2));
+
+function letterRows(letters: DeadLetter[]): string[][] {
+  return letters.map((l) => [
+    l.jobId ?? `(not a job) ${l.messageId.slice(0, 8)}`,
+    l.sessionId ?? l.groupId,
+    l.userId ?? "-",
+    truncate(l.message ?? l.body, 30),
+    String(l.receiveCount),
+    time(l.firstFailedAt),
+    time(l.lastFailedAt),
+    truncate(l.reason, 60),
+  ]);
+}
+const LETTER_HEADERS = ["JOB", "SESSION", "USER", "MESSAGE", "RECEIVES", "FIRST FAILURE", "LAST FAILURE", "REASON"];
+
+function hiddenNote(ctx: CommandContext, hidden: number): void {
+  if (hidden > 0) ctx.err(`note: ${hidden} more dead letter(s) are in sessions whose first letters are being read; SQS FIFO hands them out only after those are deleted (replay does; export+purge shows all).`);
+}
+
+export async function statusCommand(ctx: CommandContext): Promise<void> {
+  const t = await target(ctx);
+  const report = await withReader(t, ctx, (reader) => status(t, reader));
+  if (ctx.values.json) return json(ctx, report.json);
+  ctx.out(report.text);
+}
+
+export async function listCommand(ctx: CommandContext): Promise<void> {
+  const sessions = (ctx.values.session as string[] | undefined) ?? [];
+  const users = (ctx.values.user as string[] | undefined) ?? [];
+  const reason = (ctx.values.reason as string | undefined)?.toLowerCase();
+  const since = ctx.values.since === undefined ? undefined : Date.now() - parseDuration(ctx.values.since as string, "--since");
+  const limit = parseCount(ctx.values.limit as string | undefined, "--limit");
+  const t = await target(ctx);
+  const { letters, hidden } = await withReader(t, ctx, (reader) => reader.readAll());
+  let chosen = letters.filter((l) =>
+    (sessions.length === 0 || sessions.includes(l.sessionId ?? l.groupId)) &&
+    (users.length === 0 || (l.userId !== undefined && users.includes(l.userId))) &&
+    (reason === undefined || l.reason.toLowerCase().includes(reason)) &&
+    (since === undefined || (l.lastFailedAt ?? l.deadLetteredAt ?? 0) >= since));
+  if (limit !== undefined) chosen = chosen.slice(0, limit);
+  if (ctx.values.json) return json(ctx, chosen.map(letterJson));
+  if (letters.length === 0) return ctx.out("the dead-letter queue is empty");
+  ctx.out(table(LETTER_HEADERS, letterRows(chosen)));
+  ctx.out(`\n${chosen.length} of ${letters.length} dead letter(s)${letters.some((l) => !l.job) ? `, ${letters.filter((l) => !l.job).length} not azuchi jobs (kept, never replayed)` : ""}`);
+  hiddenNote(ctx, hidden);
+}
+
+export async function showCommand(ctx: CommandContext): Promise<void> {
+  const id = ctx.positionals[0];
+  if (!id) throw new UsageError("dlq show JOB: give a jobId (or a dead letter's messageId)");
+  const t = await target(ctx);
+  const { letters, hidden } = await withReader(t, ctx, (reader) => reader.readAll());
+  const letter = letters.find((l) => l.jobId === id || l.messageId === id);
+  if (!letter) {
+    hiddenNote(ctx, hidden);
+    throw new OpsError(letters.length === 0 ? "the dead-letter queue is empty" : `no dead letter for job ${id} (${letters.length} in the queue: dlq list)`);
+  }
+  if (ctx.values.json) return json(ctx, { ...letterJson(letter), body: letter.body, messageAttributes: letter.messageAttributes, systemAttributes: letter.systemAttributes });
+  const lines = [
+    `job            ${letter.jobId ?? "(not an azuchi job)"}`,
+    `dead letter    ${letter.messageId}`,
+    `session        ${letter.sessionId ?? letter.groupId}`,
+    `user           ${letter.userId ?? "-"}`,
+    `given up by    ${letter.movedBy === "agent" ? "the agent" : "the redrive policy"}`,
+    `reason         ${letter.reason}`,
+    `receives       ${letter.receiveCount}${letter.attempts !== undefined ? ` (attempts counted: ${letter.attempts})` : ""}`,
+    `first failure  ${time(letter.firstFailedAt)}`,
+    `last failure   ${time(letter.lastFailedAt)}`,
+    `dead-lettered  ${time(letter.deadLetteredAt)}`,
+    letter.job ? `sent by user   ${time(letter.job.createdAt)} via ${letter.job.source}` : `not a job      ${letter.notAJob}`,
+    "",
+    "message:",
+    `  ${(letter.message ?? letter.body).split("\n").join("\n  ")}`,
+    "",
+    "failure history:",
+    letter.history.length === 0
+      ? "  (none recorded)"
+      : table(["GIVEN UP", "FIRST RECEIVED", "RECEIVES", "ATTEMPTS", "REASON"], letter.history.map((h) => [time(h.at), time(h.firstReceivedAt), String(h.receives), String(h.attempts), h.reason])).replace(/^/gm, "  "),
+  ];
+  ctx.out(lines.join("\n"));
+}
+
+function selector(ctx: CommandContext): { describe: string; select: (l: DeadLetter) => boolean } {
+  const sessions = (ctx.values.session as string[] | undefined) ?? [];
+  const users = (ctx.values.user as string[] | undefined) ?? [];
+  const jobs = (ctx.values.job as string[] | undefined) ?? [];
+  const all = ctx.values.all === true;
+  const given = [sessions.length > 0, users.length > 0, jobs.length > 0, all].filter(Boolean).length;
+  if (given !== 1) throw new UsageError("dlq replay: choose what to replay with exactly one of --session ID…, --user ID…, --job ID… or --all");
+  if (all) return { describe: "every dead letter", select: () => true };
+  if (sessions.length) return { describe: `the dead letters of session(s) ${sessions.join(", ")}`, select: (l) => sessions.includes(l.sessionId ?? "") };
+  if (users.length) return { describe: `the dead letters of user(s) ${users.join(", ")}`, select: (l) => users.includes(l.userId ?? "") };
+  return { describe: `job(s) ${jobs.join(", ")}`, select: (l) => jobs.includes(l.jobId ?? "") || jobs.includes(l.messageId) };
+}
+
+export async function replayCommand(ctx: CommandContext): Promise<void> {
+  const { describe, select } = selector(ctx);
+  const rate = parseRate(ctx.values.rate as string | undefined);
+  const dryRun = ctx.values["dry-run"] === true;
+  const t = await target(ctx);
+  const counts = await queueCounts(t, t.dlq);
+  if (counts.visible + counts.inFlight === 0) {
+    if (ctx.values.json) return json(ctx, { replayed: [], dryRun });
+    return ctx.out("the dead-letter queue is empty: nothing to replay");
+  }
+  if (!dryRun && ctx.values.yes !== true && process.stdin.isTTY) {
+    if (!(await ctx.confirm(`Replay ${describe} (the queue holds ~${counts.visible + counts.inFlight}) to ${t.jobs.url}? [y/N] `))) return ctx.out("nothing replayed");
+  }
+  const summary = await withReader(t, ctx, (reader) => replay(t, reader, { select, dryRun, rate, signal: ctx.signal }, new Progress("replaying", counts.visible)));
+  if (ctx.values.json) {
+    json(ctx, {
+      dryRun,
+      ...(dryRun ? { wouldReplay: summary.planned.map(letterJson) } : { replayed: summary.replayed.map((l) => ({ ...letterJson(l), sentMessageId: l.sentMessageId ?? null })) }),
+      kept: summary.kept,
+      notJobs: summary.notJobs.map(letterJson),
+      interrupted: summary.interrupted,
+      errors: summary.errors,
+    });
+  } else {
+    const done = dryRun ? summary.planned : summary.replayed;
+    if (done.length > 0) ctx.out(table(["SESSION", "JOB", "MESSAGE"], done.map((l) => [l.sessionId ?? l.groupId, l.jobId ?? l.messageId, truncate(l.message, 50)])));
+    ctx.out(
+      dryRun
+        ? `dry run: would replay ${done.length} dead letter(s) of ${new Set(done.map((l) => l.groupId)).size} session(s), each in this order; nothing changed`
+        : `replayed ${done.length} dead letter(s) of ${new Set(done.map((l) => l.groupId)).size} session(s) to AgentJobs; ${summary.kept} left in the dead-letter queue`,
+    );
+    if (summary.notJobs.length > 0) ctx.out(`${summary.notJobs.length} message(s) are not azuchi jobs: kept in the dead-letter queue (dlq show / dlq export to look at them)`);
+    if (summary.interrupted) ctx.out("interrupted: run the same command again to replay the rest (nothing is lost or sent twice)");
+    for (const error of summary.errors) ctx.err(`error: ${error}`);
+    hiddenNote(ctx, summary.hidden);
+  }
+  if (summary.errors.length > 0) process.exitCode = 1;
+  if (summary.interrupted) process.exitCode = 130;
+}
+
+/** One line of an export: the dead letter as SQS gave it, enough to put its job back. */
+const ExportLine = z.object({
+  v: z.literal(1),
+  messageId: z.string().min(1),
+  groupId: z.string().min(1),
+  body: z.string(),
+  messageAttributes: z.record(z.string(), z.object({ DataType: z.string(), StringValue: z.string().optional() }).loose()),
+  systemAttributes: z.record(z.string(), z.string()),
+  exportedAt: z.string(),
+});
+
+export async function exportCommand(ctx: CommandContext): Promise<void> {
+  const file = ctx.values.out as string | undefined;
+  const t = await target(ctx);
+  const { letters, hidden } = await withReader(t, ctx, (reader) => reader.readAll());
+  const lines = letters.map((l) => JSON.stringify({ v: 1, messageId: l.messageId, groupId: l.groupId, body: l.body, messageAttributes: l.messageAttributes, systemAttributes: l.systemAttributes, exportedAt: new Date().toISOString() }));
+  if (file === undefined || file === "-") {
+    for (const line of lines) ctx.out(line);
+  } else {
+    try {
+      writeFileSync(file, lines.map((line) => `${line}\n`).join(""), { flag: "wx" });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw new OpsError(e.code === "EEXIST" ? `${file} exists: choose another --out (an export never overwrites a backup)` : `cannot write ${file}: ${e.message}`);
+    }
+    ctx.err(`exported ${letters.length} dead letter(s) to ${file}; the dead-letter queue is unchanged`);
+  }
+  if (hidden > 0) throw new OpsError(`the export is incomplete: ${hidden} dead letter(s) were held back by SQS FIFO (their session's first letters were being read); export again after replaying, or purge in steps`);
+}
+
+export async function importCommand(ctx: CommandContext): Promise<void> {
+  const file = ctx.positionals[0];
+  if (!file) throw new UsageError("dlq import FILE.jsonl: give the file an export wrote");
+  const rate = parseRate(ctx.values.rate as string | undefined);
+  const entries: z.infer<typeof ExportLine>[] = [];
+  try {
+    let n = 0;
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      n++;
+      if (line.trim() === "") continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new OpsError(`${file}:${n}: not JSON`);
+      }
+      const entry = ExportLine.safeParse(parsed);
+      if (!entry.success) throw new OpsError(`${file}:${n}: not a line of dlq export: ${z.prettifyError(entry.error)}`);
+      entries.push(entry.data);
+    }
+  } catch (error) {
+    if (error instanceof OpsError) throw error;
+    throw new OpsError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const letters = entries.map((e) => toDeadLetter({ MessageId: e.messageId, Body: e.body, MessageAttributes: e.messageAttributes as never, Attributes: { ...e.systemAttributes, MessageGroupId: e.groupId } }));
+  const jobs = letters.filter((l) => l.job !== undefined);
+  if (ctx.values["dry-run"] === true) {
+    ctx.out(`dry run: would send ${jobs.length} job(s) of ${new Set(jobs.map((l) => l.groupId)).size} session(s) to AgentJobs, each session in file order; ${letters.length - jobs.length} line(s) are not azuchi jobs`);
+    return;
+  }
+  if (ctx.values.yes !== true && process.stdin.isTTY && !(await ctx.confirm(`Send ${jobs.length} job(s) from ${file} to AgentJobs? [y/N] `))) return ctx.out("nothing imported");
+  const t = await target(ctx);
+  await queueCounts(t, t.jobs);
+  const limiter = new RateLimiter(rate);
+  const groups = new Map<string, DeadLetter[]>();
+  for (const letter of jobs) groups.set(letter.groupId, [...(groups.get(letter.groupId) ?? []), letter]);
+  const progress = new Progress("importing", jobs.length);
+  let sent = 0;
+  await Promise.all([...groups.values()].map(async (session) => {
+    for (const letter of session) {
+      if (ctx.signal.aborted) return;
+      await limiter.take();
+      if (ctx.signal.aborted) return;
+      await sendBack(t, letter);
+      progress.update(++sent);
+    }
+  }));
+  progress.done();
+  ctx.out(`imported ${sent} job(s) of ${groups.size} session(s) to AgentJobs${letters.length > jobs.length ? `; skipped ${letters.length - jobs.length} line(s) that are not azuchi jobs` : ""}`);
+}
+
+export async function purgeCommand(ctx: CommandContext): Promise<void> {
+  if (ctx.values.yes !== true) throw new UsageError("dlq purge deletes every dead letter: add --yes (and consider `dlq export --out backup.jsonl` first)");
+  const t = await target(ctx);
+  const removed: DeadLetter[] = [];
+  await withReader(t, ctx, async (reader) => {
+    for (let batch = await reader.next(); batch.length > 0 && !ctx.signal.aborted; batch = await reader.next()) {
+      for (const letter of batch) {
+        await reader.delete(letter);
+        removed.push(letter);
+      }
+    }
+  });
+  if (ctx.values.json) return json(ctx, { removed: removed.map(letterJson) });
+  if (removed.length === 0) return ctx.out("the dead-letter queue is empty: nothing removed");
+  ctx.out(table(LETTER_HEADERS, letterRows(removed)));
+  ctx.out(`\nremoved ${removed.length} dead letter(s)`);
+}
+
+export async function redriveCommand(ctx: CommandContext): Promise<void> {
+  const t = await target(ctx);
+  if (ctx.values.cancel === true) {
+    const result = await cancelRedrive(t);
+    if (ctx.values.json) return json(ctx, result);
+    return ctx.out(result.cancelled ? `cancelled the redrive task; ${result.moved} message(s) had been moved` : "no redrive task is running");
+  }
+  const result = await redrive(t, { rate: parseRate(ctx.values.rate as string | undefined), wait: ctx.values["no-wait"] !== true, signal: ctx.signal });
+  if (ctx.values.json) return json(ctx, result);
+  if (result.status === "EMPTY") return ctx.out("the dead-letter queue is empty: nothing to redrive");
+  ctx.out(`redrive ${result.status.toLowerCase()}: ${result.moved} of ${result.toMove} message(s) moved back to AgentJobs${result.failureReason ? ` (${result.failureReason})` : ""}`);
+  if (result.status === "FAILED") process.exitCode = 1;
+}
+

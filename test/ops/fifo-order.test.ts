@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AgentJob } from "../../packages/core/src/index.ts";
+import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+
+// A session with more dead letters than one receive hands out (10): SQS FIFO shows nothing more of
+// a group while some of it is held, so a read-only list says what it could not see, and a replay,
+// deleting as it goes, reaches them all and keeps every session's order across its batches.
+const repo = resolve(import.meta.dirname, "../..");
+let emulator: SqsEmulator;
+let sqs: SQSClient;
+let jobsUrl: string;
+let dlqUrl: string;
+
+beforeAll(async () => {
+  emulator = await startSqsEmulator();
+  sqs = new SQSClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  ({ QueueUrl: dlqUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-dlq.fifo", Attributes: { FifoQueue: "true" } })));
+  ({ QueueUrl: jobsUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-jobs.fifo", Attributes: { FifoQueue: "true" } })));
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await emulator?.close();
+});
+
+/** The CLI against explicit queue URLs, the SDK pointed at the emulator as on AWS it would be at SQS. */
+function ops(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SST_RESOURCE_")));
+  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--queue-url", jobsUrl, "--dlq-url", dlqUrl], {
+    cwd: repo,
+    env: { ...env, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AZUCHI_OPS_HOLD_SECONDS: "5" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+}
+
+function job(sessionId: string, message: string): AgentJob {
+  return { v: 1, jobId: randomUUID(), sessionId, userId: "ops-test", messageId: randomUUID(), message, createdAt: Date.now(), source: "websocket" };
+}
+
+describe("dead letters of a session beyond one receive", () => {
+  it("list says how many it could not see; replay --all reaches them all, each session in order", async () => {
+    const [big, small] = [randomUUID(), randomUUID()];
+    const sent: AgentJob[] = [];
+    for (let i = 1; i <= 12; i++) {
+      sent.push(job(big, `big ${i}`));
+      if (i <= 3) sent.push(job(small, `small ${i}`));
+    }
+    for (const j of sent) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(j), MessageGroupId: j.sessionId, MessageDeduplicationId: j.jobId, MessageAttributes: { reason: { DataType: "String", StringValue: "model down" } } }));
+    }
+    const list = await ops(["dlq", "list"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("13 of 13 dead letter(s)");
+    expect(list.stderr).toMatch(/note: 2 more dead letter\(s\)/);
+    const exported = await ops(["dlq", "export"]);
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toMatch(/the export is incomplete: 2 dead letter/);
+
+    const replay = await ops(["dlq", "replay", "--all", "--yes", "--json"]);
+    expect(replay.code).toBe(0);
+    expect((JSON.parse(replay.stdout) as { replayed: unknown[] }).replayed).toHaveLength(15);
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["All"] }));
+    expect(Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+
+    const received: Message[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: jobsUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"] }));
+      if (Messages.length === 0) break;
+      received.push(...Messages);
+      for (const m of Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: jobsUrl, ReceiptHandle: m.ReceiptHandle }));
+    }
+    const of = (session: string) => received.filter((m) => m.Attributes?.MessageGroupId === session).map((m) => (JSON.parse(m.Body!) as AgentJob).message);
+    expect(of(big)).toEqual(Array.from({ length: 12 }, (_, i) => `big ${i + 1}`));
+    expect(of(small)).toEqual(["small 1", "small 2", "small 3"]);
+    // Each carries its history back, for a second give-up to add to.
+    expect(JSON.parse(received[0]!.MessageAttributes!.failureHistory!.StringValue!)).toMatchObject([{ reason: "model down" }]);
+  }, 60_000);
+});
