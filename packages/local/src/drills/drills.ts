@@ -3,11 +3,17 @@
  * Short drills (a few seconds) also run in `npm test`; long ones (lock expiry, long outages,
  * restarts) only in `npm run drills`.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomUUID } from "node:crypto";
 import type { Figures } from "./checker.ts";
 import type { Drill, DrillRun } from "./harness.ts";
 import { sleep } from "./tab.ts";
+
+const execFileAsync = promisify(execFile);
+const opsCli = fileURLToPath(new URL("../../../ops/src/main.ts", import.meta.url));
 
 const everyAnswered = (f: Figures) => (f.answered === f.sent ? [] : [`expected every message answered, ${f.answered} of ${f.sent} were`]);
 
@@ -129,7 +135,7 @@ export const drills: Drill[] = [
       await run.until(() => told() >= total, 30_000, `fewer than ${total} tabs were told their message was given up`);
       await run.model({ mode: "ok" });
       const moved = await replayDeadLetters(run);
-      return `POST /dev/model fail until ${total} jobs were dead-lettered (2 attempts each), then ok; ${moved} moved back to AgentJobs (original group, fresh dedup id, deleted from the DLQ after the send)`;
+      return `POST /dev/model fail until ${total} jobs were dead-lettered (2 attempts each), then ok; ${moved} replayed with azuchi-ops dlq replay --all`;
     },
   },
   {
@@ -214,26 +220,15 @@ async function sendDuplicates(run: DrillRun, tab: number, messageId: string): Pr
 }
 
 /** Ops' replay until there is tooling: each dead letter sent back to AgentJobs, then deleted from the DLQ. */
+/**
+ * Replays the dead-letter queue as an operator would: `azuchi-ops dlq replay --all --yes`
+ * against the drill's stack (each letter back in its session's group and order, a replay
+ * deduplication id, deleted only after its send succeeded).
+ */
 async function replayDeadLetters(run: DrillRun): Promise<number> {
-  const sqs = run.sqs();
-  let moved = 0;
-  try {
-    for (;;) {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: run.stack.queues.dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ["MessageGroupId"], VisibilityTimeout: 30 }),
-      );
-      if (Messages.length === 0) return moved;
-      for (const message of Messages) {
-        await sqs.send(
-          new SendMessageCommand({ QueueUrl: run.stack.queues.jobs, MessageBody: message.Body, MessageGroupId: message.Attributes?.MessageGroupId ?? "unknown", MessageDeduplicationId: randomUUID() }),
-        );
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: run.stack.queues.dlq, ReceiptHandle: message.ReceiptHandle }));
-        moved++;
-      }
-    }
-  } finally {
-    sqs.destroy();
-  }
+  const { stdout } = await execFileAsync(process.execPath, [opsCli, "dlq", "replay", "--all", "--yes", "--json", "--local", run.stack.url], { timeout: 60_000 });
+  const { replayed } = JSON.parse(stdout) as { replayed: unknown[] };
+  return replayed.length;
 }
 
 /**
