@@ -5,28 +5,15 @@
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { MetricSeries, MetricsSnapshot } from "../../packages/core/src/metrics-snapshot.ts";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE } from "../../packages/agent/src/run-metrics.ts";
 import { CHAT_METRICS, CHAT_METRICS_SERVICE } from "../../packages/chat/src/message-metrics.ts";
 import { isAgentReply } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 /** GET /dev/metrics, exactly as documented (strict: no field more or less). */
-const Snapshot = z.strictObject({
-  since: z.number().int(),
-  metrics: z.array(
-    z.strictObject({
-      name: z.string(),
-      unit: z.string(),
-      dimensions: z.record(z.string(), z.string()),
-      count: z.number(),
-      sum: z.number(),
-      min: z.number(),
-      max: z.number(),
-      p50: z.number(),
-      p95: z.number(),
-    }),
-  ),
-});
+// The contract azuchi-ops status reads, with nothing beside it.
+const Snapshot = MetricsSnapshot.extend({ metrics: z.array(MetricSeries.strict()) }).strict();
 type Snapshot = z.infer<typeof Snapshot>;
 
 let stack: TestStack;

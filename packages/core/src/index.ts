@@ -20,3 +20,4 @@ export * from "./redis-client.ts";
 export * from "./redis-script.ts";
 export * from "./rate-limiter.ts";
 export type { Redis } from "ioredis";
+export * from "./metrics-snapshot.ts";

@@ -5,6 +5,7 @@
  * handlers know nothing of it. Lines from a worker-thread consumer reach this process's stdout
  * through the worker's pipe, so they are caught too.
  */
+import type { MetricSeries, MetricsSnapshot } from "@azuchi/core";
 import { z } from "zod";
 
 /** One EMF document, as CloudWatch Logs would extract it. */
@@ -23,24 +24,6 @@ const EmfDocument = z.looseObject({
   }),
 });
 export type EmfDocument = z.infer<typeof EmfDocument>;
-
-/** GET /dev/metrics: every series since the stack started, aggregated per name and dimensions. */
-export interface MetricsSnapshot {
-  since: number;
-  metrics: MetricSeries[];
-}
-
-export interface MetricSeries {
-  name: string;
-  unit: string;
-  dimensions: Record<string, string>;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  p50: number;
-  p95: number;
-}
 
 /** The line as an EMF document, or undefined when it is any other output. */
 export function parseEmfLine(line: string): EmfDocument | undefined {

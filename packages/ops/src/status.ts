@@ -2,21 +2,8 @@ import { z } from "zod";
 import type { DlqReader } from "./dlq-reader.ts";
 import { age, table, time, truncate } from "./format.ts";
 import { queueCounts, type Target } from "./target.ts";
+import { MetricsSnapshot } from "@azuchi/core";
 
-const Metrics = z.object({
-  since: z.number(),
-  metrics: z.array(z.object({
-    name: z.string(),
-    unit: z.string(),
-    dimensions: z.record(z.string(), z.string()),
-    count: z.number(),
-    sum: z.number(),
-    min: z.number(),
-    max: z.number(),
-    p50: z.number(),
-    p95: z.number(),
-  })),
-});
 
 const Events = z.object({ events: z.array(z.object({ time: z.string().optional(), "detail-type": z.string(), detail: z.unknown() }).loose()) });
 const RunFailed = z.object({ sessionId: z.string(), jobId: z.string(), reason: z.string(), attempt: z.number(), final: z.boolean() });
@@ -71,7 +58,7 @@ export async function status(target: Target, reader: DlqReader) {
   return { json, text: lines.join("\n") };
 }
 
-function metricsLines(metrics: z.infer<typeof Metrics> | undefined, dashboard: string | undefined): string[] {
+function metricsLines(metrics: MetricsSnapshot | undefined, dashboard: string | undefined): string[] {
   if (!metrics) return [dashboard ? `metrics: in CloudWatch, dashboard ${dashboard}` : "metrics: not available from this target"];
   if (metrics.metrics.length === 0) return [`metrics since ${time(metrics.since)}: none yet`];
   const n = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
@@ -90,11 +77,11 @@ function metricsLines(metrics: z.infer<typeof Metrics> | undefined, dashboard: s
   ];
 }
 
-async function localMetrics(base: string): Promise<z.infer<typeof Metrics> | undefined> {
+async function localMetrics(base: string): Promise<MetricsSnapshot | undefined> {
   try {
     const response = await fetch(`${base}/dev/metrics`);
     if (response.status !== 200) return undefined;
-    const parsed = Metrics.safeParse(await response.json());
+    const parsed = MetricsSnapshot.safeParse(await response.json());
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
