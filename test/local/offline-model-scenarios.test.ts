@@ -5,24 +5,19 @@
  */
 import { createServer, type Server } from "node:http";
 import OpenAI from "openai";
-import type { FunctionTool, Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
+import type { Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { handleDevRequest } from "../../packages/local/src/dev-endpoints.ts";
 import { acceptingModel, startOfflineModel, type OfflineModel, type Scenario } from "../../packages/local/src/offline-model/index.ts";
 import { readTranscript } from "../fixtures/openai-responses/transcript.ts";
+import { agentTools, startModelAndClient } from "../support/offline-model.ts";
 
-const tools: FunctionTool[] = [
-  { type: "function", name: "update_plan", description: "Records the plan", parameters: { type: "object" }, strict: false },
-  { type: "function", name: "get_current_time", description: "Tells the time", parameters: { type: "object" }, strict: false },
-];
+const tools = agentTools;
 
 let model: OfflineModel;
 let client: OpenAI;
 
-beforeAll(async () => {
-  model = await startOfflineModel({ firstTokenMs: 0, tokenMs: 0 });
-  client = new OpenAI({ apiKey: "offline", baseURL: model.baseURL, maxRetries: 0 });
-});
+beforeAll(async () => ({ model, client } = await startModelAndClient()));
 afterAll(() => model.close());
 afterEach(() => {
   model.configure({ mode: "ok", scenario: null, contextTokens: null });

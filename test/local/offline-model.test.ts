@@ -1,20 +1,15 @@
 import OpenAI from "openai";
-import type { FunctionTool, ResponseFunctionToolCall, ResponseStreamEvent } from "openai/resources/responses/responses";
+import type { ResponseFunctionToolCall, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidOfflineModelSettingsError, startOfflineModel, tokenize, type OfflineModel } from "../../packages/local/src/offline-model/index.ts";
+import { agentTools, startModelAndClient } from "../support/offline-model.ts";
 
-const tools: FunctionTool[] = [
-  { type: "function", name: "update_plan", description: "Records the plan", parameters: { type: "object" }, strict: false },
-  { type: "function", name: "get_current_time", description: "Tells the time", parameters: { type: "object" }, strict: false },
-];
+const tools = agentTools;
 
 let model: OfflineModel;
 let client: OpenAI;
 
-beforeAll(async () => {
-  model = await startOfflineModel({ firstTokenMs: 0, tokenMs: 0 });
-  client = new OpenAI({ apiKey: "offline", baseURL: model.baseURL, maxRetries: 0 });
-});
+beforeAll(async () => ({ model, client } = await startModelAndClient()));
 afterAll(() => model.close());
 
 async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
