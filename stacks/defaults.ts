@@ -33,6 +33,10 @@ type Environment = Record<string, string>;
  */
 export function authEnvironment(env: Record<string, string | undefined> = process.env): Environment {
   const names = ["AZUCHI_AUTH_ISSUER", "AZUCHI_AUTH_AUDIENCE", "AZUCHI_AUTH_JWKS_URL"] as const;
+  // The verifier refuses such a configuration when it starts; refusing the deploy says it sooner.
+  if (env.AZUCHI_AUTH_JWKS_URL && (!env.AZUCHI_AUTH_ISSUER || !env.AZUCHI_AUTH_AUDIENCE)) {
+    throw new Error("AZUCHI_AUTH_JWKS_URL is set without AZUCHI_AUTH_ISSUER and AZUCHI_AUTH_AUDIENCE: any token that issuer signs for any app would be accepted. Set both.");
+  }
   return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
 }
 

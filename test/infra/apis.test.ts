@@ -52,6 +52,15 @@ describe("the two APIs and the site, as `sst deploy --stage prod` builds them", 
     expect(component(oidc, "Web").args.environment).toMatchObject({ VITE_OIDC_AUTHORITY: "https://issuer.example", VITE_OIDC_CLIENT_ID: "client-1" });
   });
 
+  it("refuses to deploy a JWKS without the issuer and audience the tokens must name", async () => {
+    for (const env of [
+      { AZUCHI_AUTH_JWKS_URL: "https://issuer.example/jwks", AZUCHI_AUTH_AUDIENCE: "azuchi" },
+      { AZUCHI_AUTH_JWKS_URL: "https://issuer.example/jwks", AZUCHI_AUTH_ISSUER: "https://issuer.example" },
+    ]) {
+      await expect(loadInfrastructure({ stage: "prod", dev: false, env })).rejects.toThrow(/AZUCHI_AUTH_JWKS_URL is set without AZUCHI_AUTH_ISSUER and AZUCHI_AUTH_AUDIENCE/);
+    }
+  });
+
   it("builds the web client with the URLs of both APIs baked in", () => {
     const web = component(infra, "Web");
     expect(web.type).toBe("sst.aws.StaticSite");
