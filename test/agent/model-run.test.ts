@@ -118,10 +118,11 @@ describe("runModel on recorded Responses API streams", () => {
     expect(result?.incomplete).toBe("max_output_tokens");
   });
 
-  it("never runs a function call cut mid-arguments", async () => {
+  it("never runs a function call cut mid-arguments, nor lets the next turn chain on it", async () => {
     const { calls, result } = await run(["incomplete-mid-function-call", "plain-text"]);
     expect(calls).toEqual([]);
     expect(result?.incomplete).toBe("max_output_tokens");
+    expect(result?.chainable).toBe(false);
     expect(replay.requests).toHaveLength(1);
   });
 
@@ -183,10 +184,12 @@ describe("runModel when the context is too long or the chain is lost", () => {
 
   const lost = (status: string, error: Record<string, unknown>) =>
     parseTranscript(`lost-${status}`, `HTTP/1.1 ${status}\ncontent-type: application/json\n\n${JSON.stringify({ error: { type: "invalid_request_error", ...error } })}`);
-  it("rebuilds when the chained response is gone (previous_response_not_found, or a 404 naming previous_response_id)", async () => {
+  it("rebuilds when the chained response is gone (previous_response_not_found, a 404 naming previous_response_id) or ends in an unanswered call", async () => {
     for (const answer of [
       lost("400 Bad Request", { code: "previous_response_not_found", param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
       lost("404 Not Found", { code: null, param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
+      // The chained response was cut off mid-call: OpenAI will not continue it without the call's output.
+      lost("400 Bad Request", { code: null, param: "input", message: "No tool output found for function call call_CuT1plan0000000000000001." }),
     ]) {
       replay.requests.length = 0;
       const { text, result } = await run([answer, "plain-text"], { previousResponseId: "resp_old" });

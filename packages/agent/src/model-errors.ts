@@ -34,12 +34,16 @@ export function responseFailed(error: { code?: string | null; message?: string }
 
 /**
  * Whether the error is about the chained response (previous_response_id unknown, expired or
- * not found): then the context is rebuilt from our own history. A 404 for the model is not one.
+ * not found, or ending in a function call no output answered): then the context is rebuilt from
+ * our own history. A 404 for the model is not one.
  */
 export function rejectsChainedResponse(error: unknown): boolean {
   if (!(error instanceof ModelCallError) || !(error.cause instanceof OpenAI.APIError)) return false;
   const cause = error.cause;
   if (error.code === "previous_response_not_found" || cause.param === "previous_response_id") return true;
+  // A session whose saved response was cut off mid-call (before turns stopped keeping such ids):
+  // the chain can never be answered, only left.
+  if (error.status === 400 && cause.param === "input" && /^no tool output found for function call/i.test(errorMessage(cause))) return true;
   return error.status === 404 && error.kind !== "model-not-found" && /previous[ _]response/i.test(errorMessage(cause));
 }
 

@@ -115,7 +115,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // events come last, as a report of what happened.
     const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {});
     if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
-    await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
+    await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.chainable ? result.responseId : null);
     const done = metrics(result.toolCalls);
     recordTokens(result.usage);
     await guard.stop();
