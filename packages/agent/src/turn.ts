@@ -28,6 +28,8 @@ export interface TurnOptions {
   /** When the turn must be over (the Lambda's time, less a margin). */
   deadlineAt: number;
   logger: Logger;
+  /** The SQS message this delivery is: the job's attempts are counted per message (turn-state.ts). */
+  sqsMessageId: string;
   /**
    * The job's last receive, kept for giving it up (consume-jobs.ts): only finish a reply an
    * earlier attempt stored; otherwise throw ReceivesExhaustedError with this receive count.
@@ -42,7 +44,7 @@ export interface TurnOptions {
 export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptions): Promise<TurnOutcome> {
   const started = Date.now();
   await ensureRedisReady(deps.redis);
-  const begun = await deps.turns.begin(job.sessionId, job.jobId);
+  const begun = await deps.turns.begin(job.sessionId, job.jobId, options.sqsMessageId);
   if (begun.kind === "duplicate") return { status: "duplicate" };
   if (begun.kind === "busy") throw new SessionBusyError(job.sessionId, begun.retryAfterMs);
 
