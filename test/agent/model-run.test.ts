@@ -224,6 +224,25 @@ describe("runModel's failures, classified once", () => {
     });
   }
 
+  it("gives up at once, without a retry, on a model still calling tools after maxSteps calls", async () => {
+    const { error } = await run(["chained-1-tool-call"]);
+    expect(replay.requests).toHaveLength(config.maxSteps);
+    expect(error).toMatchObject({ kind: "too-many-steps" });
+    expect(classifyFailure(new TurnFailedError(1, error))).toMatchObject({ kind: "final", tell: "too-many-steps" });
+  });
+
+  it("calls a response.failed about the request's own input rejected, not a retry", async () => {
+    const raw = readFileSync(new URL("../fixtures/openai-responses/context-length-exceeded-stream.http", import.meta.url), "utf8");
+    for (const code of ["image_too_large", "invalid_image", "bio_policy"]) {
+      const { error } = await run([parseTranscript(`failed-${code}`, raw.replaceAll('"code":"context_length_exceeded"', `"code":"${code}"`))]);
+      expect(error, code).toMatchObject({ kind: "rejected", code, status: undefined });
+      expect(classifyFailure(new TurnFailedError(1, error)).kind, code).toBe("final");
+    }
+    // A code nobody listed still passes for a stream that failed: retried.
+    const { error } = await run([parseTranscript("failed-unknown", raw.replaceAll('"code":"context_length_exceeded"', '"code":"something_new"'))]);
+    expect(error).toMatchObject({ kind: "stream-failed" });
+  });
+
   it("reads the SSE error event's code (the client throws it before the loop)", async () => {
     const { error, text } = await run(["stream-error-event"]);
     expect(error).toMatchObject({ code: "server_error", status: undefined });

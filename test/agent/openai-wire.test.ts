@@ -211,6 +211,16 @@ describe("what the user gets for each recorded stream", () => {
     await tab.close();
   });
 
+  it("a model still calling tools after AZUCHI_MAX_MODEL_STEPS calls: given up at once, not paid for again by retries", async () => {
+    const { tab } = await ask("looping", "what time is it?", "chained-1-tool-call");
+    const told = await tab.waitFor(isFinalNotice, 20_000);
+    expect(told.message.payload).toMatchObject({ final: true, failure: "too-many-steps" });
+    expect(told.message.message).toMatch(/kept calling tools/);
+    expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toHaveLength(1);
+    expect(replay.requests).toHaveLength(settingsFromEnvironment().model.maxSteps);
+    await tab.close();
+  });
+
   it("the Japanese user is told in Japanese", async () => {
     const { tab } = await ask("quota-ja", "こんにちは、元気ですか", "insufficient-quota-429");
     const told = await tab.waitFor(isFinalNotice, 20_000);

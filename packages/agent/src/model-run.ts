@@ -123,7 +123,8 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     }
     previous = response.id;
   }
-  throw new ModelCallError("stream-failed", { message: `the model was still calling tools after ${config.maxSteps} steps` });
+  // Final, not retried: the same conversation would loop the same way, paid for again each time.
+  throw new ModelCallError("too-many-steps", { message: `the model was still calling tools after ${config.maxSteps} steps` });
 }
 
 async function streamOnce(
