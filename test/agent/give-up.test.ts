@@ -1,5 +1,8 @@
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
+import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
+import { toDeadLetter } from "../../packages/ops/src/dead-letter.ts";
+import { sendBack } from "../../packages/ops/src/replay.ts";
 import { agentMessageId, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
@@ -144,6 +147,46 @@ describe("a failure after the reply was stored and shown", () => {
     expect(mine.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
     expect(mine[1]).toEqual(reply.message);
     expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
+    await tab.close();
+  });
+});
+
+describe("a job the redrive policy dead-lettered, replayed", () => {
+  it("gets its full attempts again, though the agent never gave it up (its dead-letter send failed)", async () => {
+    const tab = await kit.stack.connect("replayed");
+    const sessionId = await kit.stack.sessionOf(tab);
+    const job = kit.job(sessionId, "my job outlives its dead letter", "replayed");
+    // Two attempts per job, and the model's own retries off, so each failure is one attempt.
+    const twoAttempts = { ...settings, maxAttempts: 2, openai: { ...settingsFromEnvironment().openai, maxRetries: 0 } };
+    // The agent's give-up cannot reach its dead-letter queue: the redrive policy moves the job.
+    const noDlq = kit.deps({ ...twoAttempts, deadLetterQueueUrl: kit.queue.dlq.replace(/[^/]+$/, "no-such-dlq.fifo") });
+    kit.stack.model!.configure({ mode: "fail", faultRequests: 2 });
+    await kit.enqueue(job);
+    for (let receive = 0; receive < MAX_RECEIVES + 2; receive++) {
+      const records = await kit.receiveBatch(3);
+      if (records.length === 0) break;
+      expect((await kit.consume(noDlq, records)).batchItemFailures).toHaveLength(1);
+    }
+    // Both attempts were counted and spent before the job left the queue.
+    expect(kit.failuresOf(job.jobId).map((f) => [f.attempt, f.final])).toEqual([[1, false], [2, true], [3, true]]);
+    const { Messages = [] } = await kit.sqs.send(new ReceiveMessageCommand({ QueueUrl: kit.queue.dlq, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"], WaitTimeSeconds: 2 }));
+    const letter = toDeadLetter(Messages.find((m) => m.Body && (JSON.parse(m.Body) as AgentJob).jobId === job.jobId)!);
+    expect(letter.movedBy).toBe("redrive-policy");
+
+    // Replayed as azuchi-ops dlq replay sends it (a new message, with replayOf), the model failing once more, then healed.
+    const before = kit.failuresOf(job.jobId).length;
+    await sendBack({ kind: "local", sqs: kit.sqs, jobs: { url: kit.queue.url }, dlq: { url: kit.queue.dlq } }, letter);
+    kit.stack.model!.configure({ mode: "fail", faultRequests: 1 });
+    const agent = kit.deps(twoAttempts);
+    for (let receive = 0; receive < MAX_RECEIVES && (await kit.redis.get(kit.keys.job(job.jobId))) !== "completed"; receive++) {
+      const records = await kit.receiveBatch(3);
+      if (records.length > 0) await kit.consume(agent, records);
+    }
+    // Its first failure is attempt 1 of 2, retried: not the third of a spent count, given up at once.
+    expect(kit.failuresOf(job.jobId).slice(before).map((f) => [f.attempt, f.final])).toEqual([[1, false]]);
+    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+    const reply = await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === job.jobId), 20_000);
+    expect(reply.message.message).toContain("my job outlives its dead letter");
     await tab.close();
   });
 });

@@ -11,11 +11,12 @@ describe("a turn and its session lock", () => {
     const agent = kit.deps({ lockTtlMs: 300, heartbeatMs: 60_000 });
     kit.stack.model!.configure({ firstTokenMs: 1_500 });
     try {
-      const running = kit.consume(agent, [kit.recordOf(stale)]);
+      const record = kit.recordOf(stale);
+      const running = kit.consume(agent, [record]);
       await expect.poll(() => kit.agentMessages(sessionId)).toHaveLength(1);
       await expect.poll(() => kit.redis.exists(kit.keys.sessionLock(sessionId))).toBe(0);
       // Another turn takes the session while the stale one still streams.
-      const holder = await kit.turns.begin(sessionId, crypto.randomUUID());
+      const holder = await kit.turns.begin(sessionId, crypto.randomUUID(), crypto.randomUUID());
       if (holder.kind !== "started") throw new Error(`the new holder could not start: ${holder.kind}`);
       const response = await running;
       expect(response.batchItemFailures).toHaveLength(1);
@@ -24,7 +25,7 @@ describe("a turn and its session lock", () => {
       expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(stale.jobId))).toBe(0);
       expect(await kit.redis.get(kit.keys.sessionLock(sessionId))).toBe(String(holder.lock.token));
       // Not a failure of the job: not counted, no notice, no AgentRunFailed.
-      expect(await kit.redis.exists(kit.keys.jobAttempts(stale.jobId))).toBe(0);
+      expect(await kit.redis.exists(kit.keys.jobAttempts(stale.jobId, record.messageId))).toBe(0);
       expect((await kit.agentMessages(sessionId)).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
       expect(kit.failuresOf(stale.jobId)).toEqual([]);
       await kit.turns.releaseLock(holder.lock);
@@ -45,7 +46,7 @@ describe("a turn and its session lock", () => {
       const begunAt = Date.now();
       const rivals: string[] = [];
       while (Date.now() - begunAt < 1_000) {
-        rivals.push((await kit.turns.begin(sessionId, crypto.randomUUID())).kind);
+        rivals.push((await kit.turns.begin(sessionId, crypto.randomUUID(), crypto.randomUUID())).kind);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(new Set(rivals)).toEqual(new Set(["busy"]));

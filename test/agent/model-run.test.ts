@@ -118,10 +118,11 @@ describe("runModel on recorded Responses API streams", () => {
     expect(result?.incomplete).toBe("max_output_tokens");
   });
 
-  it("never runs a function call cut mid-arguments", async () => {
+  it("never runs a function call cut mid-arguments, nor lets the next turn chain on it", async () => {
     const { calls, result } = await run(["incomplete-mid-function-call", "plain-text"]);
     expect(calls).toEqual([]);
     expect(result?.incomplete).toBe("max_output_tokens");
+    expect(result?.chainable).toBe(false);
     expect(replay.requests).toHaveLength(1);
   });
 
@@ -183,10 +184,12 @@ describe("runModel when the context is too long or the chain is lost", () => {
 
   const lost = (status: string, error: Record<string, unknown>) =>
     parseTranscript(`lost-${status}`, `HTTP/1.1 ${status}\ncontent-type: application/json\n\n${JSON.stringify({ error: { type: "invalid_request_error", ...error } })}`);
-  it("rebuilds when the chained response is gone (previous_response_not_found, or a 404 naming previous_response_id)", async () => {
+  it("rebuilds when the chained response is gone (previous_response_not_found, a 404 naming previous_response_id) or ends in an unanswered call", async () => {
     for (const answer of [
       lost("400 Bad Request", { code: "previous_response_not_found", param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
       lost("404 Not Found", { code: null, param: "previous_response_id", message: "Previous response with id 'resp_old' not found." }),
+      // The chained response was cut off mid-call: OpenAI will not continue it without the call's output.
+      lost("400 Bad Request", { code: null, param: "input", message: "No tool output found for function call call_CuT1plan0000000000000001." }),
     ]) {
       replay.requests.length = 0;
       const { text, result } = await run([answer, "plain-text"], { previousResponseId: "resp_old" });
@@ -220,6 +223,25 @@ describe("runModel's failures, classified once", () => {
       expect(classifyFailure(new TurnFailedError(1, error)).kind).toBe(verdict);
     });
   }
+
+  it("gives up at once, without a retry, on a model still calling tools after maxSteps calls", async () => {
+    const { error } = await run(["chained-1-tool-call"]);
+    expect(replay.requests).toHaveLength(config.maxSteps);
+    expect(error).toMatchObject({ kind: "too-many-steps" });
+    expect(classifyFailure(new TurnFailedError(1, error))).toMatchObject({ kind: "final", tell: "too-many-steps" });
+  });
+
+  it("calls a response.failed about the request's own input rejected, not a retry", async () => {
+    const raw = readFileSync(new URL("../fixtures/openai-responses/context-length-exceeded-stream.http", import.meta.url), "utf8");
+    for (const code of ["image_too_large", "invalid_image", "bio_policy"]) {
+      const { error } = await run([parseTranscript(`failed-${code}`, raw.replaceAll('"code":"context_length_exceeded"', `"code":"${code}"`))]);
+      expect(error, code).toMatchObject({ kind: "rejected", code, status: undefined });
+      expect(classifyFailure(new TurnFailedError(1, error)).kind, code).toBe("final");
+    }
+    // A code nobody listed still passes for a stream that failed: retried.
+    const { error } = await run([parseTranscript("failed-unknown", raw.replaceAll('"code":"context_length_exceeded"', '"code":"something_new"'))]);
+    expect(error).toMatchObject({ kind: "stream-failed" });
+  });
 
   it("reads the SSE error event's code (the client throws it before the loop)", async () => {
     const { error, text } = await run(["stream-error-event"]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerFrame } from "../../packages/core/src/index.ts";
 import type { Scenario } from "../../packages/local/src/offline-model/scenarios.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -14,6 +15,7 @@ afterAll(() => stack?.stop());
 
 const isReply = messageFrame("CONVERSATION", "AGENT");
 const isFinalNotice = where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => (f.message.payload as { final?: boolean } | undefined)?.final === true);
+const isReplyOrGiveUp = (f: ServerFrame): f is Extract<ServerFrame, { type: "message" }> => isReply(f) || isFinalNotice(f);
 
 async function askWith(user: string, message: string, scenario: Scenario, faultRequests: number | null = null) {
   stack.model!.configure({ scenario, faultRequests });
@@ -32,11 +34,20 @@ describe("the offline model's scenarios, answered as OpenAI's are", () => {
     await tab.close();
   });
 
-  it("incomplete-mid-function-call: cut off, the call never run", async () => {
+  it("incomplete-mid-function-call: cut off, the call never run; the next message is answered", async () => {
     const tab = await askWith("o-cutcall", "make a plan for my day", "incomplete-mid-function-call", 1);
     const reply = await tab.waitFor(isReply);
     expect(reply.message.payload).toEqual({ incomplete: "max_output_tokens" });
     expect(messagesIn(tab.frames).some((m) => m.messageType === "PLAN")).toBe(false);
+    // The cut response holds a call no output answers: chained on, the model would refuse every
+    // later message ("No tool output found for function call …").
+    stack.model!.configure({ scenario: null });
+    const start = tab.frames.length;
+    tab.send({ action: "putMessage", message: "then just say hello" });
+    const next = await tab.waitFor(where(isReplyOrGiveUp, (f) => tab.frames.indexOf(f) >= start), 20_000);
+    expect(next.message.messageType).toBe("CONVERSATION");
+    expect(next.message.message).toContain("then just say hello");
+    expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
     await tab.close();
   });
 

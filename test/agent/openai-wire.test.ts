@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
 import { createDocumentClient, MessagesRepository, redisKeys, type Message } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
+import { parseTranscript } from "../fixtures/openai-responses/transcript.ts";
 import { startOpenAiReplay, type OpenAiReplay } from "../support/openai-replay.ts";
 import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
@@ -38,6 +39,11 @@ beforeEach(() => {
 });
 
 const isReply = messageFrame("CONVERSATION", "AGENT");
+/** OpenAI's answer to a chain whose last response holds a function call no output answered. */
+const noToolOutput = parseTranscript(
+  "no-tool-output-400",
+  `HTTP/1.1 400 Bad Request\ncontent-type: application/json\n\n${JSON.stringify({ error: { message: "No tool output found for function call call_CuT1plan0000000000000001.", type: "invalid_request_error", param: "input", code: null } })}`,
+);
 const isFinalNotice = where(messageFrame("SYSTEM_LOG", "SYSTEM"), (f) => (f.message.payload as { final?: boolean } | undefined)?.final === true);
 
 /** A new session of `user` whose next message is answered with `answers`. */
@@ -105,6 +111,34 @@ describe("what the user gets for each recorded stream", () => {
     const kinds = (await stored(sessionId)).map((m) => m.messageType);
     expect(kinds).not.toContain("PLAN");
     expect(replay.requests).toHaveLength(1);
+    // The cut response holds a call no output will answer: the next message must not chain on it.
+    await historyOf(sessionId, 2);
+    expect(await redis.get(keys.previousResponseId(sessionId))).toBeNull();
+    replay.answer("plain-text");
+    const start = tab.frames.length;
+    tab.send({ action: "putMessage", message: "then just say hello" });
+    await tab.waitFor(where(isReply, (f) => tab.frames.indexOf(f) >= start));
+    expect(replay.requests[1]!.body.previous_response_id).toBeUndefined();
+    expect((replay.requests[1]!.body.input as { role: string }[]).map((item) => item.role)).toEqual(["user", "assistant", "user"]);
+    await tab.close();
+  });
+
+  it("a session already chained on a cut-off call (400 No tool output found): rebuilt from the history and answered", async () => {
+    const { tab, sessionId } = await ask("stuckcall", "first message", "plain-text");
+    await tab.waitFor(isReply);
+    await historyOf(sessionId, 2);
+    // What an older agent left: the id of a response cut off mid-call, which OpenAI refuses to continue.
+    await redis.set(keys.previousResponseId(sessionId), "resp_0a07cutcall000000000000000000000");
+    replay.requests.length = 0;
+    replay.answer(noToolOutput, "plain-text");
+    const start = tab.frames.length;
+    tab.send({ action: "putMessage", message: "second message" });
+    const reply = await tab.waitFor(where(isReply, (f) => tab.frames.indexOf(f) >= start), 20_000);
+    expect(reply.message.message).toBe("Hello! How can I help you today?");
+    expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
+    expect(replay.requests.map((r) => r.body.previous_response_id)).toEqual(["resp_0a07cutcall000000000000000000000", undefined]);
+    await historyOf(sessionId, 4);
+    expect(await redis.get(keys.previousResponseId(sessionId))).toBe("resp_0a01plaintext0000000000000000000");
     await tab.close();
   });
 
@@ -174,6 +208,16 @@ describe("what the user gets for each recorded stream", () => {
     await tab.waitFor(isFinalNotice, 20_000);
     expect(replay.requests).toHaveLength(1);
     expect(await redis.get(keys.previousResponseId(sessionId))).toBe("resp_0a01plaintext0000000000000000000");
+    await tab.close();
+  });
+
+  it("a model still calling tools after AZUCHI_MAX_MODEL_STEPS calls: given up at once, not paid for again by retries", async () => {
+    const { tab } = await ask("looping", "what time is it?", "chained-1-tool-call");
+    const told = await tab.waitFor(isFinalNotice, 20_000);
+    expect(told.message.payload).toMatchObject({ final: true, failure: "too-many-steps" });
+    expect(told.message.message).toMatch(/kept calling tools/);
+    expect(messagesIn(tab.frames).filter((m) => m.messageType === "SYSTEM_LOG")).toHaveLength(1);
+    expect(replay.requests).toHaveLength(settingsFromEnvironment().model.maxSteps);
     await tab.close();
   });
 

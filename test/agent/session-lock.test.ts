@@ -19,7 +19,7 @@ describe("the session lock", () => {
   it("refuses a second holder while the first holds it", async () => {
     const sessionId = randomUUID();
     expect(await acquire(ctx.turns, sessionId)).toBeDefined();
-    const busy = await ctx.turns.begin(sessionId, randomUUID());
+    const busy = await ctx.turns.begin(sessionId, randomUUID(), randomUUID());
     expect(busy).toMatchObject({ kind: "busy" });
     // It says how long the holder keeps the lock at most, so the job is retried no sooner.
     expect(busy.kind === "busy" && busy.retryAfterMs).toBeGreaterThan(29_000);
@@ -62,7 +62,7 @@ describe("the session lock", () => {
 
   it("lets exactly one of many racing consumers in", async () => {
     const sessionId = randomUUID();
-    const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.turns.begin(sessionId, randomUUID())));
+    const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.turns.begin(sessionId, randomUUID(), randomUUID())));
     expect(attempts.filter((a) => a.kind === "started")).toHaveLength(1);
   });
 });
@@ -100,26 +100,28 @@ describe("beginning a turn", () => {
   it("numbers the attempt after the job's counted failures and hands over previous_response_id, in one call", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
+    const sqsMessageId = randomUUID();
     await ctx.redis.set(ctx.keys.previousResponseId(sessionId), "resp_prev");
-    const first = await ctx.turns.begin(sessionId, jobId);
+    const first = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
     expect(first).toMatchObject({ kind: "started", attempt: 1, previousResponseId: "resp_prev" });
     if (first.kind === "started") await ctx.turns.releaseLock(first.lock);
     // A start that did not fail (lost its lock, ran out of time) is not an attempt used up.
-    const again = await ctx.turns.begin(sessionId, jobId);
+    const again = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
     expect(again).toMatchObject({ kind: "started", attempt: 1 });
     if (again.kind === "started") await ctx.turns.releaseLock(again.lock);
-    expect(await ctx.turns.countFailure(jobId)).toBe(1);
-    expect(await ctx.turns.begin(sessionId, jobId)).toMatchObject({ kind: "started", attempt: 2 });
+    expect(await ctx.turns.countFailure(jobId, sqsMessageId)).toBe(1);
+    expect(await ctx.turns.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 
   it("does nothing for a job whose turn was already written", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const begun = await ctx.turns.begin(sessionId, jobId);
+    const sqsMessageId = randomUUID();
+    const begun = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
     if (begun.kind !== "started") throw new Error("not started");
     await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
     await ctx.turns.releaseLock(begun.lock);
-    expect(await ctx.turns.begin(sessionId, jobId)).toEqual({ kind: "duplicate" });
+    expect(await ctx.turns.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
     expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
   });
 });

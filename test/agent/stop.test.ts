@@ -101,14 +101,15 @@ describe("a stop meant for a turn that ended", () => {
   it("is spent when the job it was meant for is given up, so the next message is answered", async () => {
     const sessionId = crypto.randomUUID();
     const [doomed, next] = [kit.job(sessionId, "given up on its last attempt"), kit.job(sessionId, "answered as usual")];
-    await kit.redis.set(kit.keys.jobAttempts(doomed.jobId), String(2));
+    const record = kit.recordOf(doomed);
+    await kit.redis.set(kit.keys.jobAttempts(doomed.jobId, record.messageId), String(2));
     // The doomed job's reply cannot be stored: its last attempt fails after the user pressed Stop.
     const agent = kit.deps({ heartbeatMs: 60_000 });
     agent.messages = messagesWithFault(async ({ messageId }) => {
       if (messageId === agentMessageId(doomed.jobId, "reply")) throw new Error("DynamoDB is down for this write");
     });
     kit.stack.model!.configure({ firstTokenMs: 800 });
-    const running = kit.consume(agent, [kit.recordOf(doomed)]).finally(() => kit.stack.model!.configure({ firstTokenMs: 20 }));
+    const running = kit.consume(agent, [record]).finally(() => kit.stack.model!.configure({ firstTokenMs: 20 }));
     await expect.poll(() => kit.agentMessages(sessionId)).toHaveLength(1);
     await kit.redis.set(kit.keys.stop(sessionId), String(Date.now()), "EX", 60);
     expect((await running).batchItemFailures).toEqual([]);

@@ -9,7 +9,7 @@ import { startTestRedis } from "../support/redis.ts";
 
 /** Takes a session's lock the way a turn does, for a fresh job; undefined when it is held. */
 export async function acquire(turns: TurnState, sessionId: string, ttlMs?: number): Promise<SessionLock | undefined> {
-  const begun = await turns.begin(sessionId, randomUUID(), ttlMs);
+  const begun = await turns.begin(sessionId, randomUUID(), randomUUID(), ttlMs);
   return begun.kind === "started" ? begun.lock : undefined;
 }
 

@@ -1,16 +1,43 @@
 import OpenAI, { type APIError } from "openai";
+import type { ResponseError } from "openai/resources/responses/responses";
 import { ModelCallError, type ModelFailureKind } from "./turn-errors.ts";
+
+/**
+ * Every code a `response.failed` can carry (the SDK's ResponseError), so none falls through to a
+ * retry: the request's own input or a policy is refused the same way every time.
+ */
+const KIND_OF_RESPONSE_FAILED: Record<ResponseError["code"], ModelFailureKind> = {
+  server_error: "overloaded",
+  rate_limit_exceeded: "rate-limited",
+  vector_store_timeout: "overloaded",
+  invalid_prompt: "rejected",
+  data_residency_mismatch: "rejected",
+  bio_policy: "rejected",
+  misalignment_policy_violation: "rejected",
+  invalid_image: "rejected",
+  invalid_image_format: "rejected",
+  invalid_base64_image: "rejected",
+  invalid_image_url: "rejected",
+  image_too_large: "rejected",
+  image_too_small: "rejected",
+  image_parse_error: "rejected",
+  image_content_policy_violation: "rejected",
+  invalid_image_mode: "rejected",
+  image_file_too_large: "rejected",
+  unsupported_image_media_type: "rejected",
+  empty_image_file: "rejected",
+  failed_to_download_image: "rejected",
+  image_file_not_found: "rejected",
+};
 
 /** OpenAI's error codes that say what happened whatever the HTTP status (or none, in a stream). */
 const KIND_OF_CODE: Record<string, ModelFailureKind> = {
+  ...KIND_OF_RESPONSE_FAILED,
   insufficient_quota: "quota",
   model_not_found: "model-not-found",
   context_length_exceeded: "context-too-long",
-  rate_limit_exceeded: "rate-limited",
-  server_error: "overloaded",
   request_too_large: "too-large",
   string_above_max_length: "too-large",
-  invalid_prompt: "rejected",
 };
 
 /**
@@ -34,17 +61,21 @@ export function responseFailed(error: { code?: string | null; message?: string }
 
 /**
  * Whether the error is about the chained response (previous_response_id unknown, expired or
- * not found): then the context is rebuilt from our own history. A 404 for the model is not one.
+ * not found, or ending in a function call no output answered): then the context is rebuilt from
+ * our own history. A 404 for the model is not one.
  */
 export function rejectsChainedResponse(error: unknown): boolean {
   if (!(error instanceof ModelCallError) || !(error.cause instanceof OpenAI.APIError)) return false;
   const cause = error.cause;
   if (error.code === "previous_response_not_found" || cause.param === "previous_response_id") return true;
+  // A session whose saved response was cut off mid-call (before turns stopped keeping such ids):
+  // the chain can never be answered, only left.
+  if (error.status === 400 && cause.param === "input" && /^no tool output found for function call/i.test(errorMessage(cause))) return true;
   return error.status === 404 && error.kind !== "model-not-found" && /previous[ _]response/i.test(errorMessage(cause));
 }
 
 function kindOf(status: number | undefined, code: string | undefined, message: string): ModelFailureKind {
-  const byCode = code ? KIND_OF_CODE[code] : undefined;
+  const byCode = code && Object.hasOwn(KIND_OF_CODE, code) ? KIND_OF_CODE[code] : undefined;
   // "Request too large for <model> … on tokens per min": a 429 that no wait will mend.
   if (/^request too large/i.test(message)) return "too-large";
   if (byCode) return byCode;

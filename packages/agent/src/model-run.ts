@@ -43,6 +43,12 @@ export interface ModelRunResult {
   refusal: boolean;
   /** The chained previous_response_id was rejected (or the context too long) and the context rebuilt from history. */
   rebuiltContext: boolean;
+  /**
+   * Whether the next turn may chain on responseId. Not when the response was cut off holding a
+   * function call: no output will ever answer it, and OpenAI refuses a chain with an unanswered
+   * call ("No tool output found for function call …"), so the next turn rebuilds from history.
+   */
+  chainable: boolean;
 }
 
 /**
@@ -101,12 +107,15 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     usage.inputTokens += response.usage?.input_tokens ?? 0;
     usage.outputTokens += response.usage?.output_tokens ?? 0;
     const result = { responseId: response.id, usage, toolCalls, refusal, rebuiltContext };
+    const output = response.output?.length ? response.output : done;
     // A cut-off response ends the turn: its function calls may be cut mid-arguments, and a call
     // answered without the others would leave the chained response waiting for their outputs.
-    if (response.status === "incomplete") return { ...result, incomplete: response.incomplete_details?.reason ?? "unknown" };
-    const output = response.output?.length ? response.output : done;
+    if (response.status === "incomplete") {
+      const chainable = !output.some((item) => item.type === "function_call");
+      return { ...result, chainable, incomplete: response.incomplete_details?.reason ?? "unknown" };
+    }
     const calls = output.filter((item): item is ResponseFunctionToolCall => item.type === "function_call" && item.status !== "incomplete");
-    if (calls.length === 0) return { ...result, incomplete: undefined };
+    if (calls.length === 0) return { ...result, chainable: true, incomplete: undefined };
     next = [];
     for (const call of calls) {
       toolCalls.push(call.name);
@@ -114,7 +123,8 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     }
     previous = response.id;
   }
-  throw new ModelCallError("stream-failed", { message: `the model was still calling tools after ${config.maxSteps} steps` });
+  // Final, not retried: the same conversation would loop the same way, paid for again each time.
+  throw new ModelCallError("too-many-steps", { message: `the model was still calling tools after ${config.maxSteps} steps` });
 }
 
 async function streamOnce(

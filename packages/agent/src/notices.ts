@@ -34,6 +34,7 @@ export const notices = {
       "too-large": "The agent could not answer: this message (with the conversation) is too large for the AI model. Please send a shorter message.",
       "context-too-long": "The agent could not answer: this conversation has grown too long for the AI model, even shortened. Please start a new conversation.",
       rejected: "The agent could not answer: the AI service refused the request because of a setup problem. The operators have been told.",
+      "too-many-steps": "The agent could not answer: the AI model kept calling tools without finishing its answer. Please try again, perhaps asking more narrowly.",
     },
     ja: {
       quota: "応答できませんでした。AI サービスのクレジットまたは利用枠が尽きています。運用担当者に伝えました。解決するまで再試行しても応答できません。",
@@ -41,6 +42,7 @@ export const notices = {
       "too-large": "応答できませんでした。このメッセージ（会話を含む）が AI モデルには大きすぎます。短くして送ってください。",
       "context-too-long": "応答できませんでした。会話が長くなりすぎ、短くしても AI モデルが読めません。新しい会話を始めてください。",
       rejected: "応答できませんでした。設定の問題により AI サービスがリクエストを拒否しました。運用担当者に伝えました。",
+      "too-many-steps": "応答できませんでした。AI モデルがツールの呼び出しを繰り返し、回答を書き終えませんでした。質問を絞ってもう一度お試しください。",
     },
   },
 } as const;

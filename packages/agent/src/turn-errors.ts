@@ -90,6 +90,7 @@ export const MODEL_FAILURES = {
   "too-large": { final: true, ops: "the request is larger than the model's API accepts" },
   "context-too-long": { final: true, ops: "context_length_exceeded even with the context rebuilt from a capped history" },
   rejected: { final: true, ops: "the model's API refused the request (invalid request, key or permission); fix the configuration" },
+  "too-many-steps": { final: true, ops: "the model was still calling tools after AZUCHI_MAX_MODEL_STEPS model calls; a retry would loop the same way" },
 } as const;
 export type ModelFailureKind = keyof typeof MODEL_FAILURES;
 

@@ -53,12 +53,17 @@ export class TurnState {
     this.releaseScript = defineScript<number>(redis, "azuchiReleaseLock", 1, RELEASE_LOCK);
   }
 
-  async begin(sessionId: string, jobId: string, ttlMs = this.lockTtlMs): Promise<TurnStart> {
+  /**
+   * `sqsMessageId` is the delivery's message: attempts are counted per SQS message, the same on
+   * every receive of it, new for a job replayed or redriven from the dead-letter queue (however
+   * it got there: given up by the agent, or moved by the redrive policy with its count unspent).
+   */
+  async begin(sessionId: string, jobId: string, sqsMessageId: string, ttlMs = this.lockTtlMs): Promise<TurnStart> {
     const [token, attempt, previousResponseId, stop] = await this.beginScript(
       this.keys.sessionLock(sessionId),
       this.keys.fence(sessionId),
       this.keys.job(jobId),
-      this.keys.jobAttempts(jobId),
+      this.keys.jobAttempts(jobId, sqsMessageId),
       this.keys.previousResponseId(sessionId),
       this.keys.stop(sessionId),
       ttlMs,
@@ -90,9 +95,9 @@ export class TurnState {
     await clearStop(this.redis, this.keys, sessionId);
   }
 
-  /** Counts a failed attempt of the job; the count is what the next attempt is numbered after. */
-  async countFailure(jobId: string): Promise<number> {
-    const key = this.keys.jobAttempts(jobId);
+  /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
+  async countFailure(jobId: string, sqsMessageId: string): Promise<number> {
+    const key = this.keys.jobAttempts(jobId, sqsMessageId);
     const [[error, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
     // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
     if (error) throw error;
@@ -102,10 +107,5 @@ export class TurnState {
   /** Releases the lock if it is still this turn's (Lua: DEL only when the value is our token). */
   async releaseLock(lock: SessionLock): Promise<boolean> {
     return (await this.releaseScript(this.keys.sessionLock(lock.sessionId), lock.token)) === 1;
-  }
-
-  /** Forgets a job's attempts, so a job replayed from the dead-letter queue starts afresh. */
-  async resetAttempts(jobId: string): Promise<void> {
-    await this.redis.del(this.keys.jobAttempts(jobId));
   }
 }

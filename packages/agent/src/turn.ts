@@ -28,6 +28,8 @@ export interface TurnOptions {
   /** When the turn must be over (the Lambda's time, less a margin). */
   deadlineAt: number;
   logger: Logger;
+  /** The SQS message this delivery is: the job's attempts are counted per message (turn-state.ts). */
+  sqsMessageId: string;
   /**
    * The job's last receive, kept for giving it up (consume-jobs.ts): only finish a reply an
    * earlier attempt stored; otherwise throw ReceivesExhaustedError with this receive count.
@@ -42,7 +44,7 @@ export interface TurnOptions {
 export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptions): Promise<TurnOutcome> {
   const started = Date.now();
   await ensureRedisReady(deps.redis);
-  const begun = await deps.turns.begin(job.sessionId, job.jobId);
+  const begun = await deps.turns.begin(job.sessionId, job.jobId, options.sqsMessageId);
   if (begun.kind === "duplicate") return { status: "duplicate" };
   if (begun.kind === "busy") throw new SessionBusyError(job.sessionId, begun.retryAfterMs);
 
@@ -115,7 +117,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // events come last, as a report of what happened.
     const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {});
     if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
-    await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.responseId);
+    await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.chainable ? result.responseId : null);
     const done = metrics(result.toolCalls);
     recordTokens(result.usage);
     await guard.stop();

@@ -11,7 +11,8 @@ export interface RedisKeys {
   fence(sessionId: string): string;
   stop(sessionId: string): string;
   job(jobId: string): string;
-  jobAttempts(jobId: string): string;
+  /** Counted per SQS message (`sqsMessageId`): a job replayed from the DLQ, a new message, starts afresh. */
+  jobAttempts(jobId: string, sqsMessageId: string): string;
   /** Prefix under which libraries (e.g. Powertools idempotency) may keep their own keys. */
   servicePrefix: string;
 }
@@ -25,7 +26,7 @@ export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi
     fence: (sessionId) => `${base}:session:${sessionId}:fence`,
     stop: (sessionId) => `${base}:session:${sessionId}:stop`,
     job: (jobId) => `${base}:job:${jobId}`,
-    jobAttempts: (jobId) => `${base}:job:${jobId}:attempts`,
+    jobAttempts: (jobId, sqsMessageId) => `${base}:job:${jobId}:attempts:${sqsMessageId}`,
     servicePrefix: `${base}:`,
   };
 }

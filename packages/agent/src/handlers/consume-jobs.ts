@@ -81,7 +81,7 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
   const deadlineAt = () => Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
   for (;;) {
     try {
-      const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, finishOnlyAt: stage === "give-up" ? receives : undefined });
+      const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, sqsMessageId: record.messageId, finishOnlyAt: stage === "give-up" ? receives : undefined });
       recordTurnOutcome(outcome);
       if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
       else logger.info(`turn ${outcome.status}`, { ...outcome });
@@ -115,8 +115,9 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
       throw error;
     }
   }
-  // Counted in Redis when it can be; without Redis the notice is per receive instead.
-  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.jobId).catch(() => undefined) : undefined;
+  // Counted in Redis when it can be, per SQS message, so a replay (a new message) starts afresh
+  // whoever dead-lettered the job; without Redis the notice is per receive instead.
+  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.jobId, record.messageId).catch(() => undefined) : undefined;
   const attempt = counted ?? receives;
   // A failure after the reply was stored only lacks the memory write, which the next receive
   // does without the model: it is retried up to the last receive, and never told to the user.
@@ -145,11 +146,8 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   const told = await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: `${at}:final`, tell }, logger);
   if (!told && !silent) logger.error("the user could not be told that the job was given up");
   await sendToDeadLetters(deps, record, failure.reason, attempt);
-  // A replay from the dead-letter queue starts afresh, and a stop meant for this job is spent.
-  await Promise.all([
-    deps.turns.resetAttempts(job.jobId).catch((resetError: unknown) => logger.warn("attempts not reset", { error: resetError as Error })),
-    deps.turns.clearStop(job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error })),
-  ]);
+  // A stop meant for this job is spent. (Its attempts need no reset: a replay is a new message.)
+  await deps.turns.clearStop(job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error }));
 }
 
 /** Whether the job's reply is stored (a failure before the turn could tell, Redis down, say): then the user has an answer. */
