@@ -53,10 +53,11 @@ describe("the two APIs and the site, as `sst deploy --stage prod` builds them", 
   });
 
   it("refuses to deploy a JWKS without the issuer and audience the tokens must name", async () => {
-    for (const env of [
+    const envs: Record<string, string>[] = [
       { AZUCHI_AUTH_JWKS_URL: "https://issuer.example/jwks", AZUCHI_AUTH_AUDIENCE: "azuchi" },
       { AZUCHI_AUTH_JWKS_URL: "https://issuer.example/jwks", AZUCHI_AUTH_ISSUER: "https://issuer.example" },
-    ]) {
+    ];
+    for (const env of envs) {
       await expect(loadInfrastructure({ stage: "prod", dev: false, env })).rejects.toThrow(/AZUCHI_AUTH_JWKS_URL is set without AZUCHI_AUTH_ISSUER and AZUCHI_AUTH_AUDIENCE/);
     }
   });
