@@ -169,6 +169,7 @@ export async function replayCommand(ctx: CommandContext): Promise<void> {
       dryRun,
       ...(dryRun ? { wouldReplay: summary.planned.map(letterJson) } : { replayed: summary.replayed.map((l) => ({ ...letterJson(l), sentMessageId: l.sentMessageId ?? null })) }),
       kept: summary.kept,
+      givenUpAgain: summary.givenUpAgain,
       heldBack: summary.hidden,
       notSeen,
       notJobs: summary.notJobs.map(letterJson),
@@ -185,6 +186,7 @@ export async function replayCommand(ctx: CommandContext): Promise<void> {
         ? `dry run: would replay ${summary.hidden > 0 ? "at least " : ""}${done.length} dead letter(s) of ${sessions} session(s), each in this order; nothing changed`
         : `replayed ${done.length} dead letter(s) of ${sessions} session(s) to AgentJobs; ${left}`,
     );
+    if (summary.givenUpAgain > 0) ctx.out(`${summary.givenUpAgain} job(s) replayed were given up again while the replay ran: kept in the dead-letter queue (dlq show for the reason)`);
     if (summary.notJobs.length > 0) ctx.out(`${summary.notJobs.length} message(s) are not azuchi jobs: kept in the dead-letter queue (dlq show / dlq export to look at them)`);
     if (summary.interrupted) ctx.out("interrupted: run the same command again to replay the rest (nothing is lost or sent twice)");
     for (const error of summary.errors) ctx.err(`error: ${error}`);

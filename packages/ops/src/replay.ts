@@ -34,6 +34,8 @@ export interface ReplaySummary {
   notJobs: DeadLetter[];
   /** Letters seen but not chosen (left in the dead-letter queue). */
   kept: number;
+  /** Of those, jobs this run replayed that were given up again while it ran (kept: one replay each). */
+  givenUpAgain: number;
   /**
    * Letters SQS FIFO held back to the end, unseen: behind letters of their group that stayed in
    * the dead-letter queue (kept, or not sent after a failure), which it hands out first. `kept`
@@ -78,9 +80,12 @@ export async function sendBack(target: Target, letter: DeadLetter): Promise<stri
  * rest) and are then released untouched; letters that are not azuchi jobs are never sent.
  */
 export async function replay(target: Target, reader: DlqReader, options: ReplayOptions, progress: Progress): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { replayed: [], planned: [], notJobs: [], kept: 0, hidden: 0, seen: new Set(), interrupted: false, errors: [] };
+  const summary: ReplaySummary = { replayed: [], planned: [], notJobs: [], kept: 0, givenUpAgain: 0, hidden: 0, seen: new Set(), interrupted: false, errors: [] };
   const limiter = new RateLimiter(options.rate);
   const failedGroups = new Set<string>();
+  // A job replayed while its fault lasts is given up again, as a new dead letter this run would
+  // read: sent once per run, or the replay would chase it for ever.
+  const sentJobs = new Set<string>();
   for (;;) {
     if (options.signal.aborted) {
       summary.interrupted = true;
@@ -93,7 +98,10 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
       summary.seen.add(letter.messageId);
       if (letter.jobId !== undefined) summary.seen.add(letter.jobId);
       if (letter.job === undefined) summary.notJobs.push(letter);
-      else if (!options.select(letter) || failedGroups.has(letter.groupId)) summary.kept++;
+      else if (sentJobs.has(letter.job.jobId)) {
+        summary.kept++;
+        summary.givenUpAgain++;
+      } else if (!options.select(letter) || failedGroups.has(letter.groupId)) summary.kept++;
       else chosen.push(letter);
     }
     if (options.dryRun) {
@@ -111,6 +119,7 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
         let sentMessageId: string | undefined;
         try {
           sentMessageId = await sendBack(target, letter);
+          sentJobs.add(letter.jobId ?? letter.messageId);
           await reader.delete(letter);
         } catch (error) {
           // The session stops here, so its later letters are not replayed ahead of this one.
