@@ -199,6 +199,8 @@ describe("dlq import", () => {
     }));
     const file = join(dir, `import-${n}.jsonl`);
     writeFileSync(file, `${lines.join("\n")}\n`);
+    const dry = JSON.parse((await ops(q, ["dlq", "import", file, "--dry-run", "--json"])).stdout) as { wouldSend: unknown[] };
+    expect(dry.wouldSend).toHaveLength(5);
     const run = await ops(q, ["dlq", "import", file, "--yes", "--json"]);
     expect(run.code).toBe(1);
     const summary = JSON.parse(run.stdout) as { imported: number; sessions: { sessionId: string; sent: { sentMessageId: string | null }[]; notSent: number; error: string | null }[] };

@@ -258,6 +258,7 @@ export async function importCommand(ctx: CommandContext): Promise<void> {
   const letters = entries.map((e) => toDeadLetter({ MessageId: e.messageId, Body: e.body, MessageAttributes: e.messageAttributes as never, Attributes: { ...e.systemAttributes, MessageGroupId: e.groupId } }));
   const jobs = letters.filter((l) => l.job !== undefined);
   if (ctx.values["dry-run"] === true) {
+    if (ctx.values.json) return json(ctx, { dryRun: true, wouldSend: jobs.map(letterJson), skippedNotJobs: letters.length - jobs.length });
     ctx.out(`dry run: would send ${jobs.length} job(s) of ${new Set(jobs.map((l) => l.groupId)).size} session(s) to AgentJobs, each session in file order; ${letters.length - jobs.length} line(s) are not azuchi jobs`);
     return;
   }
