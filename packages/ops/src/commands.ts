@@ -127,7 +127,7 @@ export async function showCommand(ctx: CommandContext): Promise<void> {
     "failure history:",
     letter.history.length === 0
       ? "  (none recorded)"
-      : table(["GIVEN UP", "FIRST RECEIVED", "RECEIVES", "ATTEMPTS", "REASON"], letter.history.map((h) => [time(h.at), time(h.firstReceivedAt), String(h.receives), String(h.attempts), h.reason])).replace(/^/gm, "  "),
+      : table(["GIVEN UP", "FIRST RECEIVED", "RECEIVES", "ATTEMPTS", "REASON"], letter.history.map((h) => [time(h.at), time(h.firstReceivedAt), String(h.receives), h.attempts === undefined ? "-" : String(h.attempts), h.reason])).replace(/^/gm, "  "),
   ];
   ctx.out(lines.join("\n"));
 }

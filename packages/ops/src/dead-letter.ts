@@ -6,7 +6,8 @@ import { z } from "zod";
 const FailureRecord = z.object({
   at: z.number(),
   reason: z.string(),
-  attempts: z.number(),
+  /** Absent for a move by the redrive policy: no attempt was counted by the agent. */
+  attempts: z.number().optional(),
   receives: z.number(),
   firstReceivedAt: z.number().optional(),
 });
@@ -117,7 +118,9 @@ function parseHistory(text: string | undefined): FailureRecord[] {
 export function historyAttribute(letter: DeadLetter): Record<string, MessageAttributeValue> {
   // A letter the agent gave up ends its history with this give-up; one the redrive policy moved
   // does not: its move is added, so a later give-up's history keeps it.
-  const thisOne = { at: letter.lastFailedAt ?? letter.deadLetteredAt ?? Date.now(), reason: letter.reason.slice(0, 300), attempts: letter.attempts ?? letter.receiveCount, receives: letter.receiveCount };
+  const at = letter.lastFailedAt ?? letter.deadLetteredAt ?? Date.now();
+  const attempts = letter.attempts ?? (letter.movedBy === "agent" ? letter.receiveCount : undefined);
+  const thisOne: FailureRecord = { at, reason: letter.reason.slice(0, 300), ...(attempts === undefined ? {} : { attempts }), receives: letter.receiveCount };
   const history = letter.history.length > 0 && letter.movedBy === "agent" ? letter.history : [...letter.history, thisOne];
   return {
     [FAILURE_HISTORY_ATTRIBUTE]: { DataType: "String", StringValue: JSON.stringify(history.slice(-20)) },
