@@ -99,6 +99,11 @@ const tabs: Record<string, TestClient> = {};
 const sessions: Record<string, string> = {};
 let letters: Listed[] = [];
 const jobOf = (text: string) => letters.find((l) => l.message === text)!.jobId;
+/** The MessageId AgentJobs gave each dead letter's first replay, by the dead letter's messageId. */
+const firstSent = new Map<string, string>();
+function noteSent(replayed: { messageId: string; sentMessageId: string | null }[]) {
+  for (const l of replayed) if (l.sentMessageId && !firstSent.has(l.messageId)) firstSent.set(l.messageId, l.sentMessageId);
+}
 
 async function openSession(name: string, user: string) {
   tabs[name] = await stack.connect(user);
@@ -189,8 +194,9 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
 
   it("the model back, replaying one session answers only its messages, in order", async () => {
     await setModel("ok");
-    const run = await opsJson<{ replayed: Listed[] }>(["dlq", "replay", "--session", sessions.A!, "--yes"]);
+    const run = await opsJson<{ replayed: (Listed & { messageId: string; sentMessageId: string | null })[] }>(["dlq", "replay", "--session", sessions.A!, "--yes"]);
     expect(run.replayed.map((l) => l.message)).toEqual(["A1 first", "A2 second"]);
+    noteSent(run.replayed);
     await expect.poll(() => answered(tabs.A!), { timeout: 30_000 }).toEqual(["A1", "A2"]);
     await expect.poll(() => depth(stack.queues.jobs), { timeout: 10_000 }).toBe(0);
     expect(answered(tabs.B!)).toEqual([]);
@@ -199,13 +205,16 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
   }, 60_000);
 
   it("Ctrl-C stops a replay after the sends under way and hands the letters it held back at once", async () => {
-    const { child, done } = opsChild(["dlq", "replay", "--all", "--yes", "--rate", "1"]);
+    const { child, done } = opsChild(["dlq", "replay", "--all", "--yes", "--rate", "1", "--json"]);
     // The first letter replayed (sent, then deleted): interrupt before the next.
     await expect.poll(() => depth(stack.queues.dlq), { timeout: 20_000, interval: 50 }).toBeLessThan(3);
     child.kill("SIGINT");
     const run = await done;
     expect(run.code).toBe(130);
-    expect(run.stdout).toMatch(/interrupted: run the same command again/);
+    const summary = JSON.parse(run.stdout) as { interrupted: boolean; replayed: { messageId: string; sentMessageId: string | null }[] };
+    expect(summary.interrupted).toBe(true);
+    expect(summary.replayed.length).toBeGreaterThan(0);
+    noteSent(summary.replayed);
     const left = await depth(stack.queues.dlq);
     expect(left).toBeGreaterThan(0);
     // Handed back with visibility 0, not left hidden for the hold.
@@ -230,6 +239,7 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expect(replayed).toHaveLength(before);
     // Sent again under the same deduplication id, SQS kept the first copy: AgentJobs answered with its MessageId.
     expect(replayed.find((l) => l.messageId === sentLetter)?.sentMessageId).toBe(sentAs);
+    noteSent(replayed);
     expect(await depth(stack.queues.dlq)).toBe(0);
     await expect.poll(() => [answered(tabs.B!), answered(tabs.C!)], { timeout: 30_000 }).toEqual([["B1", "B2"], ["C1"]]);
     await expect.poll(() => depth(stack.queues.jobs), { timeout: 10_000 }).toBe(0);
@@ -246,9 +256,15 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     await expect.poll(() => depth(stack.queues.jobs), { timeout: 10_000, interval: 100 }).toBe(0);
     expect(completedRuns(job.jobId)).toBe(1);
     expect(answered(tabs.C!)).toEqual(["C1"]);
-    // And an import of the backup, within the window, sends nothing twice either.
-    const imported = await ops(["dlq", "import", join(dir, "backup.jsonl"), "--yes"]);
-    expect(imported.stdout).toMatch(/imported 5 job\(s\) of 3 session\(s\)/);
+    // And an import of the backup, within the window, sends nothing twice either: SQS answers each
+    // send with the MessageId of the replay's, the copy it kept (a new one would be a second message).
+    const imported = await opsJson<{ imported: number; sessions: { sent: { messageId: string; sentMessageId: string | null }[]; error: string | null }[] }>(["dlq", "import", join(dir, "backup.jsonl"), "--yes"]);
+    expect(imported.imported).toBe(5);
+    expect(imported.sessions).toHaveLength(3);
+    const sends = imported.sessions.flatMap((session) => session.sent);
+    expect(firstSent.size).toBe(5);
+    expect(Object.fromEntries(sends.map((l) => [l.messageId, l.sentMessageId]))).toEqual(Object.fromEntries(firstSent));
+    expect((await ops(["dlq", "import", join(dir, "backup.jsonl"), "--yes"])).stdout).toMatch(/imported 5 job\(s\) of 3 session\(s\)/);
     await expect.poll(() => depth(stack.queues.jobs), { timeout: 10_000, interval: 100 }).toBe(0);
     for (const letter of letters) expect(completedRuns(letter.jobId)).toBe(1);
   }, 30_000);
@@ -337,6 +353,10 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
       child.on("close", (code, signal) => done({ code, signal, stdout: "", stderr }));
     });
     expectClear(noStack, /no local stack answers/);
+    // The stack's address as an operator types it, without http://.
+    const bare = await opsChild(["status", "--json"], {}, ["--local", stack.url.replace(/^http:\/\//, "")]).done;
+    expect(bare.stderr).toBe("");
+    expect(bare.code).toBe(0);
     // Missing permissions name the IAM action.
     const denied = Object.assign(new Error("User is not authorized to perform: sqs:receivemessage"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
     expect(explainSqsError(denied, "ReceiveMessage", "https://sqs/q").message).toMatch(/missing permission: sqs:ReceiveMessage/);

@@ -60,8 +60,13 @@ function letterRows(letters: DeadLetter[]): string[][] {
 }
 const LETTER_HEADERS = ["JOB", "SESSION", "USER", "MESSAGE", "RECEIVES", "FIRST FAILURE", "LAST FAILURE", "REASON"];
 
+/** What SQS FIFO holds back: a session's letters behind its first ones, until those are deleted. */
+function heldBackText(hidden: number): string {
+  return `${hidden} more dead letter(s) are held back by SQS FIFO behind earlier letters of their session, which it hands out first (a replay of the session reaches them as it deletes; export+purge shows all)`;
+}
+
 function hiddenNote(ctx: CommandContext, hidden: number): void {
-  if (hidden > 0) ctx.err(`note: ${hidden} more dead letter(s) are in sessions whose first letters are being read; SQS FIFO hands them out only after those are deleted (replay does; export+purge shows all).`);
+  if (hidden > 0) ctx.err(`note: ${heldBackText(hidden)}.`);
 }
 
 export async function statusCommand(ctx: CommandContext): Promise<void> {
@@ -99,7 +104,7 @@ export async function showCommand(ctx: CommandContext): Promise<void> {
   const { letters, hidden } = await withReader(t, ctx, (reader) => reader.readAll());
   const letter = letters.find((l) => l.jobId === id || l.messageId === id);
   if (!letter) {
-    hiddenNote(ctx, hidden);
+    if (hidden > 0) throw new OpsError(`${id} is not among the ${letters.length} dead letter(s) SQS handed out; ${heldBackText(hidden)}, and it may be one of them`);
     throw new OpsError(letters.length === 0 ? "the dead-letter queue is empty" : `no dead letter for job ${id} (${letters.length} in the queue: dlq list)`);
   }
   if (ctx.values.json) return json(ctx, { ...letterJson(letter), body: letter.body, messageAttributes: letter.messageAttributes, systemAttributes: letter.systemAttributes });
@@ -122,30 +127,32 @@ export async function showCommand(ctx: CommandContext): Promise<void> {
     "failure history:",
     letter.history.length === 0
       ? "  (none recorded)"
-      : table(["GIVEN UP", "FIRST RECEIVED", "RECEIVES", "ATTEMPTS", "REASON"], letter.history.map((h) => [time(h.at), time(h.firstReceivedAt), String(h.receives), String(h.attempts), h.reason])).replace(/^/gm, "  "),
+      : table(["GIVEN UP", "FIRST RECEIVED", "RECEIVES", "ATTEMPTS", "REASON"], letter.history.map((h) => [time(h.at), time(h.firstReceivedAt), String(h.receives), h.attempts === undefined ? "-" : String(h.attempts), h.reason])).replace(/^/gm, "  "),
   ];
   ctx.out(lines.join("\n"));
 }
 
-function selector(ctx: CommandContext): { describe: string; select: (l: DeadLetter) => boolean } {
+function selector(ctx: CommandContext): { describe: string; select: (l: DeadLetter) => boolean; jobs: string[] } {
   const sessions = (ctx.values.session as string[] | undefined) ?? [];
   const users = (ctx.values.user as string[] | undefined) ?? [];
   const jobs = (ctx.values.job as string[] | undefined) ?? [];
   const all = ctx.values.all === true;
   const given = [sessions.length > 0, users.length > 0, jobs.length > 0, all].filter(Boolean).length;
   if (given !== 1) throw new UsageError("dlq replay: choose what to replay with exactly one of --session ID…, --user ID…, --job ID… or --all");
-  if (all) return { describe: "every dead letter", select: () => true };
-  if (sessions.length) return { describe: `the dead letters of session(s) ${sessions.join(", ")}`, select: (l) => sessions.includes(l.sessionId ?? "") };
-  if (users.length) return { describe: `the dead letters of user(s) ${users.join(", ")}`, select: (l) => users.includes(l.userId ?? "") };
-  return { describe: `job(s) ${jobs.join(", ")}`, select: (l) => jobs.includes(l.jobId ?? "") || jobs.includes(l.messageId) };
+  if (all) return { describe: "every dead letter", select: () => true, jobs };
+  if (sessions.length) return { describe: `the dead letters of session(s) ${sessions.join(", ")}`, select: (l) => sessions.includes(l.sessionId ?? ""), jobs };
+  if (users.length) return { describe: `the dead letters of user(s) ${users.join(", ")}`, select: (l) => users.includes(l.userId ?? ""), jobs };
+  return { describe: `job(s) ${jobs.join(", ")}`, select: (l) => jobs.includes(l.jobId ?? "") || jobs.includes(l.messageId), jobs };
 }
 
 export async function replayCommand(ctx: CommandContext): Promise<void> {
-  const { describe, select } = selector(ctx);
+  const { describe, select, jobs } = selector(ctx);
   const rate = parseRate(ctx.values.rate as string | undefined);
   const dryRun = ctx.values["dry-run"] === true;
   const t = await target(ctx);
   const counts = await queueCounts(t, t.dlq);
+  // AgentJobs must be FIFO too: a standard queue would take the letters and lose their order.
+  await queueCounts(t, t.jobs);
   if (counts.visible + counts.inFlight === 0) {
     if (ctx.values.json) return json(ctx, { replayed: [], dryRun });
     return ctx.out("the dead-letter queue is empty: nothing to replay");
@@ -154,29 +161,43 @@ export async function replayCommand(ctx: CommandContext): Promise<void> {
     if (!(await ctx.confirm(`Replay ${describe} (the queue holds ~${counts.visible + counts.inFlight}) to ${t.jobs.url}? [y/N] `))) return ctx.out("nothing replayed");
   }
   const summary = await withReader(t, ctx, (reader) => replay(t, reader, { select, dryRun, rate, signal: ctx.signal }, new Progress("replaying", counts.visible)));
+  // A --job never seen: not in the queue, or held back behind its session's earlier letters (which
+  // SQS hands out first, and which a job replay keeps): said, never passed over as "replayed 0".
+  const notSeen = summary.interrupted ? [] : jobs.filter((id) => !summary.seen.has(id));
   if (ctx.values.json) {
     json(ctx, {
       dryRun,
       ...(dryRun ? { wouldReplay: summary.planned.map(letterJson) } : { replayed: summary.replayed.map((l) => ({ ...letterJson(l), sentMessageId: l.sentMessageId ?? null })) }),
       kept: summary.kept,
+      givenUpAgain: summary.givenUpAgain,
+      heldBack: summary.hidden,
+      notSeen,
       notJobs: summary.notJobs.map(letterJson),
       interrupted: summary.interrupted,
       errors: summary.errors,
     });
   } else {
     const done = dryRun ? summary.planned : summary.replayed;
+    const sessions = new Set(done.map((l) => l.groupId)).size;
     if (done.length > 0) ctx.out(table(["SESSION", "JOB", "MESSAGE"], done.map((l) => [l.sessionId ?? l.groupId, l.jobId ?? l.messageId, truncate(l.message, 50)])));
+    const left = summary.hidden > 0 ? `at least ${summary.kept} left in the dead-letter queue (${summary.kept} seen and kept, and those SQS held back unseen)` : `${summary.kept} left in the dead-letter queue`;
     ctx.out(
       dryRun
-        ? `dry run: would replay ${done.length} dead letter(s) of ${new Set(done.map((l) => l.groupId)).size} session(s), each in this order; nothing changed`
-        : `replayed ${done.length} dead letter(s) of ${new Set(done.map((l) => l.groupId)).size} session(s) to AgentJobs; ${summary.kept} left in the dead-letter queue`,
+        ? `dry run: would replay ${summary.hidden > 0 ? "at least " : ""}${done.length} dead letter(s) of ${sessions} session(s), each in this order; nothing changed`
+        : `replayed ${done.length} dead letter(s) of ${sessions} session(s) to AgentJobs; ${left}`,
     );
+    if (summary.givenUpAgain > 0) ctx.out(`${summary.givenUpAgain} job(s) replayed were given up again while the replay ran: kept in the dead-letter queue (dlq show for the reason)`);
     if (summary.notJobs.length > 0) ctx.out(`${summary.notJobs.length} message(s) are not azuchi jobs: kept in the dead-letter queue (dlq show / dlq export to look at them)`);
     if (summary.interrupted) ctx.out("interrupted: run the same command again to replay the rest (nothing is lost or sent twice)");
     for (const error of summary.errors) ctx.err(`error: ${error}`);
-    hiddenNote(ctx, summary.hidden);
+    if (summary.hidden > 0) ctx.err(`note: ${heldBackText(summary.hidden)}${dryRun ? "; a dry run, deleting nothing, cannot list them" : ""}.`);
   }
-  if (summary.errors.length > 0) process.exitCode = 1;
+  for (const id of notSeen) {
+    ctx.err(summary.hidden > 0
+      ? `error: job ${id} was not seen: it is not in the dead-letter queue, or held back behind earlier letters of its session (replay the session, in order: --session)`
+      : `error: job ${id} was not seen: no such dead letter`);
+  }
+  if (summary.errors.length > 0 || notSeen.length > 0) process.exitCode = 1;
   if (summary.interrupted) process.exitCode = 130;
 }
 
@@ -237,6 +258,7 @@ export async function importCommand(ctx: CommandContext): Promise<void> {
   const letters = entries.map((e) => toDeadLetter({ MessageId: e.messageId, Body: e.body, MessageAttributes: e.messageAttributes as never, Attributes: { ...e.systemAttributes, MessageGroupId: e.groupId } }));
   const jobs = letters.filter((l) => l.job !== undefined);
   if (ctx.values["dry-run"] === true) {
+    if (ctx.values.json) return json(ctx, { dryRun: true, wouldSend: jobs.map(letterJson), skippedNotJobs: letters.length - jobs.length });
     ctx.out(`dry run: would send ${jobs.length} job(s) of ${new Set(jobs.map((l) => l.groupId)).size} session(s) to AgentJobs, each session in file order; ${letters.length - jobs.length} line(s) are not azuchi jobs`);
     return;
   }
@@ -248,17 +270,47 @@ export async function importCommand(ctx: CommandContext): Promise<void> {
   for (const letter of jobs) groups.set(letter.groupId, [...(groups.get(letter.groupId) ?? []), letter]);
   const progress = new Progress("importing", jobs.length);
   let sent = 0;
-  await Promise.all([...groups.values()].map(async (session) => {
-    for (const letter of session) {
-      if (ctx.signal.aborted) return;
+  // Sessions concurrently, each in file order; a failed send stops its session only (its later
+  // jobs must not overtake it), and every session is reported, as replay does.
+  const results = await Promise.all([...groups.entries()].map(async ([groupId, session]) => {
+    const result = { sessionId: groupId, sent: [] as { messageId: string; jobId: string | null; sentMessageId: string | null }[], notSent: 0, error: null as string | null };
+    for (const [i, letter] of session.entries()) {
+      if (ctx.signal.aborted || result.error !== null) {
+        result.notSent = session.length - i;
+        break;
+      }
       await limiter.take();
-      if (ctx.signal.aborted) return;
-      await sendBack(t, letter);
-      progress.update(++sent);
+      if (ctx.signal.aborted) {
+        result.notSent = session.length - i;
+        break;
+      }
+      try {
+        // A send SQS deduplicated (the same letter replayed or imported within 5 minutes) answers the first send's MessageId.
+        const sentMessageId = await sendBack(t, letter);
+        result.sent.push({ messageId: letter.messageId, jobId: letter.jobId ?? null, sentMessageId: sentMessageId ?? null });
+        progress.update(++sent);
+      } catch (error) {
+        result.error = error instanceof Error ? error.message : String(error);
+        result.notSent = session.length - i;
+        break;
+      }
     }
+    return result;
   }));
   progress.done();
-  ctx.out(`imported ${sent} job(s) of ${groups.size} session(s) to AgentJobs${letters.length > jobs.length ? `; skipped ${letters.length - jobs.length} line(s) that are not azuchi jobs` : ""}`);
+  const failed = results.filter((r) => r.error !== null);
+  const interrupted = ctx.signal.aborted;
+  const skipped = letters.length - jobs.length;
+  if (ctx.values.json) {
+    json(ctx, { imported: sent, sessions: results, skippedNotJobs: skipped, interrupted });
+  } else {
+    ctx.out(table(["SESSION", "SENT", "NOT SENT", "ERROR"], results.map((r) => [r.sessionId, String(r.sent.length), String(r.notSent), truncate(r.error ?? "", 70)])));
+    ctx.out(`\nimported ${sent} job(s) of ${groups.size} session(s) to AgentJobs${failed.length > 0 ? `; ${failed.length} session(s) stopped at a failed send (import the file again: what was sent is deduplicated within 5 minutes, answered with nothing after)` : ""}${skipped > 0 ? `; skipped ${skipped} line(s) that are not azuchi jobs` : ""}`);
+    if (interrupted) ctx.out("interrupted: run the same command again to send the rest");
+    for (const r of failed) ctx.err(`error: session ${r.sessionId}: ${r.error}`);
+  }
+  if (failed.length > 0) process.exitCode = 1;
+  if (interrupted) process.exitCode = 130;
 }
 
 export async function purgeCommand(ctx: CommandContext): Promise<void> {

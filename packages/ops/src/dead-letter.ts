@@ -6,7 +6,8 @@ import { z } from "zod";
 const FailureRecord = z.object({
   at: z.number(),
   reason: z.string(),
-  attempts: z.number(),
+  /** Absent for a move by the redrive policy: no attempt was counted by the agent. */
+  attempts: z.number().optional(),
   receives: z.number(),
   firstReceivedAt: z.number().optional(),
 });
@@ -36,14 +37,23 @@ export interface DeadLetter {
   lastFailedAt: number | undefined;
   /** When it reached the dead-letter queue. */
   deadLetteredAt: number | undefined;
-  /** "agent" when the agent gave it up with a reason; "redrive-policy" when SQS moved it after maxReceiveCount receives. */
+  /**
+   * "agent" when the agent gave it up with a reason; "redrive-policy" when SQS moved it after
+   * maxReceiveCount receives (then receiveCount is SQS's, lastFailedAt the job's SentTimestamp,
+   * and `history` holds only earlier give-ups, if it was replayed).
+   */
   movedBy: "agent" | "redrive-policy";
   history: FailureRecord[];
   messageAttributes: Record<string, MessageAttributeValue>;
   systemAttributes: Record<string, string>;
 }
 
-const REDRIVE_REASON = "moved by the redrive policy without the agent: every receive crashed or timed out before it could give the job up";
+/**
+ * The agent gives a job up with its reason; a letter without one was moved by the redrive policy
+ * after maxReceiveCount receives, and why is not recorded: the agent may have crashed or timed out
+ * on each, or known the reason and failed to send the dead letter itself. Ops do not guess.
+ */
+export const REDRIVE_REASON = "no reason recorded by the agent (moved by the redrive policy after its last receive)";
 
 export function toDeadLetter(message: Message): DeadLetter {
   const body = message.Body ?? "";
@@ -64,9 +74,11 @@ export function toDeadLetter(message: Message): DeadLetter {
   const history = parseHistory(attributes[FAILURE_HISTORY_ATTRIBUTE]?.StringValue);
   const agentReason = attributes.reason?.StringValue;
   const movedBy = agentReason === undefined ? "redrive-policy" : "agent";
-  // Without the agent's record, SQS's count: a moved message keeps its receives on AgentJobs, and
+  // Moved by the redrive policy, the letter carries no record of this trip: a replayed job's history
+  // is of its earlier give-ups. So SQS's count: a moved message keeps its receives on AgentJobs, and
   // every read of the DLQ (this one included, not counted here) adds one: approximate.
-  const receiveCount = number("receives") ?? history.at(-1)?.receives ?? Math.max(0, Number(system.ApproximateReceiveCount ?? 1) - 1);
+  const sqsReceives = Math.max(0, Number(system.ApproximateReceiveCount ?? 1) - 1);
+  const receiveCount = movedBy === "redrive-policy" ? sqsReceives : number("receives") ?? history.at(-1)?.receives ?? sqsReceives;
   const sentAt = Number(system.SentTimestamp) || undefined;
   return {
     messageId: message.MessageId ?? "",
@@ -82,7 +94,8 @@ export function toDeadLetter(message: Message): DeadLetter {
     receiveCount,
     attempts: number("attempts"),
     firstFailedAt: number("firstFailedAt") ?? history[0]?.firstReceivedAt ?? history[0]?.at,
-    lastFailedAt: number("lastFailedAt") ?? history.at(-1)?.at ?? (movedBy === "redrive-policy" ? sentAt : undefined),
+    // The redrive policy records no time of its move: the last time known is the job's send to AgentJobs.
+    lastFailedAt: movedBy === "redrive-policy" ? sentAt : number("lastFailedAt") ?? history.at(-1)?.at,
     deadLetteredAt: sentAt,
     movedBy,
     history,
@@ -103,9 +116,12 @@ function parseHistory(text: string | undefined): FailureRecord[] {
 
 /** The history a replayed job carries, so a second give-up appends to it. */
 export function historyAttribute(letter: DeadLetter): Record<string, MessageAttributeValue> {
-  const history = letter.history.length > 0
-    ? letter.history
-    : [{ at: letter.lastFailedAt ?? letter.deadLetteredAt ?? Date.now(), reason: letter.reason.slice(0, 300), attempts: letter.attempts ?? letter.receiveCount, receives: letter.receiveCount }];
+  // A letter the agent gave up ends its history with this give-up; one the redrive policy moved
+  // does not: its move is added, so a later give-up's history keeps it.
+  const at = letter.lastFailedAt ?? letter.deadLetteredAt ?? Date.now();
+  const attempts = letter.attempts ?? (letter.movedBy === "agent" ? letter.receiveCount : undefined);
+  const thisOne: FailureRecord = { at, reason: letter.reason.slice(0, 300), ...(attempts === undefined ? {} : { attempts }), receives: letter.receiveCount };
+  const history = letter.history.length > 0 && letter.movedBy === "agent" ? letter.history : [...letter.history, thisOne];
   return {
     [FAILURE_HISTORY_ATTRIBUTE]: { DataType: "String", StringValue: JSON.stringify(history.slice(-20)) },
     [REPLAY_OF_ATTRIBUTE]: { DataType: "String", StringValue: letter.messageId },

@@ -17,6 +17,13 @@ export interface ReaderOptions {
 }
 
 /**
+ * Empty long polls in a row, with letters visible, before the reader takes those letters for
+ * held back (their group blocked by letters in flight) rather than missed: a receive's
+ * emptiness is SQS's answer only for a long poll, and even then it is asked again.
+ */
+const EMPTY_POLLS_WHILE_VISIBLE = 3;
+
+/**
  * Reads the dead-letter queue without losing a message: everything received is hidden for
  * `holdSeconds` (renewed while held) and, unless deleted, handed back with visibility 0 on
  * release(). If azuchi-ops dies, SQS returns what it held after `holdSeconds`.
@@ -48,6 +55,7 @@ export class DlqReader {
   async next(): Promise<HeldLetter[]> {
     const waitUntil = Date.now() + this.options.waitForInFlightSeconds * 1000;
     let told = false;
+    let emptyPolls = 0;
     for (;;) {
       const url = this.target.dlq.url;
       const { Messages = [] } = await call("ReceiveMessage", url, () =>
@@ -55,7 +63,9 @@ export class DlqReader {
           QueueUrl: url,
           MaxNumberOfMessages: 10,
           VisibilityTimeout: this.options.holdSeconds,
-          WaitTimeSeconds: 0,
+          // A short poll (0) asks only some of SQS's servers and may answer nothing while letters
+          // are there; a long poll asks them all.
+          WaitTimeSeconds: 1,
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
         })),
@@ -71,6 +81,7 @@ export class DlqReader {
         }
       }
       const counts = await queueCounts(this.target, this.target.dlq);
+      if (counts.visible > 0 && ++emptyPolls < EMPTY_POLLS_WHILE_VISIBLE) continue;
       const othersInFlight = counts.inFlight - this.held.size;
       if (othersInFlight <= 0 && counts.delayed === 0) return [];
       if (Date.now() >= waitUntil) return [];
@@ -84,8 +95,15 @@ export class DlqReader {
   async readAll(): Promise<{ letters: HeldLetter[]; hidden: number }> {
     const letters: HeldLetter[] = [];
     for (let batch = await this.next(); batch.length > 0; batch = await this.next()) letters.push(...batch);
-    const counts = letters.length === 0 ? { visible: 0 } : await queueCounts(this.target, this.target.dlq);
-    return { letters, hidden: counts.visible };
+    return { letters, hidden: await this.heldBack() };
+  }
+
+  /**
+   * Letters visible that SQS does not hand out: behind letters of their group in flight (held
+   * by this reader, or another's). Asked while holding, before release; approximate on AWS.
+   */
+  async heldBack(): Promise<number> {
+    return (await queueCounts(this.target, this.target.dlq)).visible;
   }
 
   async delete(letter: HeldLetter): Promise<void> {

@@ -130,7 +130,8 @@ function withLocalDefault(args: string[]): string[] {
   return args.flatMap((arg, i) => {
     if (arg !== "--local") return [arg];
     const next = args[i + 1];
-    return next !== undefined && /^https?:\/\//.test(next) ? [arg] : [`--local=${DEFAULT_LOCAL_URL}`];
+    // Its URL follows, with or without http:// (127.0.0.1:3917, localhost:3000); a command word does not.
+    return next !== undefined && (/^https?:\/\//.test(next) || /^[\w.-]+:\d+(\/.*)?$/.test(next)) ? [arg] : [`--local=${DEFAULT_LOCAL_URL}`];
   });
 }
 

@@ -21,6 +21,8 @@ export interface RedriveResult {
 export async function redrive(target: Target, options: { rate: number | undefined; wait: boolean; signal: AbortSignal }): Promise<RedriveResult> {
   const counts = await queueCounts(target, target.dlq);
   if (counts.visible + counts.inFlight === 0) return { status: "EMPTY", moved: 0, toMove: 0 };
+  // Refuses a destination that is not FIFO, as replay does.
+  await queueCounts(target, target.jobs);
   const [sourceArn, destinationArn] = [await queueArn(target, target.dlq), await queueArn(target, target.jobs)];
   let taskHandle: string | undefined;
   try {

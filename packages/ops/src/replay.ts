@@ -16,6 +16,9 @@ export function replayDeduplicationId(letter: Pick<DeadLetter, "messageId">): st
   return `replay-${letter.messageId}`.slice(0, 128);
 }
 
+/** Sessions whose sends failed, with none sent, after which the replay stops (see replay()). */
+const SYSTEMIC_FAILURES = 3;
+
 export interface ReplayOptions {
   select: (letter: DeadLetter) => boolean;
   dryRun: boolean;
@@ -31,8 +34,16 @@ export interface ReplaySummary {
   notJobs: DeadLetter[];
   /** Letters seen but not chosen (left in the dead-letter queue). */
   kept: number;
-  /** A dry run cannot see a group's letters behind the ones it holds. */
+  /** Of those, jobs this run replayed that were given up again while it ran (kept: one replay each). */
+  givenUpAgain: number;
+  /**
+   * Letters SQS FIFO held back to the end, unseen: behind letters of their group that stayed in
+   * the dead-letter queue (kept, or not sent after a failure), which it hands out first. `kept`
+   * is then a lower bound of what is left. A dry run, deleting nothing, sees at most 10 of a group.
+   */
   hidden: number;
+  /** The jobIds and messageIds of every letter seen, for a --job asked for and never seen. */
+  seen: Set<string>;
   interrupted: boolean;
   errors: string[];
 }
@@ -69,9 +80,12 @@ export async function sendBack(target: Target, letter: DeadLetter): Promise<stri
  * rest) and are then released untouched; letters that are not azuchi jobs are never sent.
  */
 export async function replay(target: Target, reader: DlqReader, options: ReplayOptions, progress: Progress): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { replayed: [], planned: [], notJobs: [], kept: 0, hidden: 0, interrupted: false, errors: [] };
+  const summary: ReplaySummary = { replayed: [], planned: [], notJobs: [], kept: 0, givenUpAgain: 0, hidden: 0, seen: new Set(), interrupted: false, errors: [] };
   const limiter = new RateLimiter(options.rate);
   const failedGroups = new Set<string>();
+  // A job replayed while its fault lasts is given up again, as a new dead letter this run would
+  // read: sent once per run, or the replay would chase it for ever.
+  const sentJobs = new Set<string>();
   for (;;) {
     if (options.signal.aborted) {
       summary.interrupted = true;
@@ -81,8 +95,13 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
     if (batch.length === 0) break;
     const chosen: HeldLetter[] = [];
     for (const letter of batch) {
+      summary.seen.add(letter.messageId);
+      if (letter.jobId !== undefined) summary.seen.add(letter.jobId);
       if (letter.job === undefined) summary.notJobs.push(letter);
-      else if (!options.select(letter) || failedGroups.has(letter.groupId)) summary.kept++;
+      else if (sentJobs.has(letter.job.jobId)) {
+        summary.kept++;
+        summary.givenUpAgain++;
+      } else if (!options.select(letter) || failedGroups.has(letter.groupId)) summary.kept++;
       else chosen.push(letter);
     }
     if (options.dryRun) {
@@ -100,6 +119,7 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
         let sentMessageId: string | undefined;
         try {
           sentMessageId = await sendBack(target, letter);
+          sentJobs.add(letter.jobId ?? letter.messageId);
           await reader.delete(letter);
         } catch (error) {
           // The session stops here, so its later letters are not replayed ahead of this one.
@@ -111,9 +131,14 @@ export async function replay(target: Target, reader: DlqReader, options: ReplayO
       }
     }));
     for (const result of results) if (result.status === "rejected") summary.errors.push(result.reason instanceof Error ? result.reason.message : String(result.reason));
-    if (summary.errors.length > 0 && results.every((result) => result.status === "rejected")) break;
+    // A failed session keeps its letters held, so SQS hands out only the others': the replay reads
+    // on (a batch of only kept letters, or of one failing session, is no reason to stop). Only when
+    // sends fail for several sessions and none has succeeded is it AgentJobs itself (no such queue,
+    // a missing permission, no answer): then it stops rather than fail once per session.
+    if (summary.replayed.length === 0 && failedGroups.size >= SYSTEMIC_FAILURES) break;
   }
-  if (options.dryRun) summary.hidden = (await reader.readAll()).hidden;
+  // Asked while the kept letters are still held, so what is visible is what they hold back.
+  if (!summary.interrupted) summary.hidden = await reader.heldBack();
   progress.done();
   if (summary.errors.length > 0 && summary.replayed.length === 0) throw new OpsError(summary.errors[0]!);
   return summary;

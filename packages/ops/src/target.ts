@@ -50,11 +50,31 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     dlqUrl ??= linked.dlq;
     stage = linked.stage ?? stage;
   }
-  return { kind: "aws", sqs: new SQSClient({}), jobs: { url: jobsUrl }, dlq: { url: dlqUrl }, ...(stage ? { stage } : {}) };
+  // The queue lives in the region its URL names (without AWS_REGION the SDK would not start; with
+  // another, it would sign for the wrong region); a URL that names none leaves it to the SDK.
+  const region = regionOfQueueUrl(jobsUrl) ?? regionOfQueueUrl(dlqUrl);
+  return { kind: "aws", sqs: new SQSClient(region ? { region } : {}), jobs: { url: jobsUrl }, dlq: { url: dlqUrl }, ...(stage ? { stage } : {}) };
+}
+
+/** `https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>` (or the legacy `<region>.queue.amazonaws.com`) → the region. */
+export function regionOfQueueUrl(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  return /^sqs(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1];
+}
+
+/** `127.0.0.1:3917` or `localhost:3000` as an operator types it: http:// is meant. */
+export function localBaseUrl(local: string | undefined): string {
+  const url = (local || DEFAULT_LOCAL_URL).trim().replace(/\/+$/, "");
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
 }
 
 async function localTarget(options: TargetOptions): Promise<Target> {
-  const base = (options.local || DEFAULT_LOCAL_URL).replace(/\/+$/, "");
+  const base = localBaseUrl(options.local);
   let response: Response;
   try {
     response = await fetch(`${base}/dev/resources`);
