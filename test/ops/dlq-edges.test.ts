@@ -1,33 +1,30 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import type { SQSClient} from "@aws-sdk/client-sqs";
 import {
-  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient,
+  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand,
   type Message, type MessageAttributeValue,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
-import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
 import { regionOfQueueUrl, resolveTarget } from "../../packages/ops/src/target.ts";
+import { emulatorEnv, spawnOps, startEmulatorAndClient, testJob as job, type OpsRun } from "./support.ts";
 
 // The edges of reading a FIFO dead-letter queue: letters SQS holds back behind their session's
 // first ones (a dry run, a --job, a show), a batch of only kept letters after a failed send, short
 // polls that answer nothing, an import whose one session fails, a job moved by the redrive policy,
 // and the target's FIFO check and region. The CLI runs as a child against the emulator, the SDK
 // pointed at it with AWS_ENDPOINT_URL_SQS as on AWS it would be at SQS.
-const repo = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "azuchi-ops-edges-"));
 let emulator: SqsEmulator;
 let sqs: SQSClient;
 let n = 0;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  sqs = new SQSClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-});
+beforeAll(async () => ({ emulator, sqs } = await startEmulatorAndClient()));
 afterAll(async () => {
   sqs?.destroy();
   await emulator?.close();
@@ -46,29 +43,10 @@ async function queues(jobsAttributes: Record<string, string> = {}): Promise<Queu
   return { jobs, dlq };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = OpsRun;
 
 function ops(q: Queues, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SST_RESOURCE_")));
-  const merged = { ...base, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AZUCHI_OPS_HOLD_SECONDS: "5", ...env };
-  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--queue-url", q.jobs, "--dlq-url", q.dlq], {
-    cwd: repo,
-    env: Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
-}
-
-function job(sessionId: string, message: string): AgentJob {
-  return { v: 1, jobId: randomUUID(), sessionId, userId: "ops-test", messageId: randomUUID(), message, createdAt: Date.now(), source: "websocket" };
+  return spawnOps([...args, "--queue-url", q.jobs, "--dlq-url", q.dlq], { ...emulatorEnv(emulator.endpoint), ...env }).done;
 }
 
 const given = { reason: { DataType: "String", StringValue: "model down" } };

@@ -1,23 +1,21 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import type { SQSClient} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
-import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { emulatorEnv, spawnOps, startEmulatorAndClient, testJob as job, type OpsRun } from "./support.ts";
 
 // A session with more dead letters than one receive hands out (10): SQS FIFO shows nothing more of
 // a group while some of it is held, so a read-only list says what it could not see, and a replay,
 // deleting as it goes, reaches them all and keeps every session's order across its batches.
-const repo = resolve(import.meta.dirname, "../..");
 let emulator: SqsEmulator;
 let sqs: SQSClient;
 let jobsUrl: string;
 let dlqUrl: string;
 
 beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  sqs = new SQSClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  ({ emulator, sqs } = await startEmulatorAndClient());
   ({ QueueUrl: dlqUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-dlq.fifo", Attributes: { FifoQueue: "true" } })));
   ({ QueueUrl: jobsUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-jobs.fifo", Attributes: { FifoQueue: "true" } })));
 });
@@ -27,22 +25,8 @@ afterAll(async () => {
 });
 
 /** The CLI against explicit queue URLs, the SDK pointed at the emulator as on AWS it would be at SQS. */
-function ops(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SST_RESOURCE_")));
-  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, "--queue-url", jobsUrl, "--dlq-url", dlqUrl], {
-    cwd: repo,
-    env: { ...env, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AZUCHI_OPS_HOLD_SECONDS: "5" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
-}
-
-function job(sessionId: string, message: string): AgentJob {
-  return { v: 1, jobId: randomUUID(), sessionId, userId: "ops-test", messageId: randomUUID(), message, createdAt: Date.now(), source: "websocket" };
+function ops(args: string[]): Promise<OpsRun> {
+  return spawnOps([...args, "--queue-url", jobsUrl, "--dlq-url", dlqUrl], emulatorEnv(emulator.endpoint)).done;
 }
 
 describe("dead letters of a session beyond one receive", () => {

@@ -1,9 +1,11 @@
+import type { SQSClient} from "@aws-sdk/client-sqs";
 import {
   CancelMessageMoveTaskCommand, CreateQueueCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand,
-  SendMessageCommand, SQSClient, StartMessageMoveTaskCommand, type Message,
+  SendMessageCommand, StartMessageMoveTaskCommand, type Message,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { startEmulatorAndClient } from "./support.ts";
 
 // StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask as SQS does them for FIFO
 // (what `azuchi-ops dlq redrive` drives): a rate-limited task runs, can be cancelled, is alone on
@@ -12,10 +14,7 @@ let emulator: SqsEmulator;
 let sqs: SQSClient;
 let n = 0;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  sqs = new SQSClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-});
+beforeAll(async () => ({ emulator, sqs } = await startEmulatorAndClient()));
 afterAll(async () => {
   sqs?.destroy();
   await emulator?.close();

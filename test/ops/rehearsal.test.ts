@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
@@ -9,23 +8,18 @@ import { freePort } from "../../packages/local/src/net.ts";
 import { explainSqsError } from "../../packages/ops/src/errors.ts";
 import { messagesIn } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
+import { spawnOps, unlinkedEnv, type OpsRun } from "./support.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 // An outage rehearsed through azuchi-ops, as an operator would run it: the model fails, the jobs
 // of several sessions are given up to the dead-letter queue; the operator lists them, dry-runs,
 // exports, brings the model back and replays — one session, then the rest with a replay killed
 // half-way and run again — and redrives with SQS's own move task.
-const repo = resolve(import.meta.dirname, "../..");
 let stack: TestStack;
 let sqs: SQSClient;
 const dir = mkdtempSync(join(tmpdir(), "azuchi-ops-"));
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = OpsRun;
 
 /** The CLI as a child process, as `npm run ops -- …` runs it, against the test's stack. */
 function ops(args: string[], env: Record<string, string> = {}): Promise<Run> {
@@ -34,20 +28,7 @@ function ops(args: string[], env: Record<string, string> = {}): Promise<Run> {
 
 function opsChild(args: string[], env: Record<string, string> = {}, target: string[] = ["--local", stack.url]) {
   // A short hold, so the letters a killed run held come back within seconds, not 30.
-  const child = spawn(process.execPath, ["packages/ops/src/main.ts", ...args, ...target], {
-    cwd: repo,
-    env: { ...process.env, AZUCHI_OPS_HOLD_SECONDS: "2", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const done = new Promise<Run>((done, fail) => {
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", fail);
-    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
+  return spawnOps([...args, ...target], { ...process.env, AZUCHI_OPS_HOLD_SECONDS: "2", ...env });
 }
 
 async function inFlight(url: string) {
@@ -322,13 +303,7 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     const human = await opsChild(["status"], {}, []).done;
     expect(human.stdout).toMatch(/metrics: in CloudWatch, dashboard azuchi-local/);
     // Nothing linked and no flags: told how to run it.
-    const bare = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("SST_RESOURCE_")));
-    const lost = await new Promise<Run>((done) => {
-      const child = spawn(process.execPath, ["packages/ops/src/main.ts", "dlq", "list"], { cwd: repo, env: bare, stdio: ["ignore", "pipe", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("close", (code, signal) => done({ code, signal, stdout: "", stderr }));
-    });
+    const lost = await spawnOps(["dlq", "list"], unlinkedEnv()).done;
     expect(lost.code).toBe(1);
     expect(lost.stderr).toMatch(/npx sst shell --stage <stage> -- npm run ops/);
   }, 30_000);
@@ -346,12 +321,7 @@ describe("an outage rehearsed with azuchi-ops on the local stack", () => {
     expectClear(await ops(["dlq", "list", "--since", "yesterday"]), /--since: a duration/);
     expectClear(await ops(["dlq", "frobnicate"]), /no command "dlq frobnicate"/);
     const nobody = `http://127.0.0.1:${await freePort()}`;
-    const noStack = await new Promise<Run>((done) => {
-      const child = spawn(process.execPath, ["packages/ops/src/main.ts", "status", "--local", nobody], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("close", (code, signal) => done({ code, signal, stdout: "", stderr }));
-    });
+    const noStack = await spawnOps(["status", "--local", nobody]).done;
     expectClear(noStack, /no local stack answers/);
     // The stack's address as an operator types it, without http://.
     const bare = await opsChild(["status", "--json"], {}, ["--local", stack.url.replace(/^http:\/\//, "")]).done;
