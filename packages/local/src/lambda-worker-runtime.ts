@@ -25,7 +25,7 @@ parentPort!.on("message", ({ id, event, invocation }: { id: number; event: unkno
       (value) => parentPort!.postMessage({ id, ok: true, value }),
       (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
-        parentPort!.postMessage({ id, ok: false, name: failure.name, message: failure.message });
+        parentPort!.postMessage({ id, ok: false, name: failure.name, message: failure.message, stack: failure.stack });
       },
     );
 });

@@ -54,7 +54,7 @@ interface Pending {
   reject(error: Error): void;
 }
 
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string };
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; stack?: string };
 
 const runtime = new URL("./lambda-worker-runtime.ts", import.meta.url);
 
@@ -80,7 +80,8 @@ function instanceThread(start: WorkerStart, name: string, shareEnv: boolean) {
       if (!call) return;
       calls.delete(reply.id);
       if (reply.ok) call.resolve(reply.value);
-      else call.reject(Object.assign(new Error(reply.message), { name: reply.name }));
+      // The handler's own stack, where it failed on the thread, rather than this line's.
+      else call.reject(Object.assign(new Error(reply.message), { name: reply.name }, reply.stack ? { stack: reply.stack } : {}));
     });
     started.on("error", (error) => failAll(calls, error));
     started.on("exit", () => {
