@@ -1,5 +1,6 @@
 /** Inside a LambdaWorker's or LambdaHost's thread: loads each module once, runs each invocation as Lambda would. */
 import { parentPort, workerData } from "node:worker_threads";
+import { definedScripts } from "@azuchi/core/redis";
 import { invokeLambda, type LambdaHandler } from "./lambda.ts";
 import type { Invocation, WorkerStart } from "./lambda-worker.ts";
 
@@ -18,9 +19,18 @@ async function handlerOf({ module, exportName }: Invocation): Promise<LambdaHand
   return handler as LambdaHandler;
 }
 
+/** The Lua scripts the handlers defined here, passed on so the stack's process can name them too (the bench's MONITOR counts). */
+let scriptsPassedOn = 0;
+function passOnScripts(): void {
+  if (definedScripts.size === scriptsPassedOn) return;
+  scriptsPassedOn = definedScripts.size;
+  parentPort!.postMessage({ scripts: [...definedScripts] });
+}
+
 parentPort!.on("message", ({ id, event, invocation }: { id: number; event: unknown; invocation: Invocation }) => {
   handlerOf(invocation)
     .then((handler) => invokeLambda(handler, event, { functionName: invocation.functionName, timeoutMs: invocation.timeoutMs }))
+    .finally(passOnScripts)
     .then(
       (value) => parentPort!.postMessage({ id, ok: true, value }),
       (error: unknown) => {

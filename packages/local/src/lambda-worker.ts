@@ -7,6 +7,7 @@
  * Lambdas would.
  */
 import { SHARE_ENV, Worker } from "node:worker_threads";
+import { definedScripts } from "@azuchi/core/redis";
 import { LambdaCrashedError, type LambdaHandler } from "./lambda.ts";
 
 export interface LambdaWorkerOptions {
@@ -55,6 +56,7 @@ interface Pending {
 }
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; stack?: string };
+type ScriptNames = { scripts: [sha: string, name: string][] };
 
 const runtime = new URL("./lambda-worker-runtime.ts", import.meta.url);
 
@@ -75,7 +77,11 @@ function instanceThread(start: WorkerStart, name: string, shareEnv: boolean) {
     // shared, as it is now: a host stands for handlers that ran in this process before).
     const started = new Worker(runtime, { workerData: start, ...(shareEnv ? { env: SHARE_ENV } : {}) });
     const calls = pending;
-    started.on("message", (reply: Reply) => {
+    started.on("message", (reply: Reply | ScriptNames) => {
+      if ("scripts" in reply) {
+        for (const [sha, name] of reply.scripts) definedScripts.set(sha, name);
+        return;
+      }
       const call = calls.get(reply.id);
       if (!call) return;
       calls.delete(reply.id);
