@@ -26,16 +26,17 @@ export default tseslint.config(
   },
   {
     // The browser bundle: no Node modules, no server packages; @azuchi/core's index exports server
-    // code, so only its types (or its zod-only contract modules, by path).
+    // code, so only its types, or its zod-only contracts (`@azuchi/core/contracts`, or by path).
     files: ["packages/web/src/**/*.{ts,tsx}"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",
         {
-          paths: [{ name: "@azuchi/core", allowTypeImports: true, message: "Server code: use `import type`, or import packages/core/src/frames.ts or message.ts by path." }],
+          paths: [{ name: "@azuchi/core", allowTypeImports: true, message: "Server code: use `import type`, or import @azuchi/core/contracts." }],
           patterns: [
             { group: ["node:*"], message: "The web client runs in a browser." },
             { group: ["@azuchi/*", "!@azuchi/core"], message: "The web client must not bundle server code." },
+            { group: ["@azuchi/core/*", "!@azuchi/core/contracts"], message: "Server code: only @azuchi/core/contracts is for the browser." },
           ],
         },
       ],
