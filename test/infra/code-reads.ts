@@ -15,11 +15,12 @@ export function handlerFile(handler: string): string {
   return resolve(root, `${handler.slice(0, handler.lastIndexOf("."))}.ts`);
 }
 
+/** `@azuchi/core` or a subpath such as `@azuchi/core/auth` → the file its package.json exports. */
 function workspaceEntry(specifier: string): string | undefined {
-  const match = /^@azuchi\/([^/]+)$/.exec(specifier);
+  const match = /^@azuchi\/([^/]+)(\/.+)?$/.exec(specifier);
   if (!match) return undefined;
   const manifest = JSON.parse(readFileSync(resolve(root, "packages", match[1]!, "package.json"), "utf8")) as { exports?: Record<string, string> };
-  const entry = manifest.exports?.["."];
+  const entry = manifest.exports?.[`.${match[2] ?? ""}`];
   return entry ? resolve(root, "packages", match[1]!, entry) : undefined;
 }
 

@@ -4,7 +4,7 @@
  */
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { MetricSeries, MetricsSnapshot } from "../../packages/core/src/metrics-snapshot.ts";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE } from "../../packages/agent/src/run-metrics.ts";
 import { CHAT_METRICS, CHAT_METRICS_SERVICE } from "../../packages/chat/src/message-metrics.ts";

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 import { defineScript } from "@azuchi/core";
 import type { SessionLock } from "./session-lock.ts";
 import { LockLostError } from "./turn-errors.ts";

@@ -1,6 +1,6 @@
 import type { ErrorCode } from "@azuchi/core";
 import { GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
 export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration"] as const;

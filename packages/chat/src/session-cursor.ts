@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { SessionPosition } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 import { FrameError } from "./client-frames.ts";
 
 const Position = z.strictObject({ s: z.uuid(), u: z.number().int().nonnegative() });

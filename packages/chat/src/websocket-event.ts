@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The API Gateway WebSocket event, as much of it as chat reads. Our own schema:

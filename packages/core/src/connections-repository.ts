@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 
 /** API Gateway closes a connection after 2 hours; keep the row a little longer, then let TTL drop it. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 600;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MessageRole, MessageType } from "./message.ts";
 
 export const AGENT_EVENT_SOURCE = "azuchi.ai-agent";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Message } from "./message.ts";
 
 // ---- client → server (route selection is the `action` field) ----

@@ -1,3 +1,10 @@
+/**
+ * Everything of @azuchi/core at once. A handler imports the subpath it needs instead
+ * (`@azuchi/core/auth`, `/contracts`, `/ids`, `/redis`, `/repositories`, `/resources`: the
+ * exports of package.json), so its bundle holds only that: the $connect authorizer needs jose,
+ * not Redis or DynamoDB (test/infra/bundles.test.ts checks it). A new module goes here and
+ * in its subpath.
+ */
 export * from "./message.ts";
 export * from "./frames.ts";
 export * from "./job.ts";

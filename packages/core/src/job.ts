@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** The body of an AgentJobs message: one USER message for the agent to answer. */
 export const AgentJob = z.object({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const MessageRole = z.enum(["USER", "AGENT", "SYSTEM"]);
 export type MessageRole = z.infer<typeof MessageRole>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** One metric series as the local stack aggregates the handlers' EMF: per name and dimensions. */
 export const MetricSeries = z.object({

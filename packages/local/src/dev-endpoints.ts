@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { readBody, sendJson } from "./http-body.ts";
 import { InvalidOfflineModelSettingsError, type OfflineModel } from "./offline-model/index.ts";
 

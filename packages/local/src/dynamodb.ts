@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
 import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
@@ -9,8 +10,16 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-/** dynalite in process: a real DynamoDB API on loopback, kept in `dir` or in memory. */
-export async function startDynamo(options: { dir?: string } = {}): Promise<LocalDynamo> {
+export interface StartDynamoOptions {
+  /** Where the tables are kept; in memory without it. */
+  dir?: string;
+  /** Run dynalite on a worker thread instead of this thread's event loop. */
+  thread?: boolean;
+}
+
+/** dynalite: a real DynamoDB API on loopback, kept in `dir` or in memory. */
+export async function startDynamo(options: StartDynamoOptions = {}): Promise<LocalDynamo> {
+  if (options.thread) return startDynamoThread(options.dir);
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
   await new Promise<void>((resolve, reject) => {
@@ -21,6 +30,26 @@ export async function startDynamo(options: { dir?: string } = {}): Promise<Local
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function startDynamoThread(dir: string | undefined): Promise<LocalDynamo> {
+  const worker = new Worker(new URL("./dynamodb-thread.ts", import.meta.url), { workerData: { dir } });
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    worker.once("message", (message: { endpoint: string }) => resolve(message.endpoint));
+    worker.once("error", reject);
+    void exited.then(() => reject(new Error("dynalite's thread exited before it listened")));
+  });
+  return {
+    endpoint,
+    async close() {
+      worker.postMessage("close");
+      // dynalite's store closes with its server; a thread that hangs is ended all the same.
+      const timer = setTimeout(() => void worker.terminate(), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }
 

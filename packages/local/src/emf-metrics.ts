@@ -6,7 +6,7 @@
  * through the worker's pipe, so they are caught too.
  */
 import type { MetricSeries, MetricsSnapshot } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /** One EMF document, as CloudWatch Logs would extract it. */
 const EmfDocument = z.looseObject({

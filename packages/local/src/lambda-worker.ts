@@ -1,10 +1,14 @@
 /**
- * A Lambda instance that can die: runs one module's handler in a worker thread, so the local
- * stack can kill it mid-invocation as a crash would (its sockets and timers gone, nothing
- * finished), and starts a fresh instance for the next invocation, as Lambda does.
+ * Lambda instances on threads of their own. A LambdaWorker runs one module's handler, so the
+ * local stack can kill it mid-invocation as a crash would (its sockets and timers gone,
+ * nothing finished) and start a fresh instance for the next invocation, as Lambda does. A
+ * LambdaHost runs a service's handlers (azuchi-chat's routes, say) off the stack's own event
+ * loop, so the gateway, the emulators and the handlers use more than one core, as separate
+ * Lambdas would.
  */
-import { Worker } from "node:worker_threads";
-import { LambdaCrashedError } from "./lambda.ts";
+import { SHARE_ENV, Worker } from "node:worker_threads";
+import { definedScripts } from "@azuchi/core/redis";
+import { LambdaCrashedError, type LambdaHandler } from "./lambda.ts";
 
 export interface LambdaWorkerOptions {
   /** A module URL and the export that is the handler, e.g. @azuchi/agent's consumeJobs. */
@@ -21,16 +25,43 @@ export interface LambdaWorker {
   close(): Promise<void>;
 }
 
+export interface LambdaHostOptions {
+  /** Modules the instance loads when it starts (its cold start), e.g. `@azuchi/chat`. */
+  modules: string[];
+  /** For errors: what the instance runs, e.g. "azuchi-chat". */
+  name: string;
+}
+
+export interface LambdaHost {
+  /** A handler of one of the modules, run on the host's thread; the caller's context gives its name and the time left. */
+  handler<E, R>(module: string, exportName: string): LambdaHandler<E, R>;
+  close(): Promise<void>;
+}
+
+/** One invocation as the thread runs it (lambda-worker-runtime.ts). */
+export interface Invocation {
+  module: string;
+  exportName: string;
+  functionName: string;
+  timeoutMs: number;
+}
+
+export interface WorkerStart {
+  preload: string[];
+}
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
 
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string };
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; stack?: string };
+type ScriptNames = { scripts: [sha: string, name: string][] };
 
 const runtime = new URL("./lambda-worker-runtime.ts", import.meta.url);
 
-export function startLambdaWorker(options: LambdaWorkerOptions): LambdaWorker {
+/** A thread that runs invocations, started again after it dies. */
+function instanceThread(start: WorkerStart, name: string, shareEnv: boolean) {
   let worker: Worker | undefined;
   let pending = new Map<number, Pending>();
   let nextId = 0;
@@ -42,19 +73,25 @@ export function startLambdaWorker(options: LambdaWorkerOptions): LambdaWorker {
 
   const instance = (): Worker => {
     if (worker) return worker;
-    // The handler reads process.env: the worker gets the stack's, as set when it starts.
-    const started = new Worker(runtime, { workerData: options });
+    // The handlers read process.env: the worker gets the stack's, as set when it starts (or,
+    // shared, as it is now: a host stands for handlers that ran in this process before).
+    const started = new Worker(runtime, { workerData: start, ...(shareEnv ? { env: SHARE_ENV } : {}) });
     const calls = pending;
-    started.on("message", (reply: Reply) => {
+    started.on("message", (reply: Reply | ScriptNames) => {
+      if ("scripts" in reply) {
+        for (const [sha, name] of reply.scripts) definedScripts.set(sha, name);
+        return;
+      }
       const call = calls.get(reply.id);
       if (!call) return;
       calls.delete(reply.id);
       if (reply.ok) call.resolve(reply.value);
-      else call.reject(Object.assign(new Error(reply.message), { name: reply.name }));
+      // The handler's own stack, where it failed on the thread, rather than this line's.
+      else call.reject(Object.assign(new Error(reply.message), { name: reply.name }, reply.stack ? { stack: reply.stack } : {}));
     });
     started.on("error", (error) => failAll(calls, error));
     started.on("exit", () => {
-      failAll(calls, new LambdaCrashedError(options.functionName));
+      failAll(calls, new LambdaCrashedError(name));
       if (worker === started) worker = undefined;
     });
     worker = started;
@@ -62,13 +99,17 @@ export function startLambdaWorker(options: LambdaWorkerOptions): LambdaWorker {
   };
 
   return {
-    invoke<E, R>(event: E): Promise<R> {
+    invoke<R>(invocation: Invocation, event: unknown): Promise<R> {
       const id = nextId++;
       const target = instance();
       return new Promise<R>((resolve, reject) => {
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        target.postMessage({ id, event });
+        target.postMessage({ id, event, invocation });
       });
+    },
+    /** Starts the instance now rather than at the first invocation. */
+    warm() {
+      instance();
     },
     async crash() {
       const dying = worker;
@@ -79,14 +120,33 @@ export function startLambdaWorker(options: LambdaWorkerOptions): LambdaWorker {
       const calls = pending;
       pending = new Map();
       await dying.terminate();
-      failAll(calls, new LambdaCrashedError(options.functionName));
+      failAll(calls, new LambdaCrashedError(name));
       return running;
     },
     async close() {
       const closing = worker;
       worker = undefined;
       if (closing) await closing.terminate();
-      failAll(pending, new LambdaCrashedError(options.functionName));
+      failAll(pending, new LambdaCrashedError(name));
     },
+  };
+}
+
+export function startLambdaWorker(options: LambdaWorkerOptions): LambdaWorker {
+  const thread = instanceThread({ preload: [options.module] }, options.functionName, false);
+  return {
+    invoke: <E, R>(event: E) => thread.invoke<R>(options, event),
+    crash: () => thread.crash(),
+    close: () => thread.close(),
+  };
+}
+
+export function startLambdaHost(options: LambdaHostOptions): LambdaHost {
+  const thread = instanceThread({ preload: options.modules }, options.name, true);
+  thread.warm();
+  return {
+    handler: <E, R>(module: string, exportName: string): LambdaHandler<E, R> =>
+      (event, context) => thread.invoke<R>({ module, exportName, functionName: context.functionName, timeoutMs: context.getRemainingTimeInMillis() }, event),
+    close: () => thread.close(),
   };
 }

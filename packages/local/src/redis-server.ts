@@ -8,6 +8,8 @@ export interface RedisServer {
   port: number;
   /** Whether a redis-server is running on the port now. */
   running(): boolean;
+  /** The running redis-server's process id (for its CPU and memory), undefined when it is not running. */
+  pid(): number | undefined;
   /**
    * Stops redis-server as an outage would: its clients see connections refused until start().
    * With a dir its data is kept on disk (the append-only file); without one it is gone.
@@ -53,6 +55,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     url: `redis://127.0.0.1:${port}`,
     port,
     running: () => child.exitCode === null && child.signalCode === null,
+    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     halt,
     async start(startOptions = {}) {
       await halt();

@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type * as agentModule from "@azuchi/agent";
+import type * as chatModule from "@azuchi/chat";
 import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { collectEmfMetrics } from "./emf-metrics.ts";
@@ -15,7 +18,7 @@ import { createWebSocketGateway } from "./gateway/index.ts";
 import { sendJson } from "./http-body.ts";
 import { createHttpApi } from "./http-api/http-api.ts";
 import { invokeLambda } from "./lambda.ts";
-import { startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
+import { startLambdaHost, startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
 import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
 import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
@@ -51,6 +54,14 @@ export interface LocalStackOptions {
    * that crashConsumer() can kill mid-turn, as a Lambda instance can die (the fault drills).
    */
   consumerRuntime?: "in-process" | "worker";
+  /**
+   * Where azuchi-chat's handlers (routes, authorizer, session titles) and the HTTP API's run:
+   * on this thread, or on a thread of their own, off the gateway's and the emulators' loop, as
+   * separate Lambdas are (the default: both cores work).
+   */
+  handlerRuntime?: "in-process" | "worker";
+  /** Where dynalite runs: on this thread, or on its own (the default). */
+  dynamoRuntime?: "in-process" | "thread";
   /** More variables for the handlers (tuning such as AZUCHI_RETRY_BASE_SECONDS). */
   environment?: Record<string, string>;
   log?: (line: string) => void;
@@ -77,7 +88,22 @@ export interface LocalStack {
   crashConsumer(): Promise<number>;
   /** The stack's own redis-server, to stop and start it (undefined with redisUrl). */
   redis: RedisServer | undefined;
+  /**
+   * CPU time used so far and memory held now by the whole stack: this process (every thread:
+   * gateway, emulators, handler and consumer workers, dynalite) and its redis-server. The
+   * difference of two readings is what the work between them cost.
+   */
+  resourceUsage(): Promise<StackResourceUsage>;
   stop(): Promise<void>;
+}
+
+export interface StackResourceUsage {
+  /** User + system CPU time since the stack's process and its redis-server started. */
+  cpuMs: number;
+  /** Resident memory now. */
+  rssBytes: number;
+  /** The most resident memory each process has had, summed. */
+  peakRssBytes: number;
 }
 
 const BUS_NAME = "azuchi-local-Events";
@@ -116,7 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const emf = collectEmfMetrics();
     stops.push(async () => emf.stop());
     const [dynamo, redis, model, sqs] = await Promise.all([
-      startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
+      startDynamo({ dir: dataDir && join(dataDir, "dynamodb"), thread: (options.dynamoRuntime ?? "thread") === "thread" }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
       // The offline model answers to the model the handlers are configured with, whatever its name.
       options.openaiApiKey ? undefined : startOfflineModel(acceptingModel(options.model, options.environment?.AZUCHI_OPENAI_MODEL ?? process.env.AZUCHI_OPENAI_MODEL)),
@@ -127,6 +153,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (model) stops.push(() => model.close());
 
     const recent: EventBridgeEvent<string, unknown>[] = [];
+    // The bus starts before the handlers (their environment names it); its rule finds them here.
+    const subscribers: { sessionTitles?: ChatModule["sessionTitles"] } = {};
     let managementCalls = 0;
     const bus = await startEventBridge({
       buses: [BUS_NAME],
@@ -145,13 +173,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           eventBusName: BUS_NAME,
           pattern: { source: ["azuchi.ai-agent"], "detail-type": ["AgentRunCompleted"] },
           target: async (event) => {
-            const { sessionTitles } = await import("@azuchi/chat");
-            await invokeLambda(sessionTitles, event, { functionName: "azuchi-chat-session-titles" });
+            if (!subscribers.sessionTitles) throw new Error("the stack is starting: no session-titles handler yet");
+            await invokeLambda(subscribers.sessionTitles, event, { functionName: "azuchi-chat-session-titles" });
           },
         },
       ],
     });
-    stops.push(() => bus.close());
+    const closeBus = () => bus.close();
+    stops.push(closeBus);
 
     const tables = {
       sessions: "azuchi-local-Sessions",
@@ -207,29 +236,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(process.env, environment);
     process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 
-    const chat = await import("@azuchi/chat");
-    const agent = await import("@azuchi/agent");
+    const handlers = await routeHandlers(options.handlerRuntime ?? "worker");
+    // Stopped after the bus, whose deliveries (session titles) it runs, and before the servers behind it.
+    if (handlers.close) stops.splice(stops.indexOf(closeBus), 0, handlers.close);
+    const chat = handlers.chat;
     const gateway = createWebSocketGateway({
       domainName: `${host}:${port}`,
-      authorizer: chat.authorizer,
+      authorizer: chat("authorizer"),
       routes: {
-        $connect: chat.connect,
-        $disconnect: chat.disconnect,
-        $default: chat.defaultRoute,
-        putMessage: chat.putMessage,
-        getSession: chat.getSession,
-        listSessions: chat.listSessions,
-        stopGeneration: chat.stopGeneration,
+        $connect: chat("connect"),
+        $disconnect: chat("disconnect"),
+        $default: chat("defaultRoute"),
+        putMessage: chat("putMessage"),
+        getSession: chat("getSession"),
+        listSessions: chat("listSessions"),
+        stopGeneration: chat("stopGeneration"),
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
+    subscribers.sessionTitles = chat("sessionTitles");
     const closeGateway = () => gateway.close();
     stops.push(closeGateway);
     if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
 
     const consumerName = "azuchi-ai-agent-consumer";
     let consumerWorker: LambdaWorker | undefined;
-    if (options.consumerRuntime === "worker") {
+    if ((options.consumerRuntime ?? "worker") === "worker") {
       const worker = startLambdaWorker({ module: "@azuchi/agent", exportName: "consumeJobs", functionName: consumerName, timeoutMs: consumerTimeoutMs });
       consumerWorker = worker;
     }
@@ -239,12 +271,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueArn: queues.jobsArn,
       batchSize: deployedJobTiming.batchSize,
       invoke: (event) =>
-        consumerWorker ? consumerWorker.invoke(event) : invokeLambda(agent.consumeJobs, event, { functionName: consumerName, timeoutMs: consumerTimeoutMs }),
+        consumerWorker
+          ? consumerWorker.invoke(event)
+          : import("@azuchi/agent").then((agent) => invokeLambda(agent.consumeJobs, event, { functionName: consumerName, timeoutMs: consumerTimeoutMs })),
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
     const httpApi = createHttpApi({
-      authorizer: agent.httpAuthorizer,
-      routes: [{ routeKey: "POST /api/v1/chat/sessions/{sessionId}/reply/generate", handler: agent.generateReply, functionName: "azuchi-ai-agent-generate-reply" }],
+      authorizer: handlers.agent("httpAuthorizer"),
+      routes: [{ routeKey: "POST /api/v1/chat/sessions/{sessionId}/reply/generate", handler: handlers.agent("generateReply"), functionName: "azuchi-ai-agent-generate-reply" }],
       onError: (error) => log(`[http api] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
 
@@ -290,10 +324,73 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!consumerWorker) throw new Error("crashConsumer needs consumerRuntime \"worker\"");
       return consumerWorker.crash();
     };
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, stop };
+    const resourceUsage = () => stackResourceUsage(redis?.pid());
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, resourceUsage, stop };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+type ChatModule = typeof chatModule;
+type AgentModule = typeof agentModule;
+type ChatHandlerName = "authorizer" | "connect" | "disconnect" | "defaultRoute" | "putMessage" | "getSession" | "listSessions" | "stopGeneration" | "sessionTitles";
+type AgentHandlerName = "httpAuthorizer" | "generateReply";
+
+interface Handlers {
+  chat<K extends ChatHandlerName>(name: K): ChatModule[K];
+  agent<K extends AgentHandlerName>(name: K): AgentModule[K];
+  close?: () => Promise<void>;
+}
+
+/**
+ * The WebSocket routes', session titles' and HTTP API's handlers: imported here, or run on
+ * one thread of their own that has imported them (a cold start paid when the stack starts).
+ */
+async function routeHandlers(runtime: "in-process" | "worker"): Promise<Handlers> {
+  if (runtime === "in-process") {
+    const [chat, agent] = await Promise.all([import("@azuchi/chat"), import("@azuchi/agent")]);
+    return { chat: (name) => chat[name], agent: (name) => agent[name] };
+  }
+  const host = startLambdaHost({ name: "azuchi-handlers", modules: ["@azuchi/chat", "@azuchi/agent"] });
+  return {
+    // The thread's handlers take and give what the imported ones do, through structured clone.
+    chat: <K extends ChatHandlerName>(name: K) => host.handler("@azuchi/chat", name) as unknown as ChatModule[K],
+    agent: <K extends AgentHandlerName>(name: K) => host.handler("@azuchi/agent", name) as unknown as AgentModule[K],
+    close: () => host.close(),
+  };
+}
+
+/** Sums this process (all its threads) and its children by their pids, from /proc where there is one. */
+async function stackResourceUsage(...children: (number | undefined)[]): Promise<StackResourceUsage> {
+  const own = process.resourceUsage();
+  let cpuMs = (own.userCPUTime + own.systemCPUTime) / 1000;
+  let rssBytes = process.memoryUsage.rss();
+  let peakRssBytes = own.maxRSS * 1024;
+  for (const pid of children) {
+    if (pid === undefined) continue;
+    const usage = await processUsage(pid);
+    cpuMs += usage.cpuMs;
+    rssBytes += usage.rssBytes;
+    peakRssBytes += usage.peakRssBytes;
+  }
+  return { cpuMs, rssBytes, peakRssBytes };
+}
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Another process's CPU time (/proc/<pid>/stat: utime, stime in clock ticks) and memory (/proc/<pid>/status). */
+async function processUsage(pid: number): Promise<StackResourceUsage> {
+  try {
+    const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const kB = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: kB("VmRSS"), peakRssBytes: kB("VmHWM") };
+  } catch {
+    return { cpuMs: 0, rssBytes: 0, peakRssBytes: 0 };
   }
 }
 

@@ -1,6 +1,6 @@
 import { createReadStream, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { z } from "zod";
+import * as z from "zod";
 import { letterJson, toDeadLetter, type DeadLetter } from "./dead-letter.ts";
 import { DlqReader } from "./dlq-reader.ts";
 import { OpsError, UsageError } from "./errors.ts";

@@ -1,6 +1,6 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /** One give-up, as the agent records it on the dead letter (packages/agent/src/dead-letters.ts). */
 const FailureRecord = z.object({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { DlqReader } from "./dlq-reader.ts";
 import { age, table, time, truncate } from "./format.ts";
 import { queueCounts, type Target } from "./target.ts";

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { z } from "zod";
+import * as z from "zod";
 import { OpsError } from "./errors.ts";
 import { call } from "./sqs-calls.ts";
 

@@ -1,4 +1,5 @@
-import { agentMessageId, InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core";
+import { InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core/contracts";
+import { agentMessageId } from "@azuchi/core/ids";
 import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";

@@ -1,6 +1,7 @@
-import { messageTextProblem, submitUserMessage } from "@azuchi/core";
+import { messageTextProblem } from "@azuchi/core/contracts";
+import { submitUserMessage } from "@azuchi/core/repositories";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { httpDeps } from "../http-deps.ts";
 
 const Body = z.object({

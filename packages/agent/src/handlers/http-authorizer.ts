@@ -1,4 +1,5 @@
-import { createTokenVerifier, InvalidTokenError, Resource, tokenVerifierConfigFromEnv, type VerifiedToken } from "@azuchi/core";
+import { createTokenVerifier, InvalidTokenError, tokenVerifierConfigFromEnv, type VerifiedToken } from "@azuchi/core/auth";
+import { Resource } from "@azuchi/core/resources";
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 
 let verify: ((token: string | undefined) => Promise<VerifiedToken>) | undefined;

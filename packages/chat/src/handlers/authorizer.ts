@@ -1,9 +1,11 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { createTokenVerifier, InvalidTokenError, Resource, tokenVerifierConfigFromEnv, type TokenVerifier } from "@azuchi/core";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { createTokenVerifier, InvalidTokenError, tokenVerifierConfigFromEnv, type TokenVerifier } from "@azuchi/core/auth";
+import { Resource } from "@azuchi/core/resources";
+import type { Logger } from "@aws-lambda-powertools/logger";
 
 // Its own small set of dependencies, not chatDeps(): the authorizer links only AuthSecret.
-const logger = new Logger({ serviceName: "azuchi-chat" });
+// The logger is for refusals only, so it is loaded at the first one, off the cold start.
+let logger: Promise<Logger> | undefined;
 let verifyToken: TokenVerifier | undefined;
 
 /**
@@ -17,7 +19,8 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
     return policy(userId, "Allow", event.methodArn, { userId });
   } catch (error) {
     if (!(error instanceof InvalidTokenError)) throw error;
-    logger.info("connection refused", { reason: error.reason });
+    logger ??= import("@aws-lambda-powertools/logger").then(({ Logger }) => new Logger({ serviceName: "azuchi-chat" }));
+    (await logger).info("connection refused", { reason: error.reason });
     return policy("anonymous", "Deny", event.methodArn, {});
   }
 }

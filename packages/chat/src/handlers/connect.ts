@@ -1,5 +1,5 @@
-import { RedisUnavailableError } from "@azuchi/core";
-import { z } from "zod";
+import { RedisUnavailableError } from "@azuchi/core/redis";
+import * as z from "zod";
 import { chatDeps, type ChatDeps } from "../deps.ts";
 import { WebSocketEvent, type WebSocketResult } from "../websocket-event.ts";
 

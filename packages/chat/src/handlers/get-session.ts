@@ -1,4 +1,4 @@
-import { toSessionSummary } from "@azuchi/core";
+import { toSessionSummary } from "@azuchi/core/repositories";
 import { FrameError, parseClientFrame } from "../client-frames.ts";
 import { messageRoute, sessionOfConnection } from "../message-route.ts";
 

@@ -1,4 +1,4 @@
-import { submitUserMessage } from "@azuchi/core";
+import { submitUserMessage } from "@azuchi/core/repositories";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { messageRoute, sessionOfConnection } from "../message-route.ts";
 import { recordSubmit } from "../message-metrics.ts";

@@ -1,5 +1,5 @@
-import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core";
-import { z } from "zod";
+import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core/contracts";
+import * as z from "zod";
 import { chatDeps } from "../deps.ts";
 import { titleFromMessage } from "../session-title.ts";
 

@@ -1,4 +1,4 @@
-import { ensureRedisReady, requestStop } from "@azuchi/core";
+import { ensureRedisReady, requestStop } from "@azuchi/core/redis";
 import { parseClientFrame } from "../client-frames.ts";
 import { messageRoute, sessionOfConnection } from "../message-route.ts";
 

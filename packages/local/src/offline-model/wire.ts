@@ -3,7 +3,7 @@
  * (validated with zod; unknown fields are dropped, as they are ignored) and the response
  * objects it returns. Names follow OpenAI's, so these read against the `openai` package's types.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { invalidRequest, type ApiError } from "./errors.ts";
 
 const contentPart = z.discriminatedUnion("type", [

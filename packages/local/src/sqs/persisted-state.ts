@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { QueueSettings } from "./queue-attributes.ts";
 import type { DeduplicationEntry, MessageChange, StoredMessage } from "./queue.ts";
 import type { MoveTask } from "./queue-store.ts";

@@ -3,7 +3,7 @@
  * shared contracts in packages/core, and incoming frames are checked with its zod schemas.
  */
 import type { GetSessionFrame, ListSessionsFrame, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
-import { z } from "zod";
+import * as z from "zod";
 // Relative imports of the two contract modules (zod only), not the package: its index also exports server code.
 import { AckFrame, DeltaFrame, ErrorFrame, PartFrame, SessionsFrame, SessionSummary } from "../../../core/src/frames.ts";
 import { Message } from "../../../core/src/message.ts";

@@ -1,0 +1,160 @@
+/**
+ * What a cold start costs: every handler the stacks deploy, bundled as SST bundles it for
+ * Lambda, its size, and how long a fresh `node` takes to import it (the module graph's
+ * evaluation, which a cold Lambda instance pays before its first invocation).
+ *
+ * SST v4's Node runtime (pkg/runtime/node/build.go) runs esbuild with: ESM, platform node,
+ * bundle, target ES2024 for nodejs24.x, mainFields module/main, keepNames (stacks/defaults.ts
+ * asks it too), minify outside `sst dev`, and as external only `sharp` and `pg-native` — the
+ * AWS SDK is bundled, not taken from the runtime. Its banner gives ESM a `require`.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, type Metafile } from "esbuild";
+
+export const repositoryRoot = resolve(fileURLToPath(new URL("../../../..", import.meta.url)));
+
+export interface BundleFigure {
+  /** As the stacks name it, e.g. `packages/chat/src/handlers/authorizer.handler`. */
+  handler: string;
+  bytes: number;
+  /** Median, over fresh processes, of the time `await import()` of the bundle takes. */
+  coldImportMs: number;
+  /** The fastest of those imports: closer to what an idle machine takes when others share this one. */
+  coldImportMinMs: number;
+}
+
+export interface HandlerBundle {
+  handler: string;
+  code: string;
+  metafile: Metafile;
+}
+
+/** SST's banner: an ESM bundle of CommonJS packages needs `require`, `__filename`, `__dirname`. */
+const SST_BANNER = [
+  `import { createRequire as topLevelCreateRequire } from 'module';`,
+  `const require = topLevelCreateRequire(import.meta.url);`,
+  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
+  `const __filename = topLevelFileUrlToPath(import.meta.url)`,
+  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
+].join("\n");
+
+/**
+ * Every `<dir>/<file>.handler` the stacks declare, read from stacks/*.ts (`const handlers =
+ * "packages/…/handlers"` and `${handlers}/<file>.handler`), in the order written there.
+ */
+export function declaredHandlers(root = repositoryRoot): string[] {
+  const stacksDir = join(root, "stacks");
+  const found: string[] = [];
+  for (const file of readdirSync(stacksDir).filter((name) => name.endsWith(".ts")).sort()) {
+    const source = readFileSync(join(stacksDir, file), "utf8");
+    const dir = /const handlers = "([^"]+)"/.exec(source)?.[1];
+    if (!dir) continue;
+    for (const match of source.matchAll(/`\$\{handlers\}\/([\w-]+)\.handler`/g)) found.push(`${dir}/${match[1]}.handler`);
+  }
+  if (found.length === 0) throw new Error(`no handlers found in ${stacksDir}`);
+  return [...new Set(found)];
+}
+
+/** `packages/chat/src/handlers/connect.handler` → its source file. */
+export function handlerSource(handler: string, root = repositoryRoot): string {
+  return join(root, `${handler.slice(0, handler.lastIndexOf("."))}.ts`);
+}
+
+/** One handler bundled as `sst deploy` would (nothing written; the metafile says what is in it). */
+export async function bundleHandler(handler: string, root = repositoryRoot): Promise<HandlerBundle> {
+  const result = await build({
+    entryPoints: [handlerSource(handler, root)],
+    absWorkingDir: root,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "es2024",
+    mainFields: ["module", "main"],
+    external: ["sharp", "pg-native"],
+    keepNames: true,
+    minify: true,
+    banner: { js: SST_BANNER },
+    metafile: true,
+    write: false,
+    outfile: "bundle.mjs",
+    logLevel: "silent",
+  });
+  const output = result.outputFiles.find((file) => file.path.endsWith("bundle.mjs"));
+  if (!output) throw new Error(`esbuild wrote no bundle for ${handler}`);
+  return { handler, code: output.text, metafile: result.metafile };
+}
+
+/** The npm packages (by name, e.g. `@aws-sdk/client-dynamodb`, `zod`) a bundle contains, with their bytes in it. */
+export function packagesIn(bundle: HandlerBundle): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const output of Object.values(bundle.metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = packageName(path);
+      if (name) sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return sizes;
+}
+
+function packageName(path: string): string | undefined {
+  const at = path.lastIndexOf("node_modules/");
+  if (at === -1) return undefined;
+  const [scope, name] = path.slice(at + "node_modules/".length).split("/");
+  return scope?.startsWith("@") ? `${scope}/${name}` : scope;
+}
+
+/** One fresh `node` (this one's binary), no flags: how long the bundle's import takes in it. */
+function importOnce(file: string): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  return new Promise((resolveTime, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const ms = Number(out);
+      if (code === 0 && Number.isFinite(ms) && out !== "") resolveTime(ms);
+      else reject(new Error(`importing ${file} failed (exit ${code}): ${err.trim().split("\n").slice(0, 3).join(" ")}`));
+    });
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export interface MeasureOptions {
+  /** Fresh processes per handler; the median is reported. Default 7. */
+  runs?: number;
+  /** Only these handlers (default: every one the stacks declare). */
+  handlers?: string[];
+  /** Another checkout of the repository to measure (with its node_modules), e.g. an earlier commit's. */
+  root?: string;
+}
+
+/**
+ * Bundles every declared handler and times its cold import. The runs go round the handlers
+ * (one import of each, then the next round), so a busy moment of the machine is shared out
+ * rather than landing on one handler's every run.
+ */
+export async function measureBundles(options: MeasureOptions = {}): Promise<BundleFigure[]> {
+  const runs = Math.max(1, options.runs ?? 7);
+  const dir = mkdtempSync(join(tmpdir(), "azuchi-bundles-"));
+  try {
+    const built: { handler: string; file: string; bytes: number; times: number[] }[] = [];
+    for (const handler of options.handlers ?? declaredHandlers(options.root)) {
+      const bundle = await bundleHandler(handler, options.root);
+      const file = join(dir, `${handler.replaceAll("/", "_")}.mjs`);
+      writeFileSync(file, bundle.code);
+      built.push({ handler, file, bytes: Buffer.byteLength(bundle.code), times: [] });
+    }
+    for (let i = 0; i < runs; i++) for (const entry of built) entry.times.push(await importOnce(entry.file));
+    return built.map(({ handler, bytes, times }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times) }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

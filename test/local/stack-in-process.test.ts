@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerFrame } from "../../packages/core/src/index.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+// The other test files run the default stack (handlers, consumer and dynalite on threads of
+// their own); this one keeps the single-thread arrangement working, for debugging in one loop.
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ handlerRuntime: "in-process", consumerRuntime: "in-process", dynamoRuntime: "in-process" });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("the stack on one thread", () => {
+  it("answers a message and titles its session, every handler on the test's own event loop", async () => {
+    const tab = await stack.connect("dave");
+    const sessionId = await stack.sessionOf(tab);
+    tab.send({ action: "putMessage", message: "one loop for everything" });
+    const reply = await tab.waitFor((frame: ServerFrame) => frame.type === "message" && frame.message.role === "AGENT" && frame.message.messageType === "CONVERSATION");
+    if (reply.type !== "message") throw new Error("unreachable");
+    expect(reply.message.message).toContain("one loop for everything");
+    await tab.close();
+
+    const titled = await stack.connect("dave");
+    for (;;) {
+      const start = titled.frames.length;
+      titled.send({ action: "listSessions" });
+      const frame = await titled.waitFor((f) => f.type === "sessions" && titled.frames.indexOf(f) >= start);
+      if (frame.type === "sessions" && frame.sessions.find((s) => s.sessionId === sessionId)?.title) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await titled.close();
+  });
+});
