@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
 import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
@@ -10,9 +11,11 @@ export interface LocalDynamo {
 }
 
 /** dynalite in process: a real DynamoDB API on loopback, kept in `dir` or in memory. */
-export async function startDynamo(options: { dir?: string } = {}): Promise<LocalDynamo> {
+export async function startDynamo(options: { dir?: string; onRequest?: (req: IncomingMessage) => void } = {}): Promise<LocalDynamo> {
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
+  // Before dynalite's own listener: it sees each request as it arrives.
+  if (options.onRequest) server.prependListener("request", options.onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());

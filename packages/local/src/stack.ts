@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
 import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { collectEmfMetrics } from "./emf-metrics.ts";
@@ -67,6 +68,8 @@ export interface LocalStack {
   sqsEndpoint: string;
   /** PostToConnection (and other @connections) calls the handlers have made. */
   managementCalls(): number;
+  /** The handlers' AWS calls by service and operation (also at GET /dev/calls). */
+  calls: CallCounter;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
   recentEvents(): EventBridgeEvent<string, unknown>[];
   /**
@@ -115,12 +118,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The handlers' EMF lines, for GET /dev/metrics instead of the console; stopped last.
     const emf = collectEmfMetrics();
     stops.push(async () => emf.stop());
+    const calls = new CallCounter();
     const [dynamo, redis, model, sqs] = await Promise.all([
-      startDynamo({ dir: dataDir && join(dataDir, "dynamodb") }),
+      startDynamo({ dir: dataDir && join(dataDir, "dynamodb"), onRequest: (req) => calls.countAwsRequest("dynamodb", req) }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
       // The offline model answers to the model the handlers are configured with, whatever its name.
       options.openaiApiKey ? undefined : startOfflineModel(acceptingModel(options.model, options.environment?.AZUCHI_OPENAI_MODEL ?? process.env.AZUCHI_OPENAI_MODEL)),
-      startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs") }),
+      startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs"), onRequest: (req) => calls.countAwsRequest("sqs", req) }),
     ]);
     stops.push(() => dynamo.close(), () => sqs.close());
     if (redis) stops.push(() => redis.stop());
@@ -129,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const recent: EventBridgeEvent<string, unknown>[] = [];
     let managementCalls = 0;
     const bus = await startEventBridge({
+      onRequest: (req) => calls.countAwsRequest("eventbridge", req),
       buses: [BUS_NAME],
       rules: [
         {
@@ -159,7 +164,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       messages: "azuchi-local-Messages",
       messageIds: "azuchi-local-MessageIds",
     };
-    const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+    // The stack's own clients sign with their own key, so the call counts leave them out.
+    const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: STACK_ACCESS_KEY_ID, secretAccessKey: "local" } };
     await createTables(new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables);
     // dynalite has no TTL: expired connections and messageId guards are deleted here instead.
     const ttlSweeper = startTtlSweeper({ client: new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables: [{ name: tables.connections, key: ["connectionId"] }, { name: tables.messageIds, key: ["messageId"] }], onError: (error) => log(`[ttl-sweeper] ${String(error)}`) });
@@ -270,11 +276,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (path === "/healthz") return sendJson(res, stopping ? 503 : 200, { status: stopping ? "stopping" : "ok" });
         if (path.startsWith(`${gatewayPath}/`)) {
           managementCalls++;
+          calls.countManagementRequest(req);
           return gateway.handleManagementRequest(req, res);
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
         if (path === "/dev/metrics" && req.method === "GET") return sendJson(res, 200, emf.snapshot());
-        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources);
+        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources, calls);
         if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
         return serveStatic(webRoot, path, res);
@@ -290,7 +297,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!consumerWorker) throw new Error("crashConsumer needs consumerRuntime \"worker\"");
       return consumerWorker.crash();
     };
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, stop };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, calls, crashConsumer, redis, stop };
   } catch (error) {
     await stop();
     throw error;
