@@ -72,6 +72,8 @@ export interface LocalStack {
   calls: CallCounter;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
   recentEvents(): EventBridgeEvent<string, unknown>[];
+  /** Resolves once every event published so far has reached its rules' targets (session titles). */
+  eventsDelivered(): Promise<void>;
   /**
    * Kills the consumer's instance (consumerRuntime "worker" only) with the turns it runs: their
    * records stay in flight until their visibility timeout, as with Lambda. Returns how many
@@ -297,7 +299,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!consumerWorker) throw new Error("crashConsumer needs consumerRuntime \"worker\"");
       return consumerWorker.crash();
     };
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, calls, crashConsumer, redis, stop };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], eventsDelivered: () => bus.idle(), managementCalls: () => managementCalls, calls, crashConsumer, redis, stop };
   } catch (error) {
     await stop();
     throw error;
