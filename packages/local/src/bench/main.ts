@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
-import { agentMessageId, CallCounts, ServerFrame, userMessageId } from "@azuchi/core";
+import { agentMessageId, CallCounts, MetricsSnapshot, ServerFrame, userMessageId } from "@azuchi/core";
 import type { BenchStackMessage, BenchStackReady } from "./stack-process.ts";
 import { renderSweepSvg } from "./svg.ts";
 import type { ProcessUsage } from "./usage.ts";
@@ -260,6 +260,10 @@ async function main() {
   const modelSamples: number[] = [];
   for (let i = 0; i < 7; i++) modelSamples.push(await modelFirstToken());
   const modelFirstTokenMs = median(modelSamples);
+  // What the stack spends doing nothing (pollers, timers), so CPU per turn can be read against it.
+  const quiet = await usageNow();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idleCpuMsPerSecond = ((await usageNow()).stackCpuMs - quiet.stackCpuMs) / 2;
   loadAtStart = loadavg()[0]!;
   baseline = modelFirstTokenMs;
 
@@ -282,6 +286,10 @@ async function main() {
     return samples;
   });
   monitor.disconnect();
+  // Where the idle first delta's time goes, from the handlers' own metrics (warm-up turn included).
+  const metrics = MetricsSnapshot.parse(await (await fetch(`${stack.url}/dev/metrics`)).json());
+  const metricP50 = (name: string) => metrics.metrics.find((m) => m.name === name)?.p50 ?? Number.NaN;
+  const idleBreakdown = { queueWaitMs: metricP50("QueueWait"), turnStartToFirstTokenMs: metricP50("TimeToFirstToken") };
   const redisPerTurn = Object.fromEntries([...roundTrips].map(([name, n]) => [name, n / plan.idleTurns]));
 
   const pool = await openTabs(Math.max(plan.open.sessions, ...plan.closed.sessions), "bench");
@@ -326,7 +334,7 @@ async function main() {
 
   const bundles = await measureBundlesIfPresent();
   for (const tab of [warm, ...pool]) tab.socket.close();
-  return { modelFirstTokenMs, modelSamples, idle, redisPerTurn, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
+  return { modelFirstTokenMs, modelSamples, idleCpuMsPerSecond, idle, idleBreakdown, redisPerTurn, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
 }
 
 /**
@@ -364,11 +372,15 @@ try {
     const d = results.idle.latency[key];
     console.log(`  ${key.padEnd(10)} p50 ${ms(d.p50).padStart(9)} ${ratio(d.p50).padStart(6)}   p95 ${ms(d.p95).padStart(9)} ${ratio(d.p95).padStart(6)}   p99 ${ms(d.p99).padStart(9)} ${ratio(d.p99).padStart(6)}`);
   }
+  const { queueWaitMs, turnStartToFirstTokenMs } = results.idleBreakdown;
+  const chatAndSocketMs = results.idle.latency.firstDelta.p50 - queueWaitMs - turnStartToFirstTokenMs;
+  console.log(`  first delta p50, by part (the handlers' metrics, p50): chat + queue send + the delta's post ${ms(chatAndSocketMs)}, queue wait ${ms(queueWaitMs)}, turn start → model's first token ${ms(turnStartToFirstTokenMs)} (of which the model ${ms(baseline)})`);
   const idleCalls = results.idle.calls;
   console.log(`  AWS calls per turn: ${idleCalls.all.toFixed(1)} (DynamoDB ${idleCalls.dynamodb.toFixed(1)}) — ${Object.entries(idleCalls.byCall).map(([name, n]) => `${name} ${n.toFixed(1)}`).join(", ")}`);
   const trips = Object.values(results.redisPerTurn).reduce((a, b) => a + b, 0);
   console.log(`  Redis round trips per turn: ${trips.toFixed(1)} — ${Object.entries(results.redisPerTurn).map(([name, n]) => `${name} ${n.toFixed(1)}`).join(", ")}`);
   console.log(`  CPU per turn: stack ${results.idle.cpuMsPerTurn.stack.toFixed(1)} ms, redis-server ${results.idle.cpuMsPerTurn.redis.toFixed(1)} ms; stack peak RSS ${(results.idle.maxRssBytes / 2 ** 20).toFixed(0)} MB`);
+  console.log(`  (the stack with nothing to do spends ${results.idleCpuMsPerSecond.toFixed(1)} ms CPU per second; every CPU figure includes that share of its run)`);
   console.log(`capacity (highest open-loop rate with p99 first delta ≤ ${CAPACITY_RATIO}× the model's): ${results.capacity > 0 ? `${results.capacity} turns/s` : `below ${plan.open.rates[0]} turns/s`}`);
   if (results.bundles) {
     for (const b of results.bundles) console.log(`  bundle ${b.handler.padEnd(28)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KB  cold import ${ms(b.coldImportMs)}`);
