@@ -18,9 +18,9 @@ import type { TestClient } from "../support/ws-client.ts";
  * what the code does today, so that nothing adds to them unnoticed.)
  */
 const DYNAMODB_PER_TURN = {
-  // The reply's replay check (agent), the session for its title. (Chat knows the connection's
-  // session from the tab's first message: a warm instance reads a connection's row once.)
-  "dynamodb.GetItem": 2,
+  // The reply's replay check (agent). Chat knows the connection's session from the tab's first
+  // message, the title subscriber that the session has its title: a warm instance reads each once.
+  "dynamodb.GetItem": 1,
   // Guard and item for USER, AGENT_LOG and reply.
   "dynamodb.PutItem": 6,
   // The session's summary for USER, once for the agent's messages; the USER message's enqueuedAt.
