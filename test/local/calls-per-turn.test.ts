@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallCounts } from "../../packages/core/src/call-counts.ts";
 import type { ServerFrame } from "../../packages/core/src/frames.ts";
 import { userMessageId } from "../../packages/core/src/ids.ts";
+import { tokenize } from "../../packages/local/src/offline-model/index.ts";
 import { isAgentReply } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
@@ -99,6 +100,11 @@ describe("AWS calls per plain turn (GET /dev/calls)", () => {
     expect(kinds.indexOf("AGENT AGENT_LOG")).toBeGreaterThan(0);
     expect(firstDelta).toBeGreaterThan(kinds.indexOf("AGENT AGENT_LOG"));
     expect(kinds.at(-1)).toBe("AGENT CONVERSATION");
+    // The first text is sent as it comes, not held for the coalescing (the model streams a
+    // token every 5 ms here: coalesced, the first delta would hold several).
+    const deltas = frames.filter((f) => f.type === "delta");
+    const reply = frames.at(-1)!;
+    expect(reply.type === "message" && deltas[0]?.delta).toBe(reply.type === "message" && tokenize(reply.message.message)[0]);
     await tab.close();
   });
 });
