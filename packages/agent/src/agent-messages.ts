@@ -1,10 +1,11 @@
-import { agentMessageId, messagePosted, type AgentJob, type Message, type MessagesRepository, type MessageType, type PendingEvent } from "@azuchi/core";
+import { agentMessageId, messagePosted, type AgentJob, type Message, type MessagesRepository, type MessageType, type PendingEvent, type StoredMessage } from "@azuchi/core";
 import type { SessionChannel } from "./session-channel.ts";
 
 /**
  * The messages one turn shows. Each is stored first, through the one messages repository,
  * then sent to every tab — a reload never lacks what a tab has seen. Ids come from the job
- * and the message's place in the turn, so a redelivered job rewrites nothing.
+ * and the message's place in the turn, so a redelivered job rewrites nothing. The session's
+ * summary is updated once for all of the turn's messages (touchSession), not once each.
  */
 export class TurnMessages {
   private readonly messages: MessagesRepository;
@@ -14,6 +15,8 @@ export class TurnMessages {
   readonly posted: PendingEvent<"MessagePosted">[] = [];
   /** Positions stored so far (whether or not every tab was reached): a reload shows them. */
   readonly stored = new Set<string>();
+  /** Messages stored but not yet counted in the session's summary. */
+  private untouched = { count: 0, latest: 0 };
 
   constructor(messages: MessagesRepository, channel: SessionChannel, job: AgentJob) {
     this.messages = messages;
@@ -25,8 +28,9 @@ export class TurnMessages {
     return agentMessageId(this.job.jobId, position);
   }
 
-  async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<Message> {
-    const { message, created } = await this.messages.put({
+  /** Stores a message without showing it; `created` is false when an earlier delivery stored it. */
+  async store(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<StoredMessage> {
+    const stored = await this.messages.put({
       sessionId: this.job.sessionId,
       messageId: this.idFor(position),
       createdAt: Date.now(),
@@ -35,11 +39,36 @@ export class TurnMessages {
       message: text,
       jobId: this.job.jobId,
       ...extra,
-    }, { after: this.job.createdAt });
+    }, { after: this.job.createdAt, touch: false });
     this.stored.add(position);
+    // A retried turn re-sends what it had stored, but its event was published (and the session touched) the first time.
+    if (stored.created) {
+      this.posted.push(messagePosted(stored.message));
+      this.untouched = { count: this.untouched.count + 1, latest: Math.max(this.untouched.latest, stored.message.createdAt) };
+    }
+    return stored;
+  }
+
+  async show(message: Message): Promise<void> {
     await this.channel.sendMessage(message);
-    // A retried turn re-sends what it had stored, but its event was published the first time.
-    if (created) this.posted.push(messagePosted(message));
+  }
+
+  async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<Message> {
+    const { message } = await this.store(position, messageType, text, extra);
+    await this.show(message);
     return message;
+  }
+
+  /** Counts the messages stored so far in the session's summary (`updatedAt`, `messageCount`), in one update. */
+  async touchSession(): Promise<void> {
+    const { count, latest } = this.untouched;
+    this.untouched = { count: 0, latest: 0 };
+    try {
+      await this.messages.touchSession(this.job.sessionId, latest, count);
+    } catch (error) {
+      // Counted again by the next call (the turn's end tries once more).
+      this.untouched = { count: this.untouched.count + count, latest: Math.max(this.untouched.latest, latest) };
+      throw error;
+    }
   }
 }

@@ -7,11 +7,19 @@ export interface DeltaStreamOptions {
   maxChars?: number;
   /** Deltas are best effort (the stored reply is what counts): a failed send is reported here. */
   onError?: (error: unknown) => void;
+  /**
+   * Deltas wait for this: the frames the protocol shows before the reply (the turn's first
+   * AGENT_LOG) may still be on their way while the model already streams. False cancels the
+   * stream (nothing is sent), as cancel() does.
+   */
+  startAfter?: Promise<boolean>;
 }
 
 /**
  * Coalesces streamed text into `delta` frames — every 50 ms or 200 characters, never one
- * PostToConnection per token — sent in order, each with its offset in the whole reply.
+ * PostToConnection per token — sent in order, each with its offset in the whole reply. The
+ * first text goes at once: the time to the first token is what a user waits for, and the
+ * coalescing only pays once text flows.
  */
 export class DeltaStream {
   private readonly channel: SessionChannel;
@@ -22,8 +30,10 @@ export class DeltaStream {
   private text = "";
   private sentUpTo = 0;
   private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> = Promise.resolve();
+  private sending: Promise<void>;
   private closed = false;
+  /** Set by cancel(): deltas queued but not yet sent are dropped too. */
+  private cancelled = false;
 
   constructor(channel: SessionChannel, messageId: string, options: DeltaStreamOptions = {}) {
     this.channel = channel;
@@ -31,6 +41,10 @@ export class DeltaStream {
     this.intervalMs = options.intervalMs ?? 50;
     this.maxChars = options.maxChars ?? 200;
     this.onError = options.onError ?? (() => undefined);
+    this.sending = (options.startAfter ?? Promise.resolve(true)).then(
+      (go) => void (go || this.drop()),
+      () => this.drop(),
+    );
   }
 
   /** Everything pushed so far. */
@@ -40,8 +54,9 @@ export class DeltaStream {
 
   push(delta: string): void {
     if (this.closed) return;
+    const first = this.text.length === 0;
     this.text += delta;
-    if (this.text.length - this.sentUpTo >= this.maxChars) this.flush();
+    if (first || this.text.length - this.sentUpTo >= this.maxChars) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
 
@@ -55,10 +70,15 @@ export class DeltaStream {
 
   /** Closes the stream without sending what is waiting: the turn failed, and its retry streams afresh. */
   async cancel(): Promise<void> {
+    this.drop();
+    await this.sending;
+  }
+
+  private drop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
-    await this.sending;
+    this.cancelled = true;
   }
 
   private flush(): void {
@@ -69,7 +89,7 @@ export class DeltaStream {
     const delta = this.text.slice(offset);
     this.sentUpTo = this.text.length;
     this.sending = this.sending.then(() =>
-      this.channel.send({ type: "delta", messageId: this.messageId, offset, delta }).catch((error: unknown) => this.onError(error)),
+      this.cancelled ? undefined : this.channel.send({ type: "delta", messageId: this.messageId, offset, delta }).catch((error: unknown) => this.onError(error)),
     );
   }
 }

@@ -2,17 +2,21 @@ import type { ConnectionsRepository, Message, Notifier, ServerFrame } from "@azu
 import type { Logger } from "@aws-lambda-powertools/logger";
 
 /**
- * The turn's line to every open tab of its session. The tab list is read when a stored
- * message is sent (so a tab that joins mid-turn is picked up) and reused for the deltas
- * in between, which would otherwise cost a query each. A tab that cannot be reached (gone, or
- * failing for another reason) is left out until the next stored message; nothing one tab
- * does fails the turn for the others.
+ * The turn's line to every open tab of its session. The tab list is read once, for the
+ * turn's first frame, and reused for every later one (a query per frame would be most of a
+ * turn's DynamoDB reads). A gone tab (410) is dropped from the list as found; one failing for
+ * another reason (throttled, an API error) is skipped by the deltas until the next stored
+ * message, which tries it again. Nothing one tab does fails the turn for the others. A tab
+ * that opens mid-turn misses the rest of the turn's frames and reads them with getSession, as
+ * any reconnecting tab does.
  */
 export class SessionChannel {
   private readonly notifier: Notifier;
   private readonly connections: ConnectionsRepository;
   readonly sessionId: string;
-  private targets: string[] | undefined;
+  private targets: Promise<string[]> | undefined;
+  /** Tabs a frame failed to reach (not gone): the deltas skip them; the next stored message tries again. */
+  private resting = new Set<string>();
   /** PostToConnection calls made, for measurement. */
   posts = 0;
 
@@ -26,18 +30,29 @@ export class SessionChannel {
   }
 
   async sendMessage(message: Message): Promise<void> {
-    this.targets = (await this.connections.listBySession(this.sessionId)).map((c) => c.connectionId);
+    this.resting.clear();
     await this.send({ type: "message", message });
   }
 
   async send(frame: ServerFrame): Promise<void> {
-    this.targets ??= (await this.connections.listBySession(this.sessionId)).map((c) => c.connectionId);
-    this.posts += this.targets.length;
-    const { gone, failed } = await this.notifier.postToConnections(this.targets, frame);
+    // One read however many frames start at once; a failed read is tried again by the next frame.
+    this.targets ??= this.connections.listBySession(this.sessionId).then(
+      (records) => records.map((c) => c.connectionId),
+      (error: unknown) => {
+        this.targets = undefined;
+        throw error;
+      },
+    );
+    const targets = (await this.targets).filter((id) => !this.resting.has(id));
+    this.posts += targets.length;
+    const { gone, failed } = await this.notifier.postToConnections(targets, frame);
     for (const { connectionId, error } of failed) {
       this.logger.warn("a tab missed a frame", { connectionId, frame: frame.type, error: error as Error });
     }
-    const unreachable = new Set([...gone, ...failed.map((f) => f.connectionId)]);
-    if (unreachable.size > 0) this.targets = this.targets.filter((id) => !unreachable.has(id));
+    for (const { connectionId } of failed) this.resting.add(connectionId);
+    if (gone.length > 0) {
+      const left = new Set(gone);
+      this.targets = this.targets?.then((ids) => ids.filter((id) => !left.has(id)));
+    }
   }
 }

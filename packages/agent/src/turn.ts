@@ -35,6 +35,8 @@ export interface TurnOptions {
    * earlier attempt stored; otherwise throw ReceivesExhaustedError with this receive count.
    */
   finishOnlyAt?: number;
+  /** The delivery's ApproximateReceiveCount (default 1): a redelivery looks for a stored reply before asking the model. */
+  receiveCount?: number;
 }
 
 /**
@@ -60,28 +62,61 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   const channel = new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger);
   const messages = new TurnMessages(deps.messages, channel, job);
   const language = detectLanguage(job.message);
-  const reply = new DeltaStream(channel, messages.idFor("reply"), { onError: (error) => logger.warn("deltas not sent", { error: error as Error }) });
+  // The deltas wait for the turn's first AGENT_LOG to be shown (true), or are dropped (false).
+  let openDeltas: (go: boolean) => void = () => undefined;
+  const deltasMayStart = new Promise<boolean>((resolve) => (openDeltas = resolve));
+  const reply = new DeltaStream(channel, messages.idFor("reply"), {
+    startAfter: deltasMayStart,
+    onError: (error) => logger.warn("deltas not sent", { error: error as Error }),
+  });
   const publish = (events: PendingEvent[]) =>
     deps.events.publish(events).catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+  const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
   // When Redis had lost the conversation, the rebuilt part is written back with this turn.
   let rebuilt: HistoryEntry[] = [];
   let earlierReply = false;
+  // An earlier attempt stored the reply but stopped before writing the turn: finish that one
+  // rather than answer again (the user has seen it; a second answer would contradict it).
+  const finishEarlier = async (earlier: Message): Promise<TurnOutcome> => {
+    earlierReply = true;
+    await channel.sendMessage(earlier);
+    await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, earlier), null);
+    return { status: earlier.stopped ? "stopped" : "completed", ...metrics() };
+  };
   try {
-    // An earlier attempt stored the reply but stopped before writing the turn: finish that
-    // one rather than answer again (the user has seen it; a second answer would contradict it).
-    const earlier = await deps.messages.findById(messages.idFor("reply"));
-    if (earlier) {
-      earlierReply = true;
-      await channel.sendMessage(earlier);
-      await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, earlier), null);
-      return { status: earlier.stopped ? "stopped" : "completed", ...metrics() };
+    // A redelivery may find its reply stored: it looks before the model is asked. A first
+    // delivery looks beside the model request (below): a stored reply there is rare (a job
+    // replayed from the dead-letter queue, Redis having lost its attempts) and stops the request.
+    const redelivered = attempt > 1 || (options.receiveCount ?? 1) > 1 || options.finishOnlyAt !== undefined;
+    if (redelivered) {
+      const earlier = await deps.messages.findById(messages.idFor("reply"));
+      if (earlier) return await finishEarlier(earlier);
     }
     if (options.finishOnlyAt !== undefined) throw new ReceivesExhaustedError(options.finishOnlyAt);
     // A stop requested while this job waited (queued, or between two attempts) is this turn's.
     if (begun.stopRequestedAt !== undefined && stopAppliesTo(begun.stopRequestedAt, job.createdAt)) throw new TurnStoppedError(begun.stopRequestedAt);
 
-    await messages.post("log:received", "AGENT_LOG", say("received", language));
+    // The model is asked at once, and the "working on your message" AGENT_LOG is stored and
+    // shown beside it: nothing the user does not need before the first token delays the
+    // request. Whatever the turn shows next (deltas, notes, tool logs) waits for that AGENT_LOG,
+    // the protocol's order; if it fails, the model is stopped and the turn fails with its error.
+    const cancelModel = new AbortController();
+    const received = (async () => {
+      if (!redelivered) {
+        const earlier = await deps.messages.findById(messages.idFor("reply"));
+        if (earlier) throw new EarlierReplyFound(earlier);
+      }
+      await messages.post("log:received", "AGENT_LOG", say("received", language));
+    })();
+    const receivedFailure = received.then(
+      () => (openDeltas(true), undefined),
+      (error: unknown) => (openDeltas(false), cancelModel.abort(error), { error }),
+    );
+    const shown = async () => {
+      const failure = await receivedFailure;
+      if (failure) throw failure.error;
+    };
     let tools = 0;
     let notes = 0;
     const firstToken = firstTokenTimer(started);
@@ -98,26 +133,31 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         return rebuilt;
       },
       onText: (delta) => (firstToken(), reply.push(delta)),
-      onToolCall: (call) => runTool(deps, messages, call, `tool:${tools++}`, language, guard),
+      onToolCall: async (call) => (await shown(), runTool(deps, messages, call, `tool:${tools++}`, language, guard)),
       // A preamble (phase "commentary") or a reasoning summary is the model's account of its
       // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
-      onActivity: async (note) => void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } })),
-      signal: guard.signal,
-    }).catch((error: unknown) => {
-      // The abort's own reason says more than the client's "request was aborted".
-      throw guard.abortedBy ?? error;
+      onActivity: async (note) => (await shown(), void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } }))),
+      signal: AbortSignal.any([guard.signal, cancelModel.signal]),
+    }).catch(async (error: unknown) => {
+      // The AGENT_LOG's failure is the cause when it stopped the model; otherwise the abort's
+      // own reason says more than the client's "request was aborted".
+      const failure = await receivedFailure;
+      throw failure?.error ?? guard.abortedBy ?? error;
     });
+    await shown();
     const streamed = await reply.finish();
     guard.throwIfAborted();
     // A cut-off reply is kept as written and marked, so it is shown as cut off and never taken
     // for a whole answer; one cut before any answer (reasoning spent the budget) says so.
     const text = result.incomplete && !streamed.trim() ? say("cutOffEmpty", language) : streamed;
     const payload = { ...(result.refusal && { refusal: true }), ...(result.incomplete && { incomplete: result.incomplete }) };
-    // Stored, then written to the session's memory while the lock is still renewed; the
-    // events come last, as a report of what happened.
+    // Stored and shown, then written to the session's memory while the lock is still renewed
+    // (the session's summary beside it); the events come last, as a report of what happened.
     const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {});
     if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
+    const touched = touchSession();
     await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.chainable ? result.responseId : null);
+    await touched;
     const done = metrics(result.toolCalls);
     recordTokens(result.usage);
     await guard.stop();
@@ -131,12 +171,20 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     return { status: "completed", ...done };
   } catch (error) {
     let failure = error;
-    if (error instanceof TurnStoppedError) {
+    openDeltas(false);
+    if (error instanceof EarlierReplyFound) {
+      try {
+        return await finishEarlier(error.reply);
+      } catch (finishError) {
+        failure = finishError;
+      }
+    } else if (error instanceof TurnStoppedError) {
       try {
         // A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
         // context from the history, since the interrupted response cannot be continued.
         const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true });
         await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], null);
+        await touchSession();
         await publish(messages.posted);
         return { status: "stopped", ...metrics() };
       } catch (stopError) {
@@ -144,11 +192,22 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       }
     }
     await reply.cancel();
+    await touchSession();
     if (messages.posted.length > 0) await publish(messages.posted);
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await guard.stop();
     await deps.turns.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
+  }
+}
+
+/** Control flow, not a failure: a first delivery found its reply stored by an earlier one. */
+class EarlierReplyFound extends Error {
+  readonly reply: Message;
+  constructor(reply: Message) {
+    super(`the reply ${reply.messageId} was stored by an earlier delivery`);
+    this.name = "EarlierReplyFound";
+    this.reply = reply;
   }
 }
 

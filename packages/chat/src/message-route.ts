@@ -46,10 +46,35 @@ export function messageRoute(name: string, run: (input: RouteInput) => Promise<v
   };
 }
 
+/**
+ * What one handler instance has learnt of its connections' sessions. A connection serves one
+ * session for its whole life and its id is never reused, so once read the answer holds: a
+ * warm instance reads each connection's row once, not once per message. Bounded; the
+ * oldest entries go first.
+ */
+export class ConnectionSessions {
+  private readonly known = new Map<string, { sessionId: string; userId: string }>();
+  private readonly limit: number;
+
+  constructor(limit = 10_000) {
+    this.limit = limit;
+  }
+
+  get(connectionId: string): { sessionId: string; userId: string } | undefined {
+    return this.known.get(connectionId);
+  }
+
+  remember(connectionId: string, session: { sessionId: string; userId: string }): void {
+    if (this.known.size >= this.limit) this.known.delete(this.known.keys().next().value!);
+    this.known.set(connectionId, { sessionId: session.sessionId, userId: session.userId });
+  }
+}
+
 /** The connection's session, which $connect recorded; from here on the log lines carry its sessionId. */
-export async function sessionOfConnection(input: Pick<RouteInput, "deps" | "connectionId" | "log">): Promise<{ sessionId: string; userId: string }> {
-  const connection = await input.deps.connections.get(input.connectionId);
+export async function sessionOfConnection(input: Pick<RouteInput, "deps" | "connectionId" | "log">, known?: ConnectionSessions): Promise<{ sessionId: string; userId: string }> {
+  const connection = known?.get(input.connectionId) ?? (await input.deps.connections.get(input.connectionId));
   if (!connection) throw new FrameError("NOT_FOUND", "This connection has no session; reconnect.");
+  known?.remember(input.connectionId, connection);
   input.log.appendKeys({ sessionId: connection.sessionId });
   return connection;
 }

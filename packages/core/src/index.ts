@@ -28,3 +28,4 @@ export * from "./redis-script.ts";
 export * from "./rate-limiter.ts";
 export type { Redis } from "ioredis";
 export * from "./metrics-snapshot.ts";
+export * from "./call-counts.ts";

@@ -34,6 +34,12 @@ export interface PutOptions {
    * clash or written by a machine whose clock runs ahead).
    */
   after?: number;
+  /**
+   * Default true: the session's summary (`updatedAt`, `messageCount`) is updated before put()
+   * returns. False leaves that to the caller, who counts the messages it stored and calls
+   * touchSession() once for all of them (an agent turn: one update instead of one per message).
+   */
+  touch?: boolean;
 }
 
 export class MessageStoreError extends Error {
@@ -107,7 +113,7 @@ export class MessagesRepository {
           this.clock.observe(message.sessionId, createdAt);
           await this.guards.markStored(message.messageId, claim.owner, createdAt);
         }
-        await this.touches.touch(message.sessionId, createdAt);
+        if (options.touch !== false) await this.touches.touch(message.sessionId, createdAt);
         return { message: candidate, created: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -115,6 +121,11 @@ export class MessagesRepository {
       createdAt = this.clock.next(message.sessionId, nextCandidate(createdAt, clash));
     }
     throw new MessageStoreError(`no free millisecond for message ${message.messageId} after ${MAX_CLASHES} tries`);
+  }
+
+  /** Updates the session's summary for `count` messages stored with `touch: false`, the latest at `latest`. */
+  async touchSession(sessionId: string, latest: number, count: number): Promise<void> {
+    if (count > 0) await this.touches.touch(sessionId, latest, count);
   }
 
   async get(sessionId: string, createdAt: number): Promise<Message | undefined> {

@@ -28,7 +28,8 @@ export class SessionTouches {
     this.table = table;
   }
 
-  touch(sessionId: string, createdAt: number): Promise<void> {
+  /** Counts `count` messages stored in the session, the latest at `createdAt`. */
+  touch(sessionId: string, createdAt: number, count = 1): Promise<void> {
     return new Promise((resolve, reject) => {
       let batch = this.waiting.get(sessionId);
       if (!batch) {
@@ -36,7 +37,7 @@ export class SessionTouches {
         this.waiting.set(sessionId, batch);
         this.schedule(sessionId);
       }
-      batch.count += 1;
+      batch.count += count;
       batch.latest = Math.max(batch.latest, createdAt);
       batch.waiters.push({ resolve, reject });
     });

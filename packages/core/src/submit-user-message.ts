@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { messagePosted, type EventPublisher } from "./event-publisher.ts";
 import type { AgentJob } from "./job.ts";
-import type { MessagesRepository } from "./messages-repository.ts";
+import type { MessagesRepository, PutOptions } from "./messages-repository.ts";
 import type { Message } from "./message.ts";
 import type { Notifier } from "./notifier.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -69,8 +69,13 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   const rate = await checkMessageRate(deps, input.userId, log);
   if (rate) return rate;
 
-  const { message: stored, created } = await storeUserMessage(deps, input);
+  const { message: stored, created } = await storeUserMessage(deps, input, { touch: false });
   log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
+  // The session's summary (updatedAt, messageCount) is updated beside the enqueue, not before
+  // it: the job, and so the model's request, need not wait for it (the ack does).
+  const touched = created
+    ? deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }))
+    : Promise.resolve();
   const wasQueued = stored.enqueuedAt !== undefined;
   let message: Message;
   try {
@@ -78,10 +83,13 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   } catch (error) {
     if (!(error instanceof EnqueueFailedError)) throw error;
     log.error("enqueue failed", { jobId: stored.messageId, error: error.cause });
+    await touched;
     return { status: "stored", message: stored, created, cause: error.cause };
   }
 
   // What follows shows what is stored and queued; a failure is logged, never undoes the job.
+  // The ack waits for the summary: an acked message's session is in listSessions.
+  await touched;
   if (hooks.acknowledge) {
     await hooks.acknowledge(message).catch((error: unknown) => log.warn("the ack did not reach the sender", { messageId: message.messageId, error }));
   }
@@ -121,7 +129,7 @@ export class EnqueueFailedError extends Error {
  * Stores a USER message (or finds it again: a client retry, same clientMessageId, is the same
  * messageId and so the same message).
  */
-export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messages">, input: UserMessageInput) {
+export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messages">, input: UserMessageInput, options: Pick<PutOptions, "touch"> = {}) {
   return deps.messages.put({
     sessionId: input.sessionId,
     messageId: userMessageId(input.sessionId, input.clientMessageId),
@@ -130,7 +138,7 @@ export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
     messageType: "CONVERSATION",
     message: input.text,
     connectionId: input.connectionId,
-  });
+  }, options);
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SignJWT } from "jose";
 import * as z from "zod";
+import { CallCounts } from "@azuchi/core";
+import type { CallCounter } from "./call-counter.ts";
 import { readBody, sendJson } from "./http-body.ts";
 import { InvalidOfflineModelSettingsError, type OfflineModel } from "./offline-model/index.ts";
 
@@ -34,14 +36,17 @@ export async function signDevToken(auth: DevAuth, user: string): Promise<string>
 }
 
 /**
- * GET /dev/token?user=alice, GET/POST /dev/model and GET /dev/resources (the queues and tables):
+ * GET /dev/token?user=alice, GET/POST /dev/model, GET /dev/resources (the queues and tables),
+ * GET /dev/calls (the handlers' AWS calls by operation; POST /dev/calls/reset starts afresh):
  * local-stack-only conveniences. /dev/model changes the offline model (settings.ts): mode ok,
  * fail, rate-limit or hang; a scenario of the Responses API (scenarios.ts: refusal, preamble,
  * context-length-exceeded, …); faultRequests to heal after N requests; contextTokens; the model
  * names it answers to.
  */
-export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined, resources?: DevResources): Promise<void> {
+export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined, resources?: DevResources, calls?: CallCounter): Promise<void> {
   if (url.pathname === "/dev/resources" && req.method === "GET" && resources) return sendJson(res, 200, resources);
+  if (url.pathname === "/dev/calls" && req.method === "GET" && calls) return sendJson(res, 200, CallCounts.parse(calls.snapshot()));
+  if (url.pathname === "/dev/calls/reset" && req.method === "POST" && calls) return sendJson(res, 200, CallCounts.parse(calls.reset()));
   if (url.pathname === "/dev/token" && req.method === "GET") {
     const user = UserName.safeParse(url.searchParams.get("user") ?? "");
     if (!user.success) return sendJson(res, 400, { error: `user: ${user.error.issues[0]?.message ?? "invalid"}` });

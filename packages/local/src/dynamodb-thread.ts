@@ -2,7 +2,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { startDynamo } from "./dynamodb.ts";
 
-const dynamo = await startDynamo(workerData as { dir?: string });
+const { dir, countRequests } = workerData as { dir?: string; countRequests: boolean };
+const dynamo = await startDynamo({
+  dir,
+  onRequest: countRequests ? (req) => parentPort!.postMessage({ request: { headers: { "x-amz-target": req.headers["x-amz-target"], authorization: req.headers.authorization } } }) : undefined,
+});
 parentPort!.on("message", (message: unknown) => {
   if (message === "close") void dynamo.close().then(() => process.exit(0));
 });

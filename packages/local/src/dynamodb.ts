@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
@@ -10,18 +11,25 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
+/** What a request counter needs of a request: its headers (X-Amz-Target, the signer's access key). */
+export type RequestHeaders = Pick<IncomingMessage, "headers">;
+
 export interface StartDynamoOptions {
   /** Where the tables are kept; in memory without it. */
   dir?: string;
   /** Run dynalite on a worker thread instead of this thread's event loop. */
   thread?: boolean;
+  /** Called as each request arrives (GET /dev/calls), on this thread whichever runs dynalite. */
+  onRequest?: (request: RequestHeaders) => void;
 }
 
 /** dynalite: a real DynamoDB API on loopback, kept in `dir` or in memory. */
 export async function startDynamo(options: StartDynamoOptions = {}): Promise<LocalDynamo> {
-  if (options.thread) return startDynamoThread(options.dir);
+  if (options.thread) return startDynamoThread(options.dir, options.onRequest);
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
+  // Before dynalite's own listener: it sees each request as it arrives.
+  if (options.onRequest) server.prependListener("request", options.onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -33,11 +41,13 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
   };
 }
 
-async function startDynamoThread(dir: string | undefined): Promise<LocalDynamo> {
-  const worker = new Worker(new URL("./dynamodb-thread.ts", import.meta.url), { workerData: { dir } });
+async function startDynamoThread(dir: string | undefined, onRequest: StartDynamoOptions["onRequest"]): Promise<LocalDynamo> {
+  const worker = new Worker(new URL("./dynamodb-thread.ts", import.meta.url), { workerData: { dir, countRequests: Boolean(onRequest) } });
+  // The thread forwards each request's headers when asked to count them.
+  if (onRequest) worker.on("message", (message: { request?: RequestHeaders }) => message.request && onRequest(message.request));
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   const endpoint = await new Promise<string>((resolve, reject) => {
-    worker.once("message", (message: { endpoint: string }) => resolve(message.endpoint));
+    worker.on("message", (message: { endpoint?: string }) => message.endpoint && resolve(message.endpoint));
     worker.once("error", reject);
     void exited.then(() => reject(new Error("dynalite's thread exited before it listened")));
   });

@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
 import type * as chatModule from "@azuchi/chat";
+import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
 import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { collectEmfMetrics } from "./emf-metrics.ts";
@@ -78,8 +79,12 @@ export interface LocalStack {
   sqsEndpoint: string;
   /** PostToConnection (and other @connections) calls the handlers have made. */
   managementCalls(): number;
+  /** The handlers' AWS calls by service and operation (also at GET /dev/calls). */
+  calls: CallCounter;
   /** The last events published on the bus, newest last (also at GET /dev/events). */
   recentEvents(): EventBridgeEvent<string, unknown>[];
+  /** Resolves once every event published so far has reached its rules' targets (session titles). */
+  eventsDelivered(): Promise<void>;
   /**
    * Kills the consumer's instance (consumerRuntime "worker" only) with the turns it runs: their
    * records stay in flight until their visibility timeout, as with Lambda. Returns how many
@@ -141,12 +146,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The handlers' EMF lines, for GET /dev/metrics instead of the console; stopped last.
     const emf = collectEmfMetrics();
     stops.push(async () => emf.stop());
+    const calls = new CallCounter();
     const [dynamo, redis, model, sqs] = await Promise.all([
-      startDynamo({ dir: dataDir && join(dataDir, "dynamodb"), thread: (options.dynamoRuntime ?? "thread") === "thread" }),
+      startDynamo({
+        dir: dataDir && join(dataDir, "dynamodb"),
+        thread: (options.dynamoRuntime ?? "thread") === "thread",
+        onRequest: (req) => calls.countAwsRequest("dynamodb", req),
+      }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
       // The offline model answers to the model the handlers are configured with, whatever its name.
       options.openaiApiKey ? undefined : startOfflineModel(acceptingModel(options.model, options.environment?.AZUCHI_OPENAI_MODEL ?? process.env.AZUCHI_OPENAI_MODEL)),
-      startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs") }),
+      startSqsEmulator({ dataDir: dataDir && join(dataDir, "sqs"), onRequest: (req) => calls.countAwsRequest("sqs", req) }),
     ]);
     stops.push(() => dynamo.close(), () => sqs.close());
     if (redis) stops.push(() => redis.stop());
@@ -157,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const subscribers: { sessionTitles?: ChatModule["sessionTitles"] } = {};
     let managementCalls = 0;
     const bus = await startEventBridge({
+      onRequest: (req) => calls.countAwsRequest("eventbridge", req),
       buses: [BUS_NAME],
       rules: [
         {
@@ -188,7 +199,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       messages: "azuchi-local-Messages",
       messageIds: "azuchi-local-MessageIds",
     };
-    const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+    // The stack's own clients sign with their own key, so the call counts leave them out.
+    const awsClientConfig = { region: "us-east-1", credentials: { accessKeyId: STACK_ACCESS_KEY_ID, secretAccessKey: "local" } };
     await createTables(new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables);
     // dynalite has no TTL: expired connections and messageId guards are deleted here instead.
     const ttlSweeper = startTtlSweeper({ client: new DynamoDBClient({ ...awsClientConfig, endpoint: dynamo.endpoint }), tables: [{ name: tables.connections, key: ["connectionId"] }, { name: tables.messageIds, key: ["messageId"] }], onError: (error) => log(`[ttl-sweeper] ${String(error)}`) });
@@ -304,11 +316,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (path === "/healthz") return sendJson(res, stopping ? 503 : 200, { status: stopping ? "stopping" : "ok" });
         if (path.startsWith(`${gatewayPath}/`)) {
           managementCalls++;
+          calls.countManagementRequest(req);
           return gateway.handleManagementRequest(req, res);
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
         if (path === "/dev/metrics" && req.method === "GET") return sendJson(res, 200, emf.snapshot());
-        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources);
+        if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources, calls);
         if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);
         if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" });
         return serveStatic(webRoot, path, res);
@@ -325,7 +338,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return consumerWorker.crash();
     };
     const resourceUsage = () => stackResourceUsage(redis?.pid());
-    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], managementCalls: () => managementCalls, crashConsumer, redis, resourceUsage, stop };
+    return { url, webSocketUrl, environment, model, queues: { jobs: queues.jobs, dlq: queues.dlq }, sqsEndpoint: sqs.endpoint, recentEvents: () => [...recent], eventsDelivered: () => bus.idle(), managementCalls: () => managementCalls, calls, crashConsumer, redis, resourceUsage, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -82,7 +82,7 @@ async function processRecord(deps: AgentDeps, record: SQSRecord, context: Contex
   const deadlineAt = () => Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
   for (;;) {
     try {
-      const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, sqsMessageId: record.messageId, finishOnlyAt: stage === "give-up" ? receives : undefined });
+      const outcome = await runTurn(deps, job, { deadlineAt: deadlineAt(), logger, sqsMessageId: record.messageId, receiveCount: receives, finishOnlyAt: stage === "give-up" ? receives : undefined });
       recordTurnOutcome(outcome);
       if (outcome.status === "duplicate") logger.info("job already completed; nothing posted");
       else logger.info(`turn ${outcome.status}`, { ...outcome });

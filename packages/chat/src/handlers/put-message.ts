@@ -1,6 +1,6 @@
 import { submitUserMessage } from "@azuchi/core/repositories";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
-import { messageRoute, sessionOfConnection } from "../message-route.ts";
+import { ConnectionSessions, messageRoute, sessionOfConnection } from "../message-route.ts";
 import { recordSubmit } from "../message-metrics.ts";
 
 /**
@@ -9,11 +9,14 @@ import { recordSubmit } from "../message-metrics.ts";
  * (same clientMessageId) is the same message: acked again and, if its job never reached the
  * queue, queued now.
  */
+/** This instance's connections: a tab's second message onward needs no read of its row. */
+const connectionSessions = new ConnectionSessions();
+
 export const handler = messageRoute("putMessage", async (route) => {
   const { connectionId, userId, body, deps, log } = route;
   const frame = parseClientFrame("putMessage", body);
   const text = checkMessageText(frame.message, deps.config.maxMessageChars);
-  const { sessionId } = await sessionOfConnection(route);
+  const { sessionId } = await sessionOfConnection(route, connectionSessions);
   const input = { sessionId, userId, text, source: "websocket" as const, connectionId, clientMessageId: frame.clientMessageId };
 
   const result = await submitUserMessage(deps, input, {

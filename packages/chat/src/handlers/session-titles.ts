@@ -10,6 +10,18 @@ const AgentRunCompletedEvent = z.object({
 });
 
 /**
+ * Sessions this instance has seen titled, newest last, bounded: a title once set is kept
+ * (setTitleIfEmpty), so every later turn of the session needs no read to know it.
+ */
+const titled = new Set<string>();
+const MAX_REMEMBERED = 10_000;
+
+function rememberTitled(sessionId: string): void {
+  if (titled.size >= MAX_REMEMBERED) titled.delete(titled.values().next().value!);
+  titled.add(sessionId);
+}
+
+/**
  * EventBridge target for `AgentRunCompleted`: after a session's first exchange, names it
  * after its first USER message so listSessions is useful. Delivery is at least once and
  * the title is set only while empty, so a repeated or late event changes nothing.
@@ -23,10 +35,13 @@ export async function handler(rawEvent: unknown): Promise<void> {
     return;
   }
   const { sessionId, jobId } = event.data.detail;
+  if (titled.has(sessionId)) return;
   const session = await sessions.get(sessionId);
-  if (!session || session.title !== "") return;
+  if (!session) return;
+  if (session.title !== "") return rememberTitled(sessionId);
   const first = await messages.first(sessionId, "USER");
   const title = first ? titleFromMessage(first.message) : "";
   if (title === "") return;
   if (await sessions.setTitleIfEmpty(sessionId, title)) logger.info("session titled", { sessionId, jobId });
+  rememberTitled(sessionId);
 }

@@ -14,6 +14,8 @@ export interface EventBridgeRule {
 }
 
 export interface EventBridgeOptions {
+  /** Sees every request as it arrives (the local stack counts AWS calls with it). */
+  onRequest?: (req: IncomingMessage) => void;
   /** Default 0: a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -89,6 +91,7 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
   }
 
   const server = createServer((req, res) => {
+    options.onRequest?.(req);
     readBody(req)
       .then((text) => {
         const target = req.headers["x-amz-target"];

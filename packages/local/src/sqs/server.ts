@@ -11,6 +11,8 @@ import type { Operation } from "./queue-operations.ts";
 import { QueueStore } from "./queue-store.ts";
 
 export interface SqsEmulatorOptions {
+  /** Sees every request as it arrives (the local stack counts AWS calls with it). */
+  onRequest?: (request: IncomingMessage) => void;
   /** Default 0: a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -53,6 +55,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   if (options.dataDir !== undefined) await store.persistTo(options.dataDir);
   let endpoint = "";
   const server = createServer((request, response) => {
+    options.onRequest?.(request);
     void handle(request, response, store, endpoint);
   });
   try {

@@ -1,0 +1,110 @@
+/**
+ * What one plain turn (USER message, AGENT_LOG, streamed reply) costs in AWS calls, counted by
+ * the local stack where each request arrives (GET /dev/calls), so a change that adds calls to
+ * the hot path fails here rather than only showing in `npm run bench`.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CallCounts } from "../../packages/core/src/call-counts.ts";
+import type { ServerFrame } from "../../packages/core/src/frames.ts";
+import { userMessageId } from "../../packages/core/src/ids.ts";
+import { tokenize } from "../../packages/local/src/offline-model/index.ts";
+import { isAgentReply } from "../support/chat.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import type { TestClient } from "../support/ws-client.ts";
+
+/**
+ * The bounds a plain turn with one tab must stay within, chat and agent and the session-title
+ * subscriber together. (Issue 12's targets are 8 DynamoDB requests and 16 AWS calls; these are
+ * what the code does today, so that nothing adds to them unnoticed.)
+ */
+const DYNAMODB_PER_TURN = {
+  // The reply's replay check (agent). Chat knows the connection's session from the tab's first
+  // message, the title subscriber that the session has its title: a warm instance reads each once.
+  "dynamodb.GetItem": 1,
+  // Guard and item for USER, AGENT_LOG and reply.
+  "dynamodb.PutItem": 6,
+  // The session's summary for USER, once for the agent's messages; the USER message's enqueuedAt.
+  "dynamodb.UpdateItem": 3,
+  // The session's tabs: once by chat, once by the agent's turn.
+  "dynamodb.Query": 2,
+};
+const OTHER_CALLS_PER_TURN = { "sqs.SendMessage": 1, "eventbridge.PutEvents": 2 };
+/** ack, USER message, AGENT_LOG, reply, and the deltas (the first at once, then coalesced). */
+const MAX_POSTS_PER_TURN = 4 + 3;
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ model: { firstTokenMs: 30, tokenMs: 5 } });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function calls(path: "" | "/reset" = ""): Promise<CallCounts> {
+  const response = await fetch(`${stack.url}/dev/calls${path}`, { method: path ? "POST" : "GET" });
+  expect(response.status).toBe(200);
+  return CallCounts.strict().parse(await response.json());
+}
+
+/** Sends one message and waits until everything the turn set off has finished, its events' targets included. */
+async function plainTurn(tab: TestClient, sessionId: string, text: string): Promise<ServerFrame[]> {
+  const clientMessageId = randomUUID();
+  const jobId = userMessageId(sessionId, clientMessageId);
+  const from = tab.frames.length;
+  tab.send({ action: "putMessage", message: text, clientMessageId });
+  await tab.waitFor((f) => isAgentReply(f) && f.type === "message" && f.message.jobId === jobId);
+  const published = (type: string, id: string) =>
+    stack.recentEvents().some((e) => e["detail-type"] === type && Object.values(e.detail as Record<string, unknown>).includes(id));
+  await expect.poll(() => published("MessagePosted", jobId) && published("AgentRunCompleted", jobId)).toBe(true);
+  await stack.eventsDelivered();
+  return tab.frames.slice(from);
+}
+
+describe("AWS calls per plain turn (GET /dev/calls)", () => {
+  it("counts each call where it arrives, and starts afresh on reset", async () => {
+    const tab = await stack.connect("counting-reset");
+    const sessionId = await stack.sessionOf(tab);
+    await plainTurn(tab, sessionId, "count me");
+    const counted = await calls();
+    expect(counted.calls["sqs.SendMessage"]).toBeGreaterThanOrEqual(1);
+    expect(counted.calls["connections.PostToConnection"]).toBeGreaterThanOrEqual(4);
+    // The poller stands in for Lambda's event source mapping: its receives are not the application's.
+    expect(counted.calls["sqs.ReceiveMessage"]).toBeUndefined();
+    const reset = await calls("/reset");
+    expect(reset.calls).toEqual({});
+    expect(reset.since).toBeGreaterThanOrEqual(counted.since);
+    await tab.close();
+  });
+
+  it("keeps a plain turn within its DynamoDB requests and AWS calls, frames in the protocol's order", async () => {
+    const tab = await stack.connect("counting");
+    const sessionId = await stack.sessionOf(tab);
+    // The first exchange also names the session; a plain turn is any later one.
+    await plainTurn(tab, sessionId, "hello there");
+    await calls("/reset");
+    const frames = await plainTurn(tab, sessionId, "and one more thing");
+    const { calls: counted } = await calls();
+
+    const dynamodb = Object.fromEntries(Object.entries(counted).filter(([name]) => name.startsWith("dynamodb.")));
+    expect(dynamodb).toEqual(DYNAMODB_PER_TURN);
+    const { "connections.PostToConnection": posts = 0, ...rest } = Object.fromEntries(Object.entries(counted).filter(([name]) => !name.startsWith("dynamodb.")));
+    expect(rest).toEqual(OTHER_CALLS_PER_TURN);
+    expect(posts).toBeGreaterThanOrEqual(5);
+    expect(posts).toBeLessThanOrEqual(MAX_POSTS_PER_TURN);
+
+    // The model is asked before the AGENT_LOG is shown, yet the tab sees the protocol's order.
+    const kinds = frames.filter((f) => f.type !== "ack").map((f) => (f.type === "message" ? `${f.message.role} ${f.message.messageType}` : f.type));
+    const firstDelta = kinds.indexOf("delta");
+    expect(kinds[0]).toBe("USER CONVERSATION");
+    expect(kinds.indexOf("AGENT AGENT_LOG")).toBeGreaterThan(0);
+    expect(firstDelta).toBeGreaterThan(kinds.indexOf("AGENT AGENT_LOG"));
+    expect(kinds.at(-1)).toBe("AGENT CONVERSATION");
+    // The first text is sent as it comes, not held for the coalescing (the model streams a
+    // token every 5 ms here: coalesced, the first delta would hold several).
+    const deltas = frames.filter((f) => f.type === "delta");
+    const reply = frames.at(-1)!;
+    expect(reply.type === "message" && deltas[0]?.delta).toBe(reply.type === "message" && tokenize(reply.message.message)[0]);
+    await tab.close();
+  });
+});
