@@ -77,7 +77,7 @@ export class ConversationMemory {
       this.keys.sessionLock(lock.sessionId),
       this.keys.history(lock.sessionId),
       this.keys.previousResponseId(lock.sessionId),
-      this.keys.job(jobId),
+      this.keys.job(lock.sessionId, jobId),
       this.keys.fence(lock.sessionId),
       this.keys.stop(lock.sessionId),
       lock.token,

@@ -62,8 +62,8 @@ export class TurnState {
     const [token, attempt, previousResponseId, stop] = await this.beginScript(
       this.keys.sessionLock(sessionId),
       this.keys.fence(sessionId),
-      this.keys.job(jobId),
-      this.keys.jobAttempts(jobId, sqsMessageId),
+      this.keys.job(sessionId, jobId),
+      this.keys.jobAttempts(sessionId, jobId, sqsMessageId),
       this.keys.previousResponseId(sessionId),
       this.keys.stop(sessionId),
       ttlMs,
@@ -86,8 +86,8 @@ export class TurnState {
   }
 
   /** Whether the job's turn was written (its memory and completion), e.g. by an attempt that then crashed. */
-  async isCompleted(jobId: string): Promise<boolean> {
-    return (await this.redis.get(this.keys.job(jobId))) === "completed";
+  async isCompleted(sessionId: string, jobId: string): Promise<boolean> {
+    return (await this.redis.get(this.keys.job(sessionId, jobId))) === "completed";
   }
 
   /** Forgets a stop request: the job it was meant for has been given up. */
@@ -96,8 +96,8 @@ export class TurnState {
   }
 
   /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
-  async countFailure(jobId: string, sqsMessageId: string): Promise<number> {
-    const key = this.keys.jobAttempts(jobId, sqsMessageId);
+  async countFailure(sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
+    const key = this.keys.jobAttempts(sessionId, jobId, sqsMessageId);
     const [[error, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
     // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
     if (error) throw error;
