@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../packages/core/src/index.ts";
 // cluster-key-slot is the CRC16 that ioredis' Cluster client routes by (the same as Redis Cluster's).
 import calculateSlot from "cluster-key-slot";
 
@@ -18,7 +18,7 @@ interface CommandLike {
  * Records every command `redis` sends (pipelines and MULTI included: ioredis sends their
  * commands one by one through sendCommand), with the hash slot of each key.
  */
-export function recordKeySlots(redis: Redis): SentCommand[] {
+export function recordKeySlots(redis: RedisClient): SentCommand[] {
   const sent: SentCommand[] = [];
   const client = redis as unknown as { sendCommand: (command: CommandLike, ...rest: unknown[]) => unknown };
   const original = client.sendCommand.bind(redis);

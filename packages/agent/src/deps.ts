@@ -18,7 +18,7 @@ import {
   type Tables,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@azuchi/core";
 import type OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import { linkedTables } from "./linked-tables.ts";
@@ -61,7 +61,7 @@ export interface AgentSettings {
 /** Everything an agent turn touches, created once per Lambda instance. */
 export interface AgentDeps {
   settings: AgentSettings;
-  redis: Redis;
+  redis: RedisClient;
   turns: TurnState;
   memory: ConversationMemory;
   openai: OpenAI;

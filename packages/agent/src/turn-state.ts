@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@azuchi/core";
 import { clearStop, defineScript, type RedisKeys } from "@azuchi/core";
 import { MEMORY_TTL_SECONDS } from "./history.ts";
 import { ACQUIRE_LOCK_LUA, LOCK_TTL_MS, RELEASE_LOCK, RENEW_LOCK_LUA, type SessionLock } from "./session-lock.ts";
@@ -36,7 +36,7 @@ export interface Heartbeat {
 }
 
 export class TurnState {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   /** The lock's lifetime, renewed by every heartbeat. */
   readonly lockTtlMs: number;
@@ -44,7 +44,7 @@ export class TurnState {
   private readonly heartbeatScript;
   private readonly releaseScript;
 
-  constructor(redis: Redis, keys: RedisKeys, lockTtlMs = LOCK_TTL_MS) {
+  constructor(redis: RedisClient, keys: RedisKeys, lockTtlMs = LOCK_TTL_MS) {
     this.redis = redis;
     this.keys = keys;
     this.lockTtlMs = lockTtlMs;
