@@ -31,8 +31,11 @@ describe("the Redis keys of a turn", () => {
     expect(scripts.length).toBeGreaterThanOrEqual(4);
     expect(sent.some((command) => command.name === "incr")).toBe(true);
     expect(crossSlot(sent)).toEqual([]);
-    // All of the session's keys share its slot, whatever the command.
-    expect(new Set(sent.flatMap((command) => command.slots)).size).toBe(1);
+    // All of the session's keys share its slot, whatever the command (the model limiter's keys
+    // carry the model's tag instead).
+    const ofSession = sent.filter((command) => command.keys.some((key) => key.includes(sessionId)));
+    expect(new Set(ofSession.flatMap((command) => command.slots)).size).toBe(1);
+    expect(sent.some((command) => command.keys.some((key) => key.includes(":model:{")))).toBe(true);
   });
 
   it("keep chat's stop flag and rate buckets to one slot per command", async () => {

@@ -84,6 +84,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     await messages.post("log:received", "AGENT_LOG", say("received", language));
     let tools = 0;
     let notes = 0;
+    let limitWaits = 0;
     const firstToken = firstTokenTimer(started);
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
@@ -103,6 +104,8 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
       onActivity: async (note) => void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } })),
       signal: guard.signal,
+      limiter: deps.modelLimiter,
+      onLimitWait: async (waitMs) => void (await messages.post(`log:limit:${limitWaits++}`, "AGENT_LOG", say("waitingForModel", language)(Math.max(1, Math.ceil(waitMs / 1000))))),
     }).catch((error: unknown) => {
       // The abort's own reason says more than the client's "request was aborted".
       throw guard.abortedBy ?? error;
