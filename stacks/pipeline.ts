@@ -1,4 +1,5 @@
 import { isProductionStage } from "./defaults.ts";
+import { highThroughputFifo } from "./fifo-mode.ts";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
 
 /**
@@ -10,12 +11,15 @@ import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
 export const queueSettings = {
   AgentJobs: {
     fifo: true,
+    ...highThroughputFifo,
     visibilityTimeout: `${VISIBILITY_TIMEOUT_SECONDS} seconds`,
     /** Four days: under `sst dev` jobs wait here while it is stopped (see agent.ts). */
     retentionSeconds: 4 * 24 * 3600,
   },
   AgentJobsDlq: {
     fifo: true,
+    // A replayed or redriven job goes back in its session's group: the same mode on both ends.
+    ...highThroughputFifo,
     visibilityTimeout: "30 seconds",
     /** SQS's maximum, so ops have two weeks to read a failed job and replay it. */
     retentionSeconds: 14 * 24 * 3600,
@@ -31,6 +35,8 @@ export function createPipeline() {
     transform: {
       queue: (args) => {
         args.messageRetentionSeconds = queueSettings.AgentJobsDlq.retentionSeconds;
+        args.deduplicationScope = queueSettings.AgentJobsDlq.deduplicationScope;
+        args.fifoThroughputLimit = queueSettings.AgentJobsDlq.fifoThroughputLimit;
       },
     },
   });
@@ -41,6 +47,8 @@ export function createPipeline() {
     transform: {
       queue: (args) => {
         args.messageRetentionSeconds = queueSettings.AgentJobs.retentionSeconds;
+        args.deduplicationScope = queueSettings.AgentJobs.deduplicationScope;
+        args.fifoThroughputLimit = queueSettings.AgentJobs.fifoThroughputLimit;
       },
     },
   });
