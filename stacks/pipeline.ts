@@ -1,5 +1,5 @@
 import { isProductionStage } from "./defaults.ts";
-import { highThroughputFifo } from "./fifo-mode.ts";
+import { highThroughputFifo, OLDEST_JOB_ALARM_SECONDS } from "./scaling.ts";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
 
 /**
@@ -72,6 +72,22 @@ export function createPipeline() {
     period: 300,
     evaluationPeriods: 1,
     threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: [alarms.arn],
+    okActions: production ? [alarms.arn] : [],
+  });
+
+  // Jobs that wait this long mean a consumer stuck or far behind (at maximumConcurrency, say).
+  new aws.cloudwatch.MetricAlarm("AgentJobsOldestMessage", {
+    alarmDescription: `A job has waited over ${OLDEST_JOB_ALARM_SECONDS} s in AgentJobs: the consumer is stuck, failing, or held at its maximumConcurrency (stacks/scaling.ts).`,
+    namespace: "AWS/SQS",
+    metricName: "ApproximateAgeOfOldestMessage",
+    dimensions: { QueueName: queue.nodes.queue.name },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 5,
+    threshold: OLDEST_JOB_ALARM_SECONDS,
     comparisonOperator: "GreaterThanThreshold",
     treatMissingData: "notBreaching",
     alarmActions: [alarms.arn],
