@@ -67,7 +67,7 @@ describe("the shared model limiter", () => {
   it("believes OpenAI's x-ratelimit headers: none remaining holds the next call back until the bucket refills", async () => {
     const [a, b] = consumers({ maxCalls: 100, tokensPerMinute: 6_000_000, maxWaitMs: 30_000 });
     const first = await a!.acquire(model, 10);
-    await first.observe(new Headers({ "x-ratelimit-limit-tokens": "60000", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1m0s" }));
+    first.observe(new Headers({ "x-ratelimit-limit-tokens": "60000", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1m0s" }));
     await first.release(10);
     // The bucket is now OpenAI's: 60,000 a minute (1 a ms), 10 back from the settled call, none else.
     let told: number | undefined;

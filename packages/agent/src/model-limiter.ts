@@ -59,28 +59,27 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
 return {1, 0}`;
 
-// ARGV: lease, tokens to give back (the estimate less the real usage; negative when it was more).
-const RELEASE = `
+// ARGV: lease, tokens to give back (the estimate less the real usage; negative when it was
+// more), then OpenAI's x-ratelimit-limit-tokens and x-ratelimit-remaining-tokens (either may be
+// ''): the bucket never holds more than OpenAI said remain. One round trip ends a call.
+const RELEASE = `${NOW}
 redis.call('ZREM', KEYS[1], ARGV[1])
 local tokens = tonumber(redis.call('HGET', KEYS[2], 'tokens'))
-if tokens then redis.call('HSET', KEYS[2], 'tokens', tostring(tokens + tonumber(ARGV[2]))) end
-return 1`;
-
-// ARGV: OpenAI's x-ratelimit-limit-tokens and x-ratelimit-remaining-tokens (either may be '').
-const OBSERVE = `${NOW}
-if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], 'observed', ARGV[1]) end
-if ARGV[2] ~= '' then
-  local tokens = tonumber(redis.call('HGET', KEYS[2], 'tokens'))
-  if not tokens or tonumber(ARGV[2]) < tokens then redis.call('HSET', KEYS[2], 'tokens', ARGV[2], 'at', now) end
+if tokens then
+  tokens = tokens + tonumber(ARGV[2])
+  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens))
 end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'observed', ARGV[3]) end
+if ARGV[4] ~= '' and (not tokens or tonumber(ARGV[4]) < tokens) then redis.call('HSET', KEYS[2], 'tokens', ARGV[4], 'at', now) end
 redis.call('PEXPIRE', KEYS[2], 120000)
 return 1`;
 
-/** One call's share: report what OpenAI said of the limit, then release it with the real usage. */
+/** One call's share: note what OpenAI said of the limit, then release it with the real usage. */
 export interface ModelLease {
   /** How long the call waited for its share (0: at once). */
   waitedMs: number;
-  observe(headers: Headers): Promise<void>;
+  /** Keeps the response's x-ratelimit-*-tokens headers, written with the release (no round trip of its own). */
+  observe(headers: Headers): void;
   release(usedTokens: number | undefined): Promise<void>;
 }
 
@@ -101,7 +100,6 @@ export class ModelLimiter {
   private readonly keys: ModelLimitKeys;
   private readonly acquireScript;
   private readonly releaseScript;
-  private readonly observeScript;
 
   constructor(redis: RedisClient, limits: ModelLimits = DEFAULT_MODEL_LIMITS, keys = modelLimitKeys()) {
     this.redis = redis;
@@ -109,7 +107,6 @@ export class ModelLimiter {
     this.keys = keys;
     this.acquireScript = defineScript<[number, number]>(redis, "azuchiModelAcquire", 2, ACQUIRE);
     this.releaseScript = defineScript<number>(redis, "azuchiModelRelease", 2, RELEASE);
-    this.observeScript = defineScript<number>(redis, "azuchiModelObserve", 2, OBSERVE);
   }
 
   /**
@@ -142,18 +139,18 @@ export class ModelLimiter {
     // Taken at the first ask: no wait, however long the round trip.
     const waitedMs = told ? Date.now() - started : 0;
     let released = false;
+    let limit = "";
+    let remaining = "";
     return {
       waitedMs,
-      observe: async (headers) => {
-        const limit = headers.get("x-ratelimit-limit-tokens") ?? "";
-        const remaining = headers.get("x-ratelimit-remaining-tokens") ?? "";
-        if (limit === "" && remaining === "") return;
-        await this.observeScript(...keys, numeric(limit), numeric(remaining));
+      observe: (headers) => {
+        limit = numeric(headers.get("x-ratelimit-limit-tokens") ?? "") || limit;
+        remaining = numeric(headers.get("x-ratelimit-remaining-tokens") ?? "") || remaining;
       },
       release: async (usedTokens) => {
         if (released) return;
         released = true;
-        await this.releaseScript(...keys, lease, usedTokens === undefined ? 0 : estimate - usedTokens);
+        await this.releaseScript(...keys, lease, usedTokens === undefined ? 0 : estimate - usedTokens, limit, remaining);
       },
     };
   }

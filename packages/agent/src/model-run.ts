@@ -164,14 +164,14 @@ async function streamOnce(
       },
       { signal: run.signal },
     ).withResponse();
-    await lease?.observe(http.headers);
+    lease?.observe(http.headers);
     const streamed = await readResponseStream(stream, sinks);
     used = (streamed.response.usage?.input_tokens ?? 0) + (streamed.response.usage?.output_tokens ?? 0);
     return streamed;
   } catch (error) {
     // A 429 carries OpenAI's view of the limit too.
     const headers = (error as { headers?: unknown }).headers;
-    if (lease && headers instanceof Headers) await lease.observe(headers).catch(() => undefined);
+    if (lease && headers instanceof Headers) lease.observe(headers);
     throw toModelCallError(error);
   } finally {
     // Without usage (a failed call) the estimate stays spent: OpenAI may have counted it.
