@@ -21,6 +21,8 @@ export interface RedisCluster {
   nodes: ClusterNode[];
   /** The port of the master that serves `slot` now. */
   masterOf(slot: number): Promise<number>;
+  /** The hash slot of a key, as the cluster computes it (CLUSTER KEYSLOT). */
+  slotOf(key: string): Promise<number>;
   /**
    * Kills the node (SIGKILL, as a crashed host) and waits until a replica has taken its slots
    * over and the cluster answers again (`cluster_state:ok` with no slot served by it).
@@ -84,6 +86,13 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
       url: `redis://127.0.0.1:${ports[0]}`,
       nodes: ports.map((port) => ({ port, running: () => running(port) })),
       masterOf,
+      async slotOf(key) {
+        for (const port of ports.filter(running)) {
+          const answer = await cli(port, "CLUSTER", "KEYSLOT", key).catch(() => undefined);
+          if (answer !== undefined) return Number(answer.trim());
+        }
+        throw new Error("no running node answers CLUSTER KEYSLOT");
+      },
       async killAndFailOver(port) {
         const child = children.get(port);
         if (!child) throw new Error(`no node on port ${port}`);
