@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLimiter, modelLimitKeys, modelLimitsFromEnvironment, type ModelLease, type ModelLimits } from "../../packages/agent/src/model-limiter.ts";
 import { ModelCallError } from "../../packages/agent/src/turn-errors.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
+import { consumerMaxConcurrency } from "../../stacks/scaling.ts";
 import { startTestRedis } from "../support/redis.ts";
 
 let server: RedisServer;
@@ -88,7 +89,9 @@ describe("the shared model limiter", () => {
   });
 
   it("reads its limits from the environment, defaults written once, and refuses nonsense", () => {
-    expect(modelLimitsFromEnvironment({})).toEqual({ maxCalls: 50, tokensPerMinute: 2_000_000, maxWaitMs: 30_000 });
+    expect(modelLimitsFromEnvironment({})).toEqual({ maxCalls: 200, tokensPerMinute: 2_000_000, maxWaitMs: 30_000 });
+    // No more turns run at once than production's consumer cap: a lower default would keep turns waiting inside Lambda.
+    expect(modelLimitsFromEnvironment({}).maxCalls).toBe(consumerMaxConcurrency(true));
     expect(modelLimitsFromEnvironment({ AZUCHI_MODEL_MAX_CALLS: "4", AZUCHI_MODEL_TOKENS_PER_MINUTE: "30000" })).toMatchObject({ maxCalls: 4, tokensPerMinute: 30_000 });
     expect(() => modelLimitsFromEnvironment({ AZUCHI_MODEL_MAX_CALLS: "many" })).toThrow(/AZUCHI_MODEL_MAX_CALLS/);
   });

@@ -15,7 +15,12 @@ import { ModelCallError } from "./turn-errors.ts";
  * smaller of the configured one and OpenAI's `x-ratelimit-limit-tokens`.
  */
 export interface ModelLimits {
-  /** AZUCHI_MODEL_MAX_CALLS: model calls in flight at once, every consumer together (a turn makes one at a time). Default 50. */
+  /**
+   * AZUCHI_MODEL_MAX_CALLS: model calls in flight at once, every consumer together (a turn makes
+   * one at a time). Default 200, production's consumer cap (stacks/scaling.ts): more turns never
+   * run at once; a lower value leaves turns waiting inside the consumer, paid for, so lower it only
+   * with the consumer's cap.
+   */
   maxCalls: number;
   /**
    * AZUCHI_MODEL_TOKENS_PER_MINUTE: tokens a minute, input and output. Default 2,000,000: set
@@ -26,7 +31,7 @@ export interface ModelLimits {
   maxWaitMs: number;
 }
 
-export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxCalls: 50, tokensPerMinute: 2_000_000, maxWaitMs: 30_000 };
+export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxCalls: 200, tokensPerMinute: 2_000_000, maxWaitMs: 30_000 };
 
 /** A call's lease outlives no crash: one not released frees itself after this. */
 const LEASE_MS = 120_000;
