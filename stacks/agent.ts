@@ -1,4 +1,5 @@
-import { authEnvironment, functionArgs, logRetention, redisEnvironment } from "./defaults.ts";
+import { authEnvironment, functionArgs, isProductionStage, logRetention, redisEnvironment } from "./defaults.ts";
+import { consumerMaxConcurrency } from "./scaling.ts";
 import { jobTiming } from "./job-timing.ts";
 import type { Chat } from "./chat.ts";
 import type { Pipeline } from "./pipeline.ts";
@@ -50,7 +51,7 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
   const agentDepsLinks = [
     sessions, connections, messages, messageIds, queue, dlq, chat.socket, events, storage.memory, openAiApiKey,
   ];
-  const redis = { ...(storage.vpc && { vpc: storage.vpc }), environment: redisEnvironment($dev) };
+  const redis = { ...(storage.vpc && { vpc: storage.vpc }), environment: redisEnvironment($dev, storage.redisCluster) };
   const consumerEnvironment = {
     ...redis.environment,
     AZUCHI_TURN_TIMEOUT_MS: String(jobTiming.turnTimeoutSeconds * 1000),
@@ -83,8 +84,16 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
         timeout: `${jobTiming.consumerTimeoutSeconds} seconds`,
         memory: "1024 MB",
       }),
-      // A failed job and the later ones of its session go back to the queue; the rest are done.
-      { batch: { size: jobTiming.batchSize, partialResponses: true } },
+      {
+        // A failed job and the later ones of its session go back to the queue; the rest are done.
+        batch: { size: jobTiming.batchSize, partialResponses: true },
+        transform: {
+          // One batch per message group at a time, at most this many at once (stacks/scaling.ts).
+          eventSourceMapping: (args) => {
+            args.scalingConfig = { maximumConcurrency: consumerMaxConcurrency(isProductionStage($app.stage)) };
+          },
+        },
+      },
     );
     const fn = subscriber.nodes.function;
     consumer = {

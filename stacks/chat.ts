@@ -22,6 +22,14 @@ export const chatRoutes = {
   stopGeneration: `${handlers}/stop-generation.handler`,
 } as const;
 
+/**
+ * The routes whose handlers talk to Redis: $connect (a user's new-session bucket), putMessage
+ * (the message bucket) and stopGeneration (the stop flag). Only they run in the VPC; the others
+ * reach DynamoDB and API Gateway directly instead of through NAT (they link AgentMemory only
+ * because chatDeps() reads every link, and never connect to it).
+ */
+export const REDIS_ROUTES: ReadonlySet<keyof typeof chatRoutes> = new Set(["$connect", "putMessage", "stopGeneration"] as const);
+
 export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
 /** The browser cannot set headers on a WebSocket, so the token rides in the query string. */
 export const CONNECT_IDENTITY_SOURCE = "route.request.querystring.token";
@@ -45,15 +53,16 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   // authorizer has its own and reads only AuthSecret (test/infra/links.test.ts checks both
   // lists against the code).
   const chatDepsLinks = [sessions, connections, messages, messageIds, queue, events, socket, storage.memory, authSecret];
-  const chat = (handler: string, environment: Record<string, string> = {}) =>
+  const chat = (handler: string, options: { redis?: boolean } = {}) =>
     functionArgs("azuchi-chat", {
       handler,
       link: chatDepsLinks,
       // Redis (rate limits, the stop flag) is reachable only inside the VPC; under `sst dev`
       // the handlers run on your machine and there is no VPC.
-      ...(storage.vpc && { vpc: storage.vpc }),
-      environment: { ...redisEnvironment($dev), ...environment },
+      ...(options.redis && storage.vpc && { vpc: storage.vpc }),
+      environment: redisEnvironment($dev, storage.redisCluster),
     });
+  const route = (key: keyof typeof chatRoutes) => chat(chatRoutes[key], { redis: REDIS_ROUTES.has(key) });
 
   const authorizer = socket.addAuthorizer("ConnectToken", {
     lambda: {
@@ -62,13 +71,13 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
       identitySources: [CONNECT_IDENTITY_SOURCE],
     },
   });
-  socket.route("$connect", chat(chatRoutes.$connect), { auth: { lambda: authorizer.id } });
-  socket.route("$disconnect", chat(chatRoutes.$disconnect));
-  socket.route("$default", chat(chatRoutes.$default));
-  socket.route("putMessage", chat(chatRoutes.putMessage));
-  socket.route("getSession", chat(chatRoutes.getSession));
-  socket.route("listSessions", chat(chatRoutes.listSessions));
-  socket.route("stopGeneration", chat(chatRoutes.stopGeneration));
+  socket.route("$connect", route("$connect"), { auth: { lambda: authorizer.id } });
+  socket.route("$disconnect", route("$disconnect"));
+  socket.route("$default", route("$default"));
+  socket.route("putMessage", route("putMessage"));
+  socket.route("getSession", route("getSession"));
+  socket.route("listSessions", route("listSessions"));
+  socket.route("stopGeneration", route("stopGeneration"));
 
   events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
     pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },

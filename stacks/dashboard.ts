@@ -55,6 +55,7 @@ export function dashboardWidgets(inputs: DashboardInputs): Widget[] {
     { title: "Time to first token (ms)", metrics: [ours(AGENT, "TimeToFirstToken", "p50"), ours(AGENT, "TimeToFirstToken", "p95")] },
     { title: "Turn duration (ms)", metrics: [ours(AGENT, "TurnDuration", "p50"), ours(AGENT, "TurnDuration", "p95")] },
     { title: "Queue wait, enqueue to start (ms)", metrics: [ours(AGENT, "QueueWait", "p50"), ours(AGENT, "QueueWait", "p95"), ours(AGENT, "QueueWait", "Maximum")] },
+    { title: "Wait for the shared model limit, per call (ms)", metrics: [ours(AGENT, "ModelLimitWait", "p95"), ours(AGENT, "ModelLimitWait", "Maximum")] },
     { title: "Tokens", metrics: [ours(AGENT, "InputTokens", "Sum"), ours(AGENT, "OutputTokens", "Sum"), ours(AGENT, "OutputTokens", "p95", "OutputTokens p95 per turn")] },
     {
       title: "Messages",

@@ -42,10 +42,11 @@ export function authEnvironment(env: Record<string, string | undefined> = proces
 
 /**
  * Functions that link AgentMemory: ElastiCache requires TLS; under `sst dev` the link points at
- * a plain redis-server on localhost.
+ * a plain redis-server on localhost. A cluster-mode AgentMemory (production, stacks/scaling.ts)
+ * needs ioredis' Cluster client.
  */
-export function redisEnvironment(dev: boolean): Environment {
-  return { AZUCHI_REDIS_TLS: dev ? "false" : "true" };
+export function redisEnvironment(dev: boolean, cluster = false): Environment {
+  return { AZUCHI_REDIS_TLS: dev ? "false" : "true", ...(cluster && { AZUCHI_REDIS_CLUSTER: "true" }) };
 }
 
 export interface FunctionSpec {

@@ -1,4 +1,5 @@
 import { isProductionStage } from "./defaults.ts";
+import { highThroughputFifo, OLDEST_JOB_ALARM_SECONDS } from "./scaling.ts";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
 
 /**
@@ -10,12 +11,15 @@ import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
 export const queueSettings = {
   AgentJobs: {
     fifo: true,
+    ...highThroughputFifo,
     visibilityTimeout: `${VISIBILITY_TIMEOUT_SECONDS} seconds`,
     /** Four days: under `sst dev` jobs wait here while it is stopped (see agent.ts). */
     retentionSeconds: 4 * 24 * 3600,
   },
   AgentJobsDlq: {
     fifo: true,
+    // A replayed or redriven job goes back in its session's group: the same mode on both ends.
+    ...highThroughputFifo,
     visibilityTimeout: "30 seconds",
     /** SQS's maximum, so ops have two weeks to read a failed job and replay it. */
     retentionSeconds: 14 * 24 * 3600,
@@ -31,6 +35,8 @@ export function createPipeline() {
     transform: {
       queue: (args) => {
         args.messageRetentionSeconds = queueSettings.AgentJobsDlq.retentionSeconds;
+        args.deduplicationScope = queueSettings.AgentJobsDlq.deduplicationScope;
+        args.fifoThroughputLimit = queueSettings.AgentJobsDlq.fifoThroughputLimit;
       },
     },
   });
@@ -41,6 +47,8 @@ export function createPipeline() {
     transform: {
       queue: (args) => {
         args.messageRetentionSeconds = queueSettings.AgentJobs.retentionSeconds;
+        args.deduplicationScope = queueSettings.AgentJobs.deduplicationScope;
+        args.fifoThroughputLimit = queueSettings.AgentJobs.fifoThroughputLimit;
       },
     },
   });
@@ -64,6 +72,22 @@ export function createPipeline() {
     period: 300,
     evaluationPeriods: 1,
     threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: [alarms.arn],
+    okActions: production ? [alarms.arn] : [],
+  });
+
+  // Jobs that wait this long mean a consumer stuck or far behind (at maximumConcurrency, say).
+  new aws.cloudwatch.MetricAlarm("AgentJobsOldestMessage", {
+    alarmDescription: `A job has waited over ${OLDEST_JOB_ALARM_SECONDS} s in AgentJobs: the consumer is stuck, failing, or held at its maximumConcurrency (stacks/scaling.ts).`,
+    namespace: "AWS/SQS",
+    metricName: "ApproximateAgeOfOldestMessage",
+    dimensions: { QueueName: queue.nodes.queue.name },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 5,
+    threshold: OLDEST_JOB_ALARM_SECONDS,
     comparisonOperator: "GreaterThanThreshold",
     treatMissingData: "notBreaching",
     alarmActions: [alarms.arn],

@@ -1,4 +1,5 @@
 import { isProductionStage } from "./defaults.ts";
+import { agentMemorySettings, VPC_CIDR } from "./scaling.ts";
 
 /**
  * The data: the four DynamoDB tables of docs/architecture.md §2, and the agent's Redis (§3) in a
@@ -63,16 +64,46 @@ export function createStorage() {
         az: 2,
         // Managed NAT gateways in production; an EC2 NAT instance (a few dollars a month) elsewhere.
         nat: production ? "managed" : "ec2",
+        transform: {
+          vpc: (args) => {
+            args.cidrBlock = VPC_CIDR;
+          },
+          // SST's NAT instance accepts anything from anywhere; only the VPC's own traffic is NAT's.
+          natSecurityGroup: (args) => {
+            args.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [VPC_CIDR] }];
+          },
+        },
       });
+  if (vpc) {
+    // DynamoDB through the free gateway endpoint, not through NAT (charged per GB).
+    new aws.ec2.VpcEndpoint("DynamoDbEndpoint", {
+      vpcId: vpc.id,
+      serviceName: $interpolate`com.amazonaws.${aws.getRegionOutput().region}.dynamodb`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: vpc.nodes.privateRouteTables.apply((tables) => tables.map((table) => table.id)),
+    });
+  }
 
+  const settings = agentMemorySettings(production);
   const memory = new sst.aws.Redis("AgentMemory", {
-    engine: "redis",
-    cluster: false,
+    engine: settings.engine,
+    instance: settings.instance,
+    cluster: settings.cluster,
     vpc: vpc ?? { subnets: [], securityGroups: [] },
     dev: DEV_REDIS,
+    transform: {
+      cluster: (args) => {
+        if (settings.replicasPerShard === 0) return;
+        args.replicasPerNodeGroup = settings.replicasPerShard;
+        args.multiAzEnabled = true;
+        args.automaticFailoverEnabled = true;
+      },
+    },
   });
+  // Under `sst dev` the link is a plain local redis-server, never a cluster.
+  const redisCluster = !$dev && settings.cluster !== false;
 
-  return { tables, vpc, memory };
+  return { tables, vpc, memory, redisCluster };
 }
 
 export type Storage = ReturnType<typeof createStorage>;

@@ -70,7 +70,7 @@ describe("the consumer", () => {
       expect(Date.now() - takenAt).toBeLessThan(1_500);
       expect(response.batchItemFailures).toHaveLength(1);
       expect((await agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG"]);
-      expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(lost.jobId))).toBe(0);
+      expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(sessionId, lost.jobId))).toBe(0);
       expect(await kit.redis.get(kit.keys.sessionLock(sessionId))).toBe("424242");
     } finally {
       kit.stack.model!.configure({ firstTokenMs: 20 });
@@ -115,7 +115,7 @@ describe("the consumer", () => {
       await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
     }
     expect(await agentMessages(sessionId)).toEqual([earlier.message]);
-    expect(await kit.redis.get(kit.keys.job(j.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
     const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
   });
@@ -129,7 +129,7 @@ describe("the consumer", () => {
     const response = await consume(unreachable, [recordOf(j)]);
     expect(response.batchItemFailures).toEqual([]);
     expect((await agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
-    expect(await kit.redis.get(kit.keys.job(j.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
   });
 
   it("rewrites the same plan and tool messages, not new ones, when a turn is run again", async () => {
@@ -139,7 +139,7 @@ describe("the consumer", () => {
     const first = await agentMessages(sessionId);
     expect(first.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
     // As if the turn had failed just before its reply: no reply, no record of completion.
-    await kit.redis.del(kit.keys.job(j.jobId), kit.keys.history(sessionId));
+    await kit.redis.del(kit.keys.job(sessionId, j.jobId), kit.keys.history(sessionId));
     const doc = createDocumentClient();
     await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messages, Key: { sessionId, createdAt: first.at(-1)!.createdAt } }));
     await doc.send(new DeleteCommand({ TableName: settingsFromEnvironment().tables.messageIds, Key: { messageId: first.at(-1)!.messageId } }));

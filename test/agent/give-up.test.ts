@@ -108,7 +108,7 @@ describe("a job that reaches the dead-letter queue", () => {
     const earlier = await kit.messages.put({ sessionId, messageId: agentMessageId(job.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: job.jobId });
     expect((await kit.consume(kit.deps(settings), [kit.recordOf(job, MAX_RECEIVES)])).batchItemFailures).toEqual([]);
     expect(await kit.agentMessages(sessionId)).toEqual([earlier.message]);
-    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(sessionId, job.jobId))).toBe("completed");
   });
 });
 
@@ -142,7 +142,7 @@ describe("a failure after the reply was stored and shown", () => {
 
     await kit.redis.del(kit.keys.history(sessionId));
     expect((await kit.consume(agent, [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "2" } }])).batchItemFailures).toEqual([]);
-    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(sessionId, job.jobId))).toBe("completed");
     const mine = (await kit.agentMessages(sessionId)).filter((m) => m.jobId === job.jobId);
     expect(mine.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
     expect(mine[1]).toEqual(reply.message);
@@ -178,13 +178,13 @@ describe("a job the redrive policy dead-lettered, replayed", () => {
     await sendBack({ kind: "local", sqs: kit.sqs, jobs: { url: kit.queue.url }, dlq: { url: kit.queue.dlq } }, letter);
     kit.stack.model!.configure({ mode: "fail", faultRequests: 1 });
     const agent = kit.deps(twoAttempts);
-    for (let receive = 0; receive < MAX_RECEIVES && (await kit.redis.get(kit.keys.job(job.jobId))) !== "completed"; receive++) {
+    for (let receive = 0; receive < MAX_RECEIVES && (await kit.redis.get(kit.keys.job(sessionId, job.jobId))) !== "completed"; receive++) {
       const records = await kit.receiveBatch(3);
       if (records.length > 0) await kit.consume(agent, records);
     }
     // Its first failure is attempt 1 of 2, retried: not the third of a spent count, given up at once.
     expect(kit.failuresOf(job.jobId).slice(before).map((f) => [f.attempt, f.final])).toEqual([[1, false]]);
-    expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+    expect(await kit.redis.get(kit.keys.job(sessionId, job.jobId))).toBe("completed");
     const reply = await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === job.jobId), 20_000);
     expect(reply.message.message).toContain("my job outlives its dead letter");
     await tab.close();

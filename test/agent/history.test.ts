@@ -30,7 +30,7 @@ describe("the conversation memory", () => {
     const lock = (await acquire(ctx.turns, sessionId))!;
     await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_abc");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_abc");
-    const ttl = await ctx.redis.ttl(`azuchi:ai-agent:session:${sessionId}:previous_response_id`);
+    const ttl = await ctx.redis.ttl(`azuchi:ai-agent:session:{${sessionId}}:previous_response_id`);
     expect(ttl).toBeGreaterThan(1_728_000 - 5);
     expect(ttl).toBeLessThanOrEqual(1_728_000);
   });
@@ -63,9 +63,9 @@ describe("the conversation memory", () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
     const lock = (await acquire(ctx.turns, sessionId))!;
-    expect(await ctx.redis.get(ctx.keys.job(jobId))).toBeNull();
+    expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBeNull();
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
-    expect(await ctx.redis.get(ctx.keys.job(jobId))).toBe("completed");
+    expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBe("completed");
   });
 
   it("writes nothing for a turn whose lock has passed to another", async () => {
@@ -76,7 +76,7 @@ describe("the conversation memory", () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     const current = (await acquire(ctx.turns, sessionId))!;
     await expect(memory.writeTurn(stale, jobId, [entry(0)], "resp_stale")).rejects.toBeInstanceOf(LockLostError);
-    expect(await ctx.redis.exists(ctx.keys.history(sessionId), ctx.keys.previousResponseId(sessionId), ctx.keys.job(jobId))).toBe(0);
+    expect(await ctx.redis.exists(ctx.keys.history(sessionId), ctx.keys.previousResponseId(sessionId), ctx.keys.job(sessionId, jobId))).toBe(0);
     await memory.writeTurn(current, jobId, [entry(0)], "resp_current");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_current");
   });

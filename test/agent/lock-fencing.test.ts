@@ -22,10 +22,10 @@ describe("a turn and its session lock", () => {
       expect(response.batchItemFailures).toHaveLength(1);
       // The stale turn got as far as its reply, then the fenced write refused it.
       expect((await kit.agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
-      expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(stale.jobId))).toBe(0);
+      expect(await kit.redis.exists(kit.keys.history(sessionId), kit.keys.previousResponseId(sessionId), kit.keys.job(sessionId, stale.jobId))).toBe(0);
       expect(await kit.redis.get(kit.keys.sessionLock(sessionId))).toBe(String(holder.lock.token));
       // Not a failure of the job: not counted, no notice, no AgentRunFailed.
-      expect(await kit.redis.exists(kit.keys.jobAttempts(stale.jobId, record.messageId))).toBe(0);
+      expect(await kit.redis.exists(kit.keys.jobAttempts(sessionId, stale.jobId, record.messageId))).toBe(0);
       expect((await kit.agentMessages(sessionId)).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
       expect(kit.failuresOf(stale.jobId)).toEqual([]);
       await kit.turns.releaseLock(holder.lock);
@@ -51,7 +51,7 @@ describe("a turn and its session lock", () => {
       }
       expect(new Set(rivals)).toEqual(new Set(["busy"]));
       expect((await running).batchItemFailures).toEqual([]);
-      expect(await kit.redis.get(kit.keys.job(job.jobId))).toBe("completed");
+      expect(await kit.redis.get(kit.keys.job(sessionId, job.jobId))).toBe("completed");
       expect((await kit.agentMessages(sessionId)).map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
     } finally {
       kit.stack.model!.configure({ firstTokenMs: 20 });

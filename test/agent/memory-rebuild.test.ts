@@ -43,7 +43,7 @@ describe("when Redis has lost a session's memory", () => {
       tab.send({ action: "putMessage", message: text });
       const user = await tab.waitFor(where(messageFrame("CONVERSATION", "USER"), (f) => f.message.message === text));
       const reply = await tab.waitFor(where(agentReply, (f) => f.message.jobId === user.message.messageId));
-      await expect.poll(() => kit.redis.get(kit.keys.job(reply.message.jobId!))).toBe("completed");
+      await expect.poll(() => kit.redis.get(kit.keys.job(sessionId, reply.message.jobId!))).toBe("completed");
       return reply.message;
     };
     const first = await exchange("remember the word azalea");

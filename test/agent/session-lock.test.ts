@@ -10,8 +10,8 @@ describe("the session lock", () => {
     const sessionId = randomUUID();
     const lock = (await acquire(ctx.turns, sessionId))!;
     expect(lock).toEqual({ sessionId, token: expect.any(Number) });
-    expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:${sessionId}`)).toBe(String(lock.token));
-    const ttl = await ctx.redis.pttl(`azuchi:ai-agent:lock:session:${sessionId}`);
+    expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:{${sessionId}}`)).toBe(String(lock.token));
+    const ttl = await ctx.redis.pttl(`azuchi:ai-agent:lock:session:{${sessionId}}`);
     expect(ttl).toBeGreaterThan(29_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
   });
@@ -71,7 +71,7 @@ describe("the fence", () => {
   it("lives as long as previous_response_id, its TTL renewed by each lock taken", async () => {
     const sessionId = randomUUID();
     const first = (await acquire(ctx.turns, sessionId, 50))!;
-    const fence = `azuchi:ai-agent:session:${sessionId}:fence`;
+    const fence = `azuchi:ai-agent:session:{${sessionId}}:fence`;
     expect(await ctx.redis.ttl(fence)).toBeGreaterThan(1_728_000 - 5);
     await ctx.redis.expire(fence, 100);
     await ctx.turns.releaseLock(first);
@@ -109,7 +109,7 @@ describe("beginning a turn", () => {
     const again = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
     expect(again).toMatchObject({ kind: "started", attempt: 1 });
     if (again.kind === "started") await ctx.turns.releaseLock(again.lock);
-    expect(await ctx.turns.countFailure(jobId, sqsMessageId)).toBe(1);
+    expect(await ctx.turns.countFailure(sessionId, jobId, sqsMessageId)).toBe(1);
     expect(await ctx.turns.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 

@@ -50,7 +50,7 @@ describe("a stop pressed when no turn is running", () => {
       await setModel("ok");
       const reply = await replyTo(tab, "answer after a retry");
       expect(reply).toMatchObject({ stopped: true, message: "" });
-      await expect.poll(() => kit.redis.get(kit.keys.job(reply.jobId!))).toBe("completed");
+      await expect.poll(() => kit.redis.get(kit.keys.job(sessionId, reply.jobId!))).toBe("completed");
       expect(await kit.redis.exists(kit.keys.stop(sessionId))).toBe(0);
       // Nothing more for that job: no further retry, no second reply.
       tab.send({ action: "putMessage", message: "and the next one is answered" });
@@ -102,7 +102,7 @@ describe("a stop meant for a turn that ended", () => {
     const sessionId = crypto.randomUUID();
     const [doomed, next] = [kit.job(sessionId, "given up on its last attempt"), kit.job(sessionId, "answered as usual")];
     const record = kit.recordOf(doomed);
-    await kit.redis.set(kit.keys.jobAttempts(doomed.jobId, record.messageId), String(2));
+    await kit.redis.set(kit.keys.jobAttempts(sessionId, doomed.jobId, record.messageId), String(2));
     // The doomed job's reply cannot be stored: its last attempt fails after the user pressed Stop.
     const agent = kit.deps({ heartbeatMs: 60_000 });
     agent.messages = messagesWithFault(async ({ messageId }) => {

@@ -74,7 +74,7 @@ describe("exactly-once turns", () => {
     tab.send({ action: "putMessage", message: "only once", clientMessageId: randomUUID() });
     const first = await tab.waitFor(agentReply);
     const jobId = first.message.jobId!;
-    await expect.poll(() => redis.get(`azuchi:ai-agent:job:${jobId}`)).toBe("completed");
+    await expect.poll(() => redis.get(`azuchi:ai-agent:session:{${sessionId}}:job:${jobId}`)).toBe("completed");
 
     const job: AgentJob = { v: 1, jobId, sessionId, userId: "replayer", messageId: jobId, message: "only once", createdAt: Date.now(), source: "websocket" };
     const before = tab.frames.length;
@@ -94,7 +94,7 @@ describe("conversation state", () => {
     const sessionId = await stack.sessionOf(tab);
     tab.send({ action: "putMessage", message: "remember the word azalea" });
     await tab.waitFor(agentReply);
-    const key = `azuchi:ai-agent:session:${sessionId}:previous_response_id`;
+    const key = `azuchi:ai-agent:session:{${sessionId}}:previous_response_id`;
     await expect.poll(() => redis.get(key)).toMatch(/^resp_/);
     await redis.set(key, "resp_expired_long_ago");
 
@@ -122,7 +122,7 @@ describe("stopping a turn", () => {
       tab.send({ action: "putMessage", message: Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ") });
       await tab.waitFor((f) => f.type === "delta");
       const requestedAt = Date.now();
-      await redis.set(`azuchi:ai-agent:session:${sessionId}:stop`, String(requestedAt), "EX", 60);
+      await redis.set(`azuchi:ai-agent:session:{${sessionId}}:stop`, String(requestedAt), "EX", 60);
       const stopped = await tab.waitFor(agentReply);
       expect(Date.now() - requestedAt).toBeLessThan(1_000);
       expect(stopped.message.stopped).toBe(true);
@@ -130,10 +130,10 @@ describe("stopping a turn", () => {
       expect(stopped.message.message).toBe(deltas.join(""));
       expect(stopped.message.message.length).toBeLessThan(1_000);
       await other.waitFor((f) => agentReply(f) && f.message.stopped === true);
-      await expect.poll(() => redis.exists(`azuchi:ai-agent:session:${sessionId}:stop`)).toBe(0);
+      await expect.poll(() => redis.exists(`azuchi:ai-agent:session:{${sessionId}}:stop`)).toBe(0);
       // The next turn starts from the history, which holds the partial reply.
-      expect(await redis.exists(`azuchi:ai-agent:session:${sessionId}:previous_response_id`)).toBe(0);
-      const history = await redis.lrange(`azuchi:ai-agent:session:${sessionId}:history`, 0, 0);
+      expect(await redis.exists(`azuchi:ai-agent:session:{${sessionId}}:previous_response_id`)).toBe(0);
+      const history = await redis.lrange(`azuchi:ai-agent:session:{${sessionId}}:history`, 0, 0);
       expect(JSON.parse(history[0]!)).toMatchObject({ role: "AGENT", message: stopped.message.message });
       await Promise.all([tab.close(), other.close()]);
     } finally {
@@ -144,7 +144,7 @@ describe("stopping a turn", () => {
   it("ignores a stop request made before the turn began", async () => {
     const tab = await stack.connect("late-stopper");
     const sessionId = await stack.sessionOf(tab);
-    await redis.set(`azuchi:ai-agent:session:${sessionId}:stop`, String(Date.now() - 5_000), "EX", 60);
+    await redis.set(`azuchi:ai-agent:session:{${sessionId}}:stop`, String(Date.now() - 5_000), "EX", 60);
     tab.send({ action: "putMessage", message: "carry on" });
     const reply = await tab.waitFor(agentReply);
     expect(reply.message.stopped).toBeUndefined();

@@ -100,7 +100,7 @@ describe("stopGeneration", () => {
     const before = Date.now();
     const start = tab.frames.length;
     tab.send({ action: "stopGeneration" });
-    const key = `azuchi:ai-agent:session:${sessionId}:stop`;
+    const key = `azuchi:ai-agent:session:{${sessionId}}:stop`;
     await expect.poll(() => redis.get(key)).not.toBeNull();
     const requestedAt = Number(await redis.get(key));
     expect(requestedAt).toBeGreaterThanOrEqual(before);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createRedis, ensureRedisReady, RedisUnavailableError, type Redis } from "../../packages/core/src/index.ts";
+import { Cluster } from "ioredis";
+import { createRedis, ensureRedisReady, redisEndpoint, RedisUnavailableError, type Redis } from "../../packages/core/src/index.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";
 
@@ -36,5 +37,24 @@ describe("ensureRedisReady", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("the Redis endpoint", () => {
+  const link = { host: "memory.example", port: "6379" };
+
+  it("is a cluster only when AZUCHI_REDIS_CLUSTER says so, and then gets ioredis' Cluster client speaking RESP2", () => {
+    expect(redisEndpoint(link, {}).cluster).toBe(false);
+    const endpoint = redisEndpoint(link, { AZUCHI_REDIS_CLUSTER: "true", AZUCHI_REDIS_TLS: "false" });
+    expect(endpoint).toMatchObject({ host: "memory.example", port: 6379, cluster: true, tls: false });
+    const client = createRedis(endpoint);
+    expect(client).toBeInstanceOf(Cluster);
+    expect((client as Cluster).options.redisOptions?.protocol).toBe(2);
+    client.disconnect();
+    expect((createRedis(redisEndpoint(link, { AZUCHI_REDIS_TLS: "false" })) as Redis).options.protocol).toBe(2);
+  });
+
+  it("refuses an AZUCHI_REDIS_CLUSTER it cannot read rather than guess", () => {
+    expect(() => redisEndpoint(link, { AZUCHI_REDIS_CLUSTER: "1" })).toThrow(/AZUCHI_REDIS_CLUSTER/);
   });
 });

@@ -31,6 +31,15 @@ function withoutComments(source: string): string {
 const importPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g;
 const readPattern = /\bResource\.([A-Za-z0-9_]+)/g;
 
+/**
+ * Whether a handler's own file talks to Redis: a rate bucket, the stop flag, a turn, or the use
+ * case that takes a user's message (which spends the user's bucket). By the handler file only:
+ * every chat handler imports chatDeps(), which creates a client, but only these ever connect.
+ */
+export function talksToRedis(handler: string): boolean {
+  return /\b(submitUserMessage|requestStop|newSessionRate|messageRate|ensureRedisReady|agentDeps)\b|\.redis\b/.test(withoutComments(readFileSync(handlerFile(handler), "utf8")));
+}
+
 export interface CodeReads {
   /** Resource names read anywhere in the closure, sorted. */
   names: string[];

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resourcesReadBy, handlerFile } from "./code-reads.ts";
+import { resourcesReadBy, handlerFile, talksToRedis } from "./code-reads.ts";
 import { functionsOf, linkNames, loadInfrastructure, pathOf, type FunctionRecord, type Infrastructure } from "./fake-sst.ts";
 
 /** Every function the stacks deploy: WebSocket routes and authorizer, bus subscriber, consumer, HTTP API. */
@@ -63,11 +63,15 @@ describe("each function's links, as `sst deploy --stage prod` builds them", () =
       ).toEqual({ missing: [], spare: [] });
     });
 
-    it("runs in the VPC, with TLS to Redis, if and only if it links AgentMemory", () => {
+    it("runs in the VPC if and only if its code talks to Redis; with TLS and cluster mode wherever it links AgentMemory", () => {
       const fn = functions.get(handler)!;
-      const redis = linkNames(fn).includes("AgentMemory");
-      expect(pathOf(fn.vpc)).toBe(redis ? "Vpc" : undefined);
-      expect(fn.environment?.AZUCHI_REDIS_TLS).toBe(redis ? "true" : undefined);
+      const linked = linkNames(fn).includes("AgentMemory");
+      // Outside the VPC a function reaches DynamoDB and API Gateway without NAT; inside, Redis.
+      expect(pathOf(fn.vpc)).toBe(talksToRedis(handler) ? "Vpc" : undefined);
+      if (talksToRedis(handler)) expect(linked).toBe(true);
+      expect(fn.environment?.AZUCHI_REDIS_TLS).toBe(linked ? "true" : undefined);
+      // Production's AgentMemory is a cluster (stacks/scaling.ts): ioredis' Cluster client.
+      expect(fn.environment?.AZUCHI_REDIS_CLUSTER).toBe(linked ? "true" : undefined);
     });
 
     it("runs on Node 24 and keeps its logs for three months", () => {

@@ -17,6 +17,14 @@ describe("the AgentJobs pipeline, as `sst deploy --stage prod` builds it", () =>
     expect(component(infra, "AgentJobsDlq").args.fifo).toBe(true);
   });
 
+  it("makes both queues high-throughput FIFO: deduplication and the throughput quota per message group (a session)", () => {
+    for (const name of ["AgentJobs", "AgentJobsDlq"]) {
+      const queueArgs: Record<string, unknown> = {};
+      (component(infra, name).args.transform as { queue: (args: Record<string, unknown>) => void }).queue(queueArgs);
+      expect(queueArgs).toMatchObject({ deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" });
+    }
+  });
+
   it("redrives AgentJobs into AgentJobsDlq after maxReceiveCount receives", () => {
     const dlq = component(infra, "AgentJobs").args.dlq as { queue: unknown; retry: number };
     expect(pathOf(dlq.queue)).toBe("AgentJobsDlq.arn");

@@ -76,10 +76,13 @@ describe("the DynamoDB tables (docs/architecture.md §2)", () => {
     expect(ttl).toEqual({ Sessions: undefined, Connections: "expiresAt", Messages: undefined, MessageIds: "expiresAt" });
   });
 
-  it("keeps Redis single-node (cluster mode off) in the VPC, and a local redis-server under sst dev", () => {
+  it("makes production's Redis a Valkey cluster (three shards, a replica each across zones), and a local redis-server under sst dev", () => {
     const redis = component(infra, "AgentMemory");
     expect(redis.type).toBe("sst.aws.Redis");
-    expect(redis.args).toMatchObject({ cluster: false, dev: { host: "localhost", port: 6379 } });
+    expect(redis.args).toMatchObject({ engine: "valkey", cluster: { nodes: 3 }, dev: { host: "localhost", port: 6379 } });
+    const group: Record<string, unknown> = {};
+    (redis.args.transform as { cluster: (args: Record<string, unknown>) => void }).cluster(group);
+    expect(group).toMatchObject({ replicasPerNodeGroup: 1, multiAzEnabled: true, automaticFailoverEnabled: true });
     expect(component(infra, "Vpc").type).toBe("sst.aws.Vpc");
   });
 });

@@ -54,7 +54,7 @@ describe("the whole pipeline, through a real WebSocket client", () => {
   it("stores previous_response_id with its 20-day TTL and sends it on the session's next turn", async () => {
     const tab = await stack.connect("bob");
     const sessionId = await stack.sessionOf(tab);
-    const key = `azuchi:ai-agent:session:${sessionId}:previous_response_id`;
+    const key = `azuchi:ai-agent:session:{${sessionId}}:previous_response_id`;
 
     tab.send({ action: "putMessage", message: "first turn" });
     await tab.waitFor(isMessage("CONVERSATION", "AGENT"));
@@ -72,7 +72,7 @@ describe("the whole pipeline, through a real WebSocket client", () => {
     const openai = new OpenAI({ apiKey: "offline", baseURL: stack.model!.baseURL });
     expect((await openai.responses.retrieve(second!)).previous_response_id).toBe(first);
 
-    const history = (await redis.lrange(`azuchi:ai-agent:session:${sessionId}:history`, 0, -1)).map((item) => JSON.parse(item) as { role: string; message: string });
+    const history = (await redis.lrange(`azuchi:ai-agent:session:{${sessionId}}:history`, 0, -1)).map((item) => JSON.parse(item) as { role: string; message: string });
     expect(history.map((h) => h.role)).toEqual(["AGENT", "USER", "AGENT", "USER"]);
     expect(history[1]!.message).toBe("second turn");
     await tab.close();

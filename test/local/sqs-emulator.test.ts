@@ -272,6 +272,23 @@ describe("SQS emulator: FIFO queues", () => {
     expect(JSON.parse((await attributes(source, ["RedrivePolicy"])).RedrivePolicy!)).toEqual({ deadLetterTargetArn: fifoArn, maxReceiveCount: 3 });
   });
 
+  it("deduplicates per message group on a high-throughput queue (DeduplicationScope messageGroup), per queue otherwise", async () => {
+    const highThroughput = await createFifo("high-throughput", { DeduplicationScope: "messageGroup", FifoThroughputLimit: "perMessageGroupId" });
+    expect(await attributes(highThroughput, ["DeduplicationScope", "FifoThroughputLimit"])).toEqual({ DeduplicationScope: "messageGroup", FifoThroughputLimit: "perMessageGroupId" });
+    const first = await send(highThroughput, "a", "group-a", "same-id");
+    const otherGroup = await send(highThroughput, "b", "group-b", "same-id");
+    const again = await send(highThroughput, "a again", "group-a", "same-id");
+    expect(otherGroup.MessageId).not.toBe(first.MessageId);
+    expect(again.MessageId).toBe(first.MessageId);
+    expect(bodies(await receive(highThroughput)).sort()).toEqual(["a", "b"]);
+
+    const plain = await createFifo("per-queue");
+    expect(await attributes(plain, ["DeduplicationScope", "FifoThroughputLimit"])).toEqual({ DeduplicationScope: "queue", FifoThroughputLimit: "perQueue" });
+    const kept = await send(plain, "a", "group-a", "same-id");
+    expect((await send(plain, "b", "group-b", "same-id")).MessageId).toBe(kept.MessageId);
+    expect(bodies(await receive(plain))).toEqual(["a"]);
+  });
+
   it("requires a MessageGroupId on send", async () => {
     const queueUrl = await createFifo("group-required");
     await expect(client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "x", MessageDeduplicationId: "d" }))).rejects.toMatchObject({

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "../../stacks/job-timing.ts";
+import { highThroughputFifo } from "../../stacks/scaling.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
@@ -21,5 +22,13 @@ describe("the local stack's AgentJobs queue", () => {
     const { Attributes: dlq } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.dlq, AttributeNames: ["QueueArn"] }));
     expect(Number(Attributes?.VisibilityTimeout)).toBe(VISIBILITY_TIMEOUT_SECONDS);
     expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toEqual({ deadLetterTargetArn: dlq?.QueueArn, maxReceiveCount: jobTiming.maxReceiveCount });
+  });
+
+  it("is high-throughput FIFO like the deployed queues, its DLQ too (stacks/pipeline.ts)", async () => {
+    const names = ["DeduplicationScope", "FifoThroughputLimit"] as const;
+    const expected = { DeduplicationScope: highThroughputFifo.deduplicationScope, FifoThroughputLimit: highThroughputFifo.fifoThroughputLimit };
+    for (const url of [stack.queues.jobs, stack.queues.dlq]) {
+      expect((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...names] }))).Attributes).toEqual(expected);
+    }
   });
 });

@@ -18,7 +18,8 @@ import {
   type Tables,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@azuchi/core";
+import { ModelLimiter, modelLimitsFromEnvironment, type ModelLimits } from "./model-limiter.ts";
 import type OpenAI from "openai";
 import { ConversationMemory } from "./history.ts";
 import { linkedTables } from "./linked-tables.ts";
@@ -35,6 +36,8 @@ export interface AgentSettings {
   openai: OpenAiClientSettings;
   model: ModelConfig;
   historyLength: number;
+  /** The model's rate limit, shared by every consumer (model-limiter.ts). */
+  modelLimits: ModelLimits;
   tables: Tables;
   managementEndpoint: string;
   busName: string;
@@ -61,11 +64,12 @@ export interface AgentSettings {
 /** Everything an agent turn touches, created once per Lambda instance. */
 export interface AgentDeps {
   settings: AgentSettings;
-  redis: Redis;
+  redis: RedisClient;
   turns: TurnState;
   memory: ConversationMemory;
   openai: OpenAI;
   tools: ToolRegistry;
+  modelLimiter: ModelLimiter;
   messages: MessagesRepository;
   sessions: SessionsRepository;
   connections: ConnectionsRepository;
@@ -111,6 +115,7 @@ export function settingsFromEnvironment(): AgentSettings {
       historyChars: intFromEnv("AZUCHI_HISTORY_CHARS", 100_000),
     },
     historyLength: intFromEnv("AZUCHI_HISTORY_LENGTH", 50),
+    modelLimits: modelLimitsFromEnvironment(),
     tables: linkedTables(),
     managementEndpoint: Resource.ChatSocket.managementEndpoint,
     busName: Resource.Events.name,
@@ -138,6 +143,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     memory: new ConversationMemory(redis, keys, settings.historyLength),
     openai: createOpenAiClient(settings.openai),
     tools: new ToolRegistry(),
+    modelLimiter: new ModelLimiter(redis, settings.modelLimits),
     messages: new MessagesRepository(doc, settings.tables),
     sessions: new SessionsRepository(doc, settings.tables.sessions),
     connections,

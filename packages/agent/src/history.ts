@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@azuchi/core";
 import type { RedisKeys } from "@azuchi/core";
 import * as z from "zod";
 import { defineScript } from "@azuchi/core";
@@ -42,12 +42,12 @@ return 1`;
 
 /** The session's recent conversation (newest first in Redis) and its previous_response_id. */
 export class ConversationMemory {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly length: number;
   private readonly writeTurnScript;
 
-  constructor(redis: Redis, keys: RedisKeys, length: number) {
+  constructor(redis: RedisClient, keys: RedisKeys, length: number) {
     this.redis = redis;
     this.keys = keys;
     this.length = length;
@@ -77,7 +77,7 @@ export class ConversationMemory {
       this.keys.sessionLock(lock.sessionId),
       this.keys.history(lock.sessionId),
       this.keys.previousResponseId(lock.sessionId),
-      this.keys.job(jobId),
+      this.keys.job(lock.sessionId, jobId),
       this.keys.fence(lock.sessionId),
       this.keys.stop(lock.sessionId),
       lock.token,

@@ -2,7 +2,9 @@ import type OpenAI from "openai";
 import type { Response, ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem } from "openai/resources/responses/responses";
 import type { HistoryEntry } from "./history.ts";
 import { rejectsChainedResponse, toModelCallError } from "./model-errors.ts";
+import { estimateTokens, type ModelLimiter } from "./model-limiter.ts";
 import { readResponseStream } from "./model-stream.ts";
+import { recordModelLimitWait } from "./run-metrics.ts";
 import type { ToolRegistry } from "./tools/index.ts";
 import { ModelCallError } from "./turn-errors.ts";
 
@@ -31,6 +33,10 @@ export interface ModelRunInput {
   /** OpenAI's safety_identifier: a hash of the user, never the user id itself. */
   safetyIdentifier?: string;
   signal?: AbortSignal;
+  /** The model's shared rate limit: each call waits for its share before it is sent. */
+  limiter?: ModelLimiter;
+  /** Called when a call is held back by the limiter, with how long it expects to wait. */
+  onLimitWait?: (waitMs: number) => Promise<void> | void;
 }
 
 export interface ModelRunResult {
@@ -136,8 +142,11 @@ async function streamOnce(
   run: ModelRunInput,
   sinks: Parameters<typeof readResponseStream>[1],
 ) {
+  const lease = await run.limiter?.acquire(config.model, estimateTokens(input, config.maxOutputTokens), { onWait: run.onLimitWait, signal: run.signal });
+  if (lease) recordModelLimitWait(lease.waitedMs);
+  let used: number | undefined;
   try {
-    const stream = await openai.responses.create(
+    const { data: stream, response: http } = await openai.responses.create(
       {
         model: config.model,
         // Neither instructions nor tools are inherited through previous_response_id: send both every time.
@@ -154,10 +163,19 @@ async function streamOnce(
         stream: true,
       },
       { signal: run.signal },
-    );
-    return await readResponseStream(stream, sinks);
+    ).withResponse();
+    lease?.observe(http.headers);
+    const streamed = await readResponseStream(stream, sinks);
+    used = (streamed.response.usage?.input_tokens ?? 0) + (streamed.response.usage?.output_tokens ?? 0);
+    return streamed;
   } catch (error) {
+    // A 429 carries OpenAI's view of the limit too.
+    const headers = (error as { headers?: unknown }).headers;
+    if (lease && headers instanceof Headers) lease.observe(headers);
     throw toModelCallError(error);
+  } finally {
+    // Without usage (a failed call) the estimate stays spent: OpenAI may have counted it.
+    await lease?.release(used).catch(() => undefined);
   }
 }
 

@@ -3,6 +3,11 @@ import type { Language } from "@azuchi/core";
 /** What azuchi itself says to the user, in the user's language. */
 export const notices = {
   received: { en: "Working on your message…", ja: "メッセージを確認しています…" },
+  /** A model call held back by the shared model rate limit (model-limiter.ts). */
+  waitingForModel: {
+    en: (seconds: number) => `Many people are asking at once; waiting about ${seconds} s for the model…`,
+    ja: (seconds: number) => `混み合っています。モデルの順番を待っています（約 ${seconds} 秒）…`,
+  },
   calling: { en: (tool: string) => `Calling ${tool}…`, ja: (tool: string) => `${tool} を呼び出しています…` },
   toolDone: { en: (tool: string, outcome: string) => `${tool}: ${outcome}`, ja: (tool: string, outcome: string) => `${tool}: ${outcome}` },
   toolFailed: {

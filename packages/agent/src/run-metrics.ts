@@ -30,6 +30,8 @@ export const AGENT_METRICS = {
   turnDuration: { name: "TurnDuration", unit: MetricUnit.Milliseconds, dimensions: [] },
   /** From the job's enqueue (SQS SentTimestamp, else the message's createdAt) to its first receive's start. */
   queueWait: { name: "QueueWait", unit: MetricUnit.Milliseconds, dimensions: [] },
+  /** How long each model call waited for the shared model limit (model-limiter.ts); 0 when at once. */
+  modelLimitWait: { name: "ModelLimitWait", unit: MetricUnit.Milliseconds, dimensions: [] },
   inputTokens: { name: "InputTokens", unit: MetricUnit.Count, dimensions: [] },
   outputTokens: { name: "OutputTokens", unit: MetricUnit.Count, dimensions: [] },
 } as const;
@@ -92,6 +94,10 @@ export function firstTokenTimer(startedAt: number): () => void {
     seen = true;
     add(AGENT_METRICS.timeToFirstToken, Date.now() - startedAt);
   };
+}
+
+export function recordModelLimitWait(waitedMs: number): void {
+  add(AGENT_METRICS.modelLimitWait, waitedMs);
 }
 
 export function recordTokens(usage: { inputTokens: number; outputTokens: number }): void {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@azuchi/core";
 import { clearStop, defineScript, type RedisKeys } from "@azuchi/core";
 import { MEMORY_TTL_SECONDS } from "./history.ts";
 import { ACQUIRE_LOCK_LUA, LOCK_TTL_MS, RELEASE_LOCK, RENEW_LOCK_LUA, type SessionLock } from "./session-lock.ts";
@@ -36,7 +36,7 @@ export interface Heartbeat {
 }
 
 export class TurnState {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   /** The lock's lifetime, renewed by every heartbeat. */
   readonly lockTtlMs: number;
@@ -44,7 +44,7 @@ export class TurnState {
   private readonly heartbeatScript;
   private readonly releaseScript;
 
-  constructor(redis: Redis, keys: RedisKeys, lockTtlMs = LOCK_TTL_MS) {
+  constructor(redis: RedisClient, keys: RedisKeys, lockTtlMs = LOCK_TTL_MS) {
     this.redis = redis;
     this.keys = keys;
     this.lockTtlMs = lockTtlMs;
@@ -62,8 +62,8 @@ export class TurnState {
     const [token, attempt, previousResponseId, stop] = await this.beginScript(
       this.keys.sessionLock(sessionId),
       this.keys.fence(sessionId),
-      this.keys.job(jobId),
-      this.keys.jobAttempts(jobId, sqsMessageId),
+      this.keys.job(sessionId, jobId),
+      this.keys.jobAttempts(sessionId, jobId, sqsMessageId),
       this.keys.previousResponseId(sessionId),
       this.keys.stop(sessionId),
       ttlMs,
@@ -86,8 +86,8 @@ export class TurnState {
   }
 
   /** Whether the job's turn was written (its memory and completion), e.g. by an attempt that then crashed. */
-  async isCompleted(jobId: string): Promise<boolean> {
-    return (await this.redis.get(this.keys.job(jobId))) === "completed";
+  async isCompleted(sessionId: string, jobId: string): Promise<boolean> {
+    return (await this.redis.get(this.keys.job(sessionId, jobId))) === "completed";
   }
 
   /** Forgets a stop request: the job it was meant for has been given up. */
@@ -96,8 +96,8 @@ export class TurnState {
   }
 
   /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
-  async countFailure(jobId: string, sqsMessageId: string): Promise<number> {
-    const key = this.keys.jobAttempts(jobId, sqsMessageId);
+  async countFailure(sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
+    const key = this.keys.jobAttempts(sessionId, jobId, sqsMessageId);
     const [[error, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
     // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
     if (error) throw error;

@@ -119,6 +119,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     };
     let tools = 0;
     let notes = 0;
+    let limitWaits = 0;
     const firstToken = firstTokenTimer(started);
     const result = await runModel(deps.openai, deps.tools, deps.settings.model, {
       userMessage: job.message,
@@ -138,6 +139,8 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
       onActivity: async (note) => (await shown(), void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } }))),
       signal: AbortSignal.any([guard.signal, cancelModel.signal]),
+      limiter: deps.modelLimiter,
+      onLimitWait: async (waitMs) => (await shown(), void (await messages.post(`log:limit:${limitWaits++}`, "AGENT_LOG", say("waitingForModel", language)(Math.max(1, Math.ceil(waitMs / 1000)))))),
     }).catch(async (error: unknown) => {
       // The AGENT_LOG's failure is the cause when it stopped the model; otherwise the abort's
       // own reason says more than the client's "request was aborted".

@@ -22,7 +22,7 @@ import {
   type SQSClient,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { Redis } from "@azuchi/core";
+import type { RedisClient } from "@azuchi/core";
 import { randomBytes } from "node:crypto";
 import { chatConfigFromEnv, type ChatConfig } from "./config.ts";
 import { cursorKey, SessionCursors } from "./session-cursor.ts";
@@ -39,7 +39,7 @@ export interface ChatDeps {
   /** MessagePosted for the USER messages chat stores. */
   events: EventPublisher;
   /** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
-  redis: Redis;
+  redis: RedisClient;
   agentKeys: RedisKeys;
   chatKeys: ChatRedisKeys;
   /** The user's message bucket, shared with the HTTP API. */

@@ -26,6 +26,6 @@ export * from "./message-guard.ts";
 export * from "./redis-client.ts";
 export * from "./redis-script.ts";
 export * from "./rate-limiter.ts";
-export type { Redis } from "ioredis";
+export type { Redis, Cluster } from "ioredis";
 export * from "./metrics-snapshot.ts";
 export * from "./call-counts.ts";

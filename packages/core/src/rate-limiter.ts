@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { ensureRedisReady, RedisUnavailableError } from "./redis-client.ts";
 import { defineScript } from "./redis-script.ts";
 
@@ -37,12 +37,12 @@ return { allowed, wait }
 `;
 
 export class RateLimiter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly take: (...args: (string | number)[]) => Promise<[number, number]>;
   private readonly burst: number;
   private readonly perSecond: number;
 
-  constructor(redis: Redis, options: { burst: number; perSecond: number }) {
+  constructor(redis: RedisClient, options: { burst: number; perSecond: number }) {
     this.redis = redis;
     this.take = defineScript<[number, number]>(redis, "azuchiTokenBucket", 1, TOKEN_BUCKET);
     this.burst = options.burst;
@@ -100,11 +100,11 @@ export function userLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): UserLim
 }
 
 /** The message bucket: `rateBurst`, refilled `ratePerSecond`. */
-export function messageRateLimiter(redis: Redis, limits: UserLimits): RateLimiter {
+export function messageRateLimiter(redis: RedisClient, limits: UserLimits): RateLimiter {
   return new RateLimiter(redis, { burst: limits.rateBurst, perSecond: limits.ratePerSecond });
 }
 
 /** The new-session bucket: a full hour's allowance at once, refilled evenly over the hour. */
-export function newSessionRateLimiter(redis: Redis, limits: UserLimits): RateLimiter {
+export function newSessionRateLimiter(redis: RedisClient, limits: UserLimits): RateLimiter {
   return new RateLimiter(redis, { burst: limits.maxNewSessionsPerHour, perSecond: limits.maxNewSessionsPerHour / 3600 });
 }

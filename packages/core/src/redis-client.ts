@@ -1,4 +1,7 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+
+/** A single node or a Redis Cluster (ElastiCache cluster mode, Serverless, Valkey): the same commands either way. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisEndpoint {
   host: string;
@@ -7,6 +10,11 @@ export interface RedisEndpoint {
   password?: string;
   /** ElastiCache requires TLS; a local redis-server (sst dev, the local stack) has none. */
   tls: boolean;
+  /**
+   * A cluster-mode endpoint (AZUCHI_REDIS_CLUSTER=true): ioredis' Cluster client, which learns
+   * the slots from this seed node and follows MOVED/ASK and failovers.
+   */
+  cluster?: boolean;
 }
 
 /** A linked Redis resource as SST gives it (`Resource.AgentMemory`). */
@@ -17,28 +25,48 @@ export interface RedisLink {
   password?: string;
 }
 
-/** Where a linked Redis is; with TLS unless AZUCHI_REDIS_TLS is "false" (a local redis-server under sst dev or the local stack). */
+/**
+ * Where a linked Redis is; with TLS unless AZUCHI_REDIS_TLS is "false" (a local redis-server
+ * under sst dev or the local stack), in cluster mode when AZUCHI_REDIS_CLUSTER is "true" (the
+ * stacks set both from the same choice that creates AgentMemory).
+ */
 export function redisEndpoint(link: RedisLink, env: NodeJS.ProcessEnv = process.env): RedisEndpoint {
-  return { host: link.host, port: Number(link.port), username: link.username, password: link.password, tls: env.AZUCHI_REDIS_TLS !== "false" };
+  const cluster = env.AZUCHI_REDIS_CLUSTER ?? "false";
+  if (cluster !== "true" && cluster !== "false") throw new Error(`AZUCHI_REDIS_CLUSTER must be "true" or "false", not ${JSON.stringify(cluster)}`);
+  return { host: link.host, port: Number(link.port), username: link.username, password: link.password, tls: env.AZUCHI_REDIS_TLS !== "false", cluster: cluster === "true" };
 }
 
 /**
  * A Redis client for a Lambda: fail fast rather than queue commands while disconnected
  * (a turn must not hang on a dead Redis), and connect explicitly before the first command.
  */
-export function createRedis(endpoint: RedisEndpoint): Redis {
-  const redis = new Redis({
-    host: endpoint.host,
-    port: endpoint.port,
+export function createRedis(endpoint: RedisEndpoint & { cluster?: false }): Redis;
+export function createRedis(endpoint: RedisEndpoint): RedisClient;
+export function createRedis(endpoint: RedisEndpoint): RedisClient {
+  const connection = {
     username: endpoint.username || undefined,
     password: endpoint.password || undefined,
     tls: endpoint.tls ? {} : undefined,
-    lazyConnect: true,
-    enableOfflineQueue: false,
+    // ElastiCache documents RESP2; ioredis 6 would open with HELLO 3.
+    protocol: 2 as const,
     maxRetriesPerRequest: 2,
     connectTimeout: 3_000,
     commandTimeout: 3_000,
-  });
+  };
+  const redis: RedisClient = endpoint.cluster
+    ? new Cluster([{ host: endpoint.host, port: endpoint.port }], {
+        redisOptions: connection,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        // A failover takes the cluster's node timeout: retry MOVED / CLUSTERDOWN / TRYAGAIN for it
+        // rather than fail the turn at once.
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        maxRedirections: 16,
+        // ElastiCache's TLS certificate names the configuration endpoint, not the nodes' IPs.
+        ...(endpoint.tls && { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }),
+      })
+    : new Redis({ host: endpoint.host, port: endpoint.port, ...connection, lazyConnect: true, enableOfflineQueue: false });
   // Without a listener an unreachable Redis crashes the process; the command that needed it fails instead.
   redis.on("error", () => undefined);
   return redis;
@@ -52,10 +80,10 @@ export class RedisUnavailableError extends Error {
 }
 
 /** The wait of each client that is connecting: concurrent callers share it (and its one listener). */
-const readyWaits = new WeakMap<Redis, Promise<void>>();
+const readyWaits = new WeakMap<RedisClient, Promise<void>>();
 
 /** Resolves once the client can take commands (connecting it on first use). */
-export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise<void> {
+export async function ensureRedisReady(redis: RedisClient, timeoutMs = 3_000): Promise<void> {
   if (redis.status === "ready") return;
   try {
     if (redis.status === "wait" || redis.status === "end" || redis.status === "close") {
@@ -74,7 +102,7 @@ export async function ensureRedisReady(redis: Redis, timeoutMs = 3_000): Promise
 }
 
 /** One `ready` listener, removed whichever way the wait ends: a client that stays down collects none. */
-function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+function waitForReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onReady = () => {
       clearTimeout(timer);

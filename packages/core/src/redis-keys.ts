@@ -1,6 +1,10 @@
 /**
  * Redis keys, one builder per key, from the seed's naming rule
  * `<app>:<service>:<category>:<id>[:<sub_key>]`. The app prefix is configuration.
+ *
+ * Every key a turn touches carries the session's hash tag `{<sessionId>}`: Redis Cluster (and
+ * ElastiCache Serverless) hashes only the tag, so a script's keys share one slot and never
+ * answer CROSSSLOT. The job keys therefore live under their session.
  */
 const SERVICE = "ai-agent";
 
@@ -10,9 +14,9 @@ export interface RedisKeys {
   previousResponseId(sessionId: string): string;
   fence(sessionId: string): string;
   stop(sessionId: string): string;
-  job(jobId: string): string;
+  job(sessionId: string, jobId: string): string;
   /** Counted per SQS message (`sqsMessageId`): a job replayed from the DLQ, a new message, starts afresh. */
-  jobAttempts(jobId: string, sqsMessageId: string): string;
+  jobAttempts(sessionId: string, jobId: string, sqsMessageId: string): string;
   /** Prefix under which libraries (e.g. Powertools idempotency) may keep their own keys. */
   servicePrefix: string;
 }
@@ -20,13 +24,13 @@ export interface RedisKeys {
 export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): RedisKeys {
   const base = `${appPrefix}:${SERVICE}`;
   return {
-    sessionLock: (sessionId) => `${base}:lock:session:${sessionId}`,
-    history: (sessionId) => `${base}:session:${sessionId}:history`,
-    previousResponseId: (sessionId) => `${base}:session:${sessionId}:previous_response_id`,
-    fence: (sessionId) => `${base}:session:${sessionId}:fence`,
-    stop: (sessionId) => `${base}:session:${sessionId}:stop`,
-    job: (jobId) => `${base}:job:${jobId}`,
-    jobAttempts: (jobId, sqsMessageId) => `${base}:job:${jobId}:attempts:${sqsMessageId}`,
+    sessionLock: (sessionId) => `${base}:lock:session:{${sessionId}}`,
+    history: (sessionId) => `${base}:session:{${sessionId}}:history`,
+    previousResponseId: (sessionId) => `${base}:session:{${sessionId}}:previous_response_id`,
+    fence: (sessionId) => `${base}:session:{${sessionId}}:fence`,
+    stop: (sessionId) => `${base}:session:{${sessionId}}:stop`,
+    job: (sessionId, jobId) => `${base}:session:{${sessionId}}:job:${jobId}`,
+    jobAttempts: (sessionId, jobId, sqsMessageId) => `${base}:session:{${sessionId}}:job:${jobId}:attempts:${sqsMessageId}`,
     servicePrefix: `${base}:`,
   };
 }

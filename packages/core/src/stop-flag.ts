@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { RedisKeys } from "./redis-keys.ts";
 
 /**
@@ -16,12 +16,12 @@ import type { RedisKeys } from "./redis-keys.ts";
 export const STOP_FLAG_SECONDS = 15 * 60;
 
 /** Raises the flag at `requestedAt`; a second press moves it later, which stops the same turn. */
-export async function requestStop(redis: Redis, keys: Pick<RedisKeys, "stop">, sessionId: string, requestedAt = Date.now()): Promise<void> {
+export async function requestStop(redis: RedisClient, keys: Pick<RedisKeys, "stop">, sessionId: string, requestedAt = Date.now()): Promise<void> {
   await redis.set(keys.stop(sessionId), String(requestedAt), "EX", STOP_FLAG_SECONDS);
 }
 
 /** Deletes the flag: the turn it was meant for has ended (its job given up, say). */
-export async function clearStop(redis: Redis, keys: Pick<RedisKeys, "stop">, sessionId: string): Promise<void> {
+export async function clearStop(redis: RedisClient, keys: Pick<RedisKeys, "stop">, sessionId: string): Promise<void> {
   await redis.del(keys.stop(sessionId));
 }
 

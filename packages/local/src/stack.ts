@@ -418,11 +418,14 @@ async function createQueues(sqs: SQSClient, visibilityTimeoutSeconds: number, ma
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
     return { QueueUrl };
   };
-  const dlq = await createFifo("azuchi-local-AgentJobsDlq.fifo", { MessageRetentionPeriod: "1209600" });
+  // High-throughput FIFO, as stacks/pipeline.ts deploys both queues: deduplication per group.
+  const highThroughput = { DeduplicationScope: "messageGroup", FifoThroughputLimit: "perMessageGroupId" };
+  const dlq = await createFifo("azuchi-local-AgentJobsDlq.fifo", { MessageRetentionPeriod: "1209600", ...highThroughput });
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
   const jobs = await createFifo("azuchi-local-AgentJobs.fifo", {
     VisibilityTimeout: String(visibilityTimeoutSeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+    ...highThroughput,
   });
   const jobsArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: jobs.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
   if (!jobs.QueueUrl || !dlq.QueueUrl || !jobsArn || !dlqArn) throw new Error("the SQS emulator did not create the queues");

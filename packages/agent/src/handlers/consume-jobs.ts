@@ -118,7 +118,7 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   }
   // Counted in Redis when it can be, per SQS message, so a replay (a new message) starts afresh
   // whoever dead-lettered the job; without Redis the notice is per receive instead.
-  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.jobId, record.messageId).catch(() => undefined) : undefined;
+  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.sessionId, job.jobId, record.messageId).catch(() => undefined) : undefined;
   const attempt = counted ?? receives;
   // A failure after the reply was stored only lacks the memory write, which the next receive
   // does without the model: it is retried up to the last receive, and never told to the user.

@@ -57,6 +57,19 @@ export const drills: Drill[] = [
     },
   },
   {
+    name: "redis-cluster-failover",
+    title: "on a three-master Redis Cluster, a streaming session's master is killed and its replica promoted",
+    long: false,
+    sessions: 3,
+    turns: 3,
+    redisCluster: true,
+    async inject(run) {
+      await run.untilStreaming();
+      const port = await run.killStreamingSessionsMaster();
+      return `SIGKILL to the Redis Cluster master on port ${port} while a turn of its session streamed; its replica took over its slots`;
+    },
+  },
+  {
     name: "duplicate-jobs",
     title: "one job delivered again: new dedup id and the same dedup id, after and during its turn",
     long: false,

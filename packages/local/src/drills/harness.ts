@@ -13,6 +13,7 @@ import { DeleteItemCommand, DynamoDBClient, QueryCommand, type AttributeValue } 
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Message } from "@azuchi/core";
 import { freePort } from "../net.ts";
+import { startRedisCluster, type RedisCluster } from "../redis-cluster.ts";
 import type { LocalStackOptions } from "../stack.ts";
 import { check, formatFigures, type CheckOptions, type Figures, type QueueState, type SessionHistory } from "./checker.ts";
 import type { StackOp, StackReady, StackReply } from "./stack-process.ts";
@@ -30,6 +31,8 @@ export interface Drill {
   sessions: number;
   turns: number;
   stack?: DrillStackOptions;
+  /** Run on a local three-master Redis Cluster (a replica each) instead of one redis-server. */
+  redisCluster?: boolean;
   check?: CheckOptions;
   /** What this drill promises beyond the common checks (e.g. every message told, then answered). */
   expect?(figures: Figures): string[];
@@ -138,6 +141,7 @@ export class DrillRun {
   private readonly dataDir = mkdtempSync(join(tmpdir(), "azuchi-drill-"));
   private port = 0;
   private options!: LocalStackOptions;
+  private cluster: RedisCluster | undefined;
   readonly drill: Drill;
 
   constructor(drill: Drill) {
@@ -155,9 +159,11 @@ export class DrillRun {
   async start(): Promise<void> {
     this.port = await freePort();
     const base = { ...BASE_STACK, ...this.drill.stack };
+    if (this.drill.redisCluster) this.cluster = await startRedisCluster();
     this.options = {
       ...base,
-      environment: { ...BASE_STACK.environment, ...this.drill.stack?.environment },
+      ...(this.cluster && { redisUrl: this.cluster.url }),
+      environment: { ...BASE_STACK.environment, ...(this.cluster && { AZUCHI_REDIS_CLUSTER: "true" }), ...this.drill.stack?.environment },
       model: { ...BASE_STACK.model, ...this.drill.stack?.model },
       port: this.port,
       dataDir: this.dataDir,
@@ -197,6 +203,19 @@ export class DrillRun {
 
   redisStart(empty: boolean): Promise<void> {
     return this.stackProcess.request({ op: "redisStart", empty }) as Promise<void>;
+  }
+
+  /**
+   * Kills (SIGKILL) the Redis Cluster master that serves the session of the first tab whose turn
+   * is streaming, and waits until its replica has taken over; answers the killed node's port.
+   */
+  async killStreamingSessionsMaster(): Promise<number> {
+    if (!this.cluster) throw new Error("this drill runs no Redis Cluster (set redisCluster)");
+    const tab = this.tabs.find((t) => t.frames.some((f) => f.type === "delta")) ?? this.tabs[0]!;
+    // Every key of a session carries its `{sessionId}` tag: the tag alone names the slot.
+    const master = await this.cluster.masterOf(await this.cluster.slotOf(`{${tab.sessionId}}`));
+    await this.cluster.killAndFailOver(master);
+    return master;
   }
 
   /**
@@ -311,6 +330,7 @@ export class DrillRun {
   async cleanUp(): Promise<void> {
     await Promise.all(this.tabs.map((tab) => tab.close()));
     await this.stackProcess?.stop();
+    await this.cluster?.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
@@ -393,3 +413,4 @@ function fromValue(value: AttributeValue): unknown {
   if (value.NS !== undefined) return value.NS.map(Number);
   throw new Error(`unexpected DynamoDB value ${JSON.stringify(value)}`);
 }
+

@@ -11,6 +11,7 @@ import { applySettingsPatch, defaultSettings, knowsModel, takeRequest, type Offl
 import { ResponseStore } from "./store.ts";
 import { streamGeneration } from "./stream.ts";
 import { parseCreateResponseBody } from "./wire.ts";
+import { RateWindow } from "./rate-headers.ts";
 
 export interface OfflineModel {
   /** What `new OpenAI({ baseURL })` or OPENAI_BASE_URL takes, e.g. "http://127.0.0.1:PORT/v1". */
@@ -34,6 +35,7 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
   const { port = 0, host = "127.0.0.1", ...initial } = options;
   let settings = applySettingsPatch(defaultSettings, initial);
   const store = new ResponseStore();
+  const rateWindow = new RateWindow();
 
   const server = createServer((req, res) => {
     const requestId = `req_${randomBytes(16).toString("hex")}`;
@@ -72,6 +74,8 @@ export async function startOfflineModel(options: OfflineModelOptions = {}): Prom
     const body = parseCreateResponseBody(parseJson(raw));
     if (!knowsModel(timing.models, body.model)) throw modelNotFound(body.model);
     const generation = generateResponse(body, store, { scenario: taken.scenario, contextTokens: timing.contextTokens, retryAfterSeconds: timing.retryAfterSeconds });
+    // OpenAI's x-ratelimit-* headers, on every answer as OpenAI sends them.
+    for (const [name, value] of Object.entries(rateWindow.charge(generation.response.usage?.total_tokens ?? 0))) res.setHeader(name, value);
 
     const disconnected = new AbortController();
     res.on("close", () => {
