@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** `<service>.<Operation>`: `dynamodb.PutItem`, `sqs.SendMessage`, `eventbridge.PutEvents`, `connections.PostToConnection`. */
 export const CallName = z.string().regex(/^(dynamodb|sqs|eventbridge|connections)\.[A-Za-z]+$/, "<service>.<Operation>");

@@ -5,7 +5,7 @@
  * (the model's tokens excluded). Pure arithmetic; the figures it starts from are in
  * ./published.ts with their sources, and what the bench measured comes in as `TurnProfile`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { PUBLISHED, type Published } from "./published.ts";
 
 /**
