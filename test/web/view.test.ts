@@ -4,7 +4,7 @@ import { reconnectDelay, RECONNECT } from "../../packages/web/src/chat/backoff.t
 import type { ChatMessage } from "../../packages/web/src/chat/protocol.ts";
 import { initialState, type ChatState } from "../../packages/web/src/chat/state.ts";
 import { addDelta, hasGap } from "../../packages/web/src/chat/streams.ts";
-import { isAnswering, STALE_MS, toTurns } from "../../packages/web/src/chat/turns.ts";
+import { isAnswering, STALE_MS, summaryText, toTurns } from "../../packages/web/src/chat/turns.ts";
 import { safeUrl } from "../../packages/web/src/ui/safe-url.ts";
 
 const SESSION = "5b0d1b4e-7c4a-4d6e-9a43-0f1b2c3d4e5f";
@@ -38,6 +38,17 @@ describe("turns: what the conversation shows", () => {
     expect(first!.items.map((m) => m.messageType)).toEqual(["SYSTEM_LOG", "CONVERSATION"]);
     expect(first!.status).toBe("done");
     expect(second!.status).toBe("waiting");
+  });
+
+  it("sums up a finished turn by its trail's steps and how long it took; a turn still working has no summary", () => {
+    const done = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), agent(3, 1, "AGENT_LOG"), agent(4, 1, "AGENT_LOG"), agent(1201, 1, "CONVERSATION")]), NOW);
+    expect(done[0]!.summary).toEqual({ steps: 3, durationMs: 1200 });
+    expect(summaryText(done[0]!.summary!, done[0]!.status)).toBe("3 steps · 1.2 s");
+    const working = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG")]), NOW);
+    expect(working[0]!.status).toBe("answering");
+    expect(working[0]!.summary).toBeUndefined();
+    const stopped = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), agent(70_001, 1, "CONVERSATION", "part", { stopped: true })]), NOW);
+    expect(summaryText(stopped[0]!.summary!, stopped[0]!.status)).toBe("Stopped · 1 step · 1 min 10 s");
   });
 
   it("marks a turn answered while it streams, and the next one queued behind it", () => {

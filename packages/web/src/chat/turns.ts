@@ -32,6 +32,12 @@ export interface PlanView {
   revision: number;
 }
 
+/** What a finished turn did: the activity trail's length, and how long from the question to the end. */
+export interface TurnSummary {
+  steps: number;
+  durationMs?: number;
+}
+
 export interface Turn {
   key: string;
   user?: ChatMessage;
@@ -44,6 +50,8 @@ export interface Turn {
   stream?: ReplyStream;
   status: TurnStatus;
   lastActivityAt: number;
+  /** Once the turn has ended (answered, stopped or given up). */
+  summary?: TurnSummary;
 }
 
 export function toPlan(message: ChatMessage, revision: number): PlanView | undefined {
@@ -109,10 +117,19 @@ export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox"
     turn.status = statusOf(turn, busy, now);
     busy ||= turn.status === "answering" || turn.status === "waiting" || turn.status === "queued";
   }
+  for (const turn of turns) {
+    if (turn.status === "done" || turn.status === "stopped" || turn.status === "failed") turn.summary = summaryOf(turn);
+  }
   for (const pending of state.outbox) {
     turns.push({ ...emptyTurn(`pending:${pending.clientMessageId}`, pending.queuedAt), pending, status: pending.status === "sending" || ready ? "sending" : "offline" });
   }
   return turns;
+}
+
+function summaryOf(turn: Turn): TurnSummary {
+  const end = turn.reply?.createdAt ?? turn.lastActivityAt;
+  const start = turn.user?.createdAt;
+  return { steps: turn.activity.length, ...(start !== undefined && end >= start && { durationMs: end - start }) };
 }
 
 function statusOf(turn: Turn, busyBefore: boolean, now: number): TurnStatus {
@@ -129,4 +146,21 @@ function statusOf(turn: Turn, busyBefore: boolean, now: number): TurnStatus {
 /** The agent is working on this session (or about to): the Stop button shows. */
 export function isAnswering(turns: Turn[]): boolean {
   return turns.some((t) => t.status === "answering" || t.status === "waiting");
+}
+
+const ENDED: Partial<Record<TurnStatus, string>> = { stopped: "Stopped", failed: "Not answered" };
+
+/** "3 steps · 1.2 s" once the turn has ended; until then, what the agent is doing now. */
+export function summaryText(summary: TurnSummary, status: TurnStatus): string {
+  const parts = [ENDED[status], `${summary.steps} ${summary.steps === 1 ? "step" : "steps"}`, summary.durationMs === undefined ? undefined : formatDuration(summary.durationMs)];
+  return parts.filter(Boolean).join(" · ");
+}
+
+/** "0.8 s", "12 s", "2 min 5 s": how long a turn took. */
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${(Math.round(seconds * 10) / 10).toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }

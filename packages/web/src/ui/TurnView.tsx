@@ -1,6 +1,6 @@
 import type { ChatMessage } from "../chat/protocol.ts";
 import type { ReplyStream } from "../chat/streams.ts";
-import type { PlanView, Turn, TurnStatus } from "../chat/turns.ts";
+import { summaryText, type PlanView, type Turn, type TurnStatus, type TurnSummary } from "../chat/turns.ts";
 import { Markdown } from "./Markdown.tsx";
 import { replyMarks } from "./reply-marks.ts";
 import { Time } from "./Time.tsx";
@@ -30,8 +30,8 @@ export function TurnView({ turn }: { turn: Turn }) {
       )}
       {hasAgentSide && (
         <div className="agent-side">
-          {turn.activity.length > 0 && <ActivityTrail lines={turn.activity} live={turn.status === "answering"} />}
-          {turn.plan && <PlanChecklist plan={turn.plan} />}
+          {turn.activity.length > 0 && <ActivityTrail lines={turn.activity} live={turn.status === "answering"} status={turn.status} summary={turn.summary} />}
+          {turn.plan && <PlanChecklist plan={turn.plan} live={turn.status === "answering"} />}
           {turn.items.map((message) => (
             <Item key={message.messageId} message={message} />
           ))}
@@ -43,14 +43,14 @@ export function TurnView({ turn }: { turn: Turn }) {
   );
 }
 
-function ActivityTrail({ lines, live }: { lines: ChatMessage[]; live: boolean }) {
+function ActivityTrail({ lines, live, status, summary }: { lines: ChatMessage[]; live: boolean; status: TurnStatus; summary?: TurnSummary }) {
   const last = lines.at(-1)!;
   return (
-    <details className="activity" data-live={live || undefined}>
+    <details className="activity" data-live={live || undefined} data-ended={summary ? "" : undefined}>
       <summary>
         <span className="activity-label">Activity</span>
         <span className="activity-count">{lines.length}</span>
-        <span className="activity-last">{last.message}</span>
+        <span className="activity-last">{summary ? summaryText(summary, status) : last.message}</span>
       </summary>
       <ol aria-label="Activity">
         {lines.map((line) => (
@@ -63,12 +63,16 @@ function ActivityTrail({ lines, live }: { lines: ChatMessage[]; live: boolean })
   );
 }
 
-const STEP_LABEL = { pending: "to do", in_progress: "in progress", completed: "done" } as const;
+const STEP_LABEL = { pending: "to do", in_progress: "in progress", completed: "done", unfinished: "not finished" } as const;
 
-function PlanChecklist({ plan }: { plan: PlanView }) {
+/**
+ * The plan as the agent last left it. Once the turn has ended, a step still "in progress"
+ * is shown as not finished rather than as work going on.
+ */
+function PlanChecklist({ plan, live }: { plan: PlanView; live: boolean }) {
   const done = plan.steps.filter((s) => s.status === "completed").length;
   return (
-    <section className="plan" aria-label="Plan" data-type="PLAN" data-revision={plan.revision}>
+    <section className="plan" aria-label="Plan" data-type="PLAN" data-revision={plan.revision} data-complete={done === plan.steps.length || undefined}>
       <header>
         <strong>Plan</strong>
         <span className="plan-progress">
@@ -78,13 +82,16 @@ function PlanChecklist({ plan }: { plan: PlanView }) {
       </header>
       {plan.explanation && <p className="plain plan-explanation">{plan.explanation}</p>}
       <ol>
-        {plan.steps.map((step, index) => (
-          <li key={index} data-status={step.status}>
-            <span className="step-mark" aria-hidden="true" />
-            <span className="plain">{step.step}</span>
-            <span className="visually-hidden"> ({STEP_LABEL[step.status]})</span>
-          </li>
-        ))}
+        {plan.steps.map((step, index) => {
+          const status = step.status === "in_progress" && !live ? "unfinished" : step.status;
+          return (
+            <li key={index} data-status={status}>
+              <span className="step-mark" aria-hidden="true" />
+              <span className="plain">{step.step}</span>
+              <span className="visually-hidden"> ({STEP_LABEL[status]})</span>
+            </li>
+          );
+        })}
       </ol>
     </section>
   );
