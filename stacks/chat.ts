@@ -20,6 +20,7 @@ export const chatRoutes = {
   getSession: `${handlers}/get-session.handler`,
   listSessions: `${handlers}/list-sessions.handler`,
   stopGeneration: `${handlers}/stop-generation.handler`,
+  retryMessage: `${handlers}/retry-message.handler`,
 } as const;
 
 export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
@@ -69,6 +70,7 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   socket.route("getSession", chat(chatRoutes.getSession));
   socket.route("listSessions", chat(chatRoutes.listSessions));
   socket.route("stopGeneration", chat(chatRoutes.stopGeneration));
+  socket.route("retryMessage", chat(chatRoutes.retryMessage));
 
   events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
     pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },

@@ -13,6 +13,7 @@ const HANDLERS = [
   "packages/chat/src/handlers/get-session.handler",
   "packages/chat/src/handlers/list-sessions.handler",
   "packages/chat/src/handlers/stop-generation.handler",
+  "packages/chat/src/handlers/retry-message.handler",
   "packages/chat/src/handlers/session-titles.handler",
   "packages/agent/src/handlers/consume-jobs.handler",
   "packages/agent/src/handlers/generate-reply.handler",

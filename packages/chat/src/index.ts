@@ -7,4 +7,5 @@ export { handler as putMessage } from "./handlers/put-message.ts";
 export { handler as getSession } from "./handlers/get-session.ts";
 export { handler as listSessions } from "./handlers/list-sessions.ts";
 export { handler as stopGeneration } from "./handlers/stop-generation.ts";
+export { handler as retryMessage } from "./handlers/retry-message.ts";
 export { handler as sessionTitles } from "./handlers/session-titles.ts";

@@ -20,11 +20,22 @@ export const ListSessionsFrame = z.object({
   cursor: z.string().max(2048).optional(),
 });
 export const StopGenerationFrame = z.object({ action: z.literal("stopGeneration") });
+/**
+ * Asks the agent to answer a stored USER message of this session again, attempts afresh: a
+ * new job on the queue (a new SQS message, so its attempts are counted anew). `retryId` makes
+ * a resent frame the same retry.
+ */
+export const RetryMessageFrame = z.object({
+  action: z.literal("retryMessage"),
+  messageId: z.uuid(),
+  retryId: z.uuid(),
+});
 
 export type PutMessageFrame = z.infer<typeof PutMessageFrame>;
 export type GetSessionFrame = z.infer<typeof GetSessionFrame>;
 export type ListSessionsFrame = z.infer<typeof ListSessionsFrame>;
 export type StopGenerationFrame = z.infer<typeof StopGenerationFrame>;
+export type RetryMessageFrame = z.infer<typeof RetryMessageFrame>;
 
 // ---- server → client ----
 

@@ -220,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         getSession: chat.getSession,
         listSessions: chat.listSessions,
         stopGeneration: chat.stopGeneration,
+        retryMessage: chat.retryMessage,
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });

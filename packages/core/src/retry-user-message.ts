@@ -1,0 +1,61 @@
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { AgentJob } from "./job.ts";
+import type { Message } from "./message.ts";
+import { RedisUnavailableError } from "./redis-client.ts";
+import type { SubmitLog, SubmitUserMessageDeps } from "./submit-user-message.ts";
+
+export interface RetryInput {
+  sessionId: string;
+  userId: string;
+  connectionId: string;
+  messageId: string;
+  retryId: string;
+}
+
+export type RetryResult =
+  /** A new job for the message is on the queue. */
+  | { status: "requeued"; message: Message }
+  /** No USER message with that id in this session (or not this user's): nothing queued. */
+  | { status: "not_found" }
+  | { status: "rate_limited"; retryAfterMs: number };
+
+/**
+ * Queues a stored USER message again, for the Retry of a message the agent gave up on. The
+ * job is the message's own (jobId = messageId), so its replies land under it and a job already
+ * answered posts nothing again; it goes as a new SQS message (deduplicated on the retryId, not
+ * the jobId), so the agent counts its attempts afresh. It costs a model call, so it spends the
+ * user's message rate like a new message.
+ */
+export async function retryUserMessage(deps: Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl" | "messageRate" | "chatKeys">, input: RetryInput, log: SubmitLog): Promise<RetryResult> {
+  const stored = await deps.messages.findById(input.messageId);
+  // The connection's session was checked to be the user's at $connect: a message of it is theirs.
+  if (!stored || stored.sessionId !== input.sessionId || stored.role !== "USER") return { status: "not_found" };
+  try {
+    const decision = await deps.messageRate.consume(deps.chatKeys.userMessageRate(input.userId));
+    if (!decision.allowed) return { status: "rate_limited", retryAfterMs: decision.retryAfterMs };
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    log.error("rate limit not checked: Redis is unavailable", { error });
+  }
+  const job: AgentJob = {
+    v: 1,
+    jobId: stored.messageId,
+    sessionId: stored.sessionId,
+    userId: input.userId,
+    connectionId: input.connectionId,
+    messageId: stored.messageId,
+    message: stored.message,
+    createdAt: stored.createdAt,
+    source: "websocket",
+  };
+  await deps.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: deps.queueUrl,
+      MessageBody: JSON.stringify(job),
+      MessageGroupId: job.sessionId,
+      MessageDeduplicationId: `retry-${input.retryId}`,
+    }),
+  );
+  log.info("message queued again", { jobId: job.jobId, retryId: input.retryId });
+  return { status: "requeued", message: stored };
+}
