@@ -286,3 +286,38 @@ describe("the chat state machine", () => {
     expect(state.messages).toEqual([unknown]);
   });
 });
+
+describe("Retry of a message the agent gave up on", () => {
+  const question = message(1, { role: "USER", message: "please" });
+  const notice = (n: number, attempt: number, final: boolean) =>
+    message(n, { role: "SYSTEM", messageType: "SYSTEM_LOG", jobId: id(1), message: final ? "gave up" : `attempt ${attempt}`, payload: { attempt, final } });
+  const gaveUp = () => synced([question, notice(2, 1, false), notice(3, 2, false), notice(4, 3, true)]);
+
+  it("sends retryMessage once, is queued once acked, and ends when the new attempt says something", () => {
+    const asked = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, { type: "retryMessage", messageId: id(1), retryId: id(901) });
+    expect(sent(asked.commands)).toEqual([{ action: "retryMessage", messageId: id(1), retryId: id(900) }]);
+    expect(asked.state.retries[id(1)]).toEqual({ retryId: id(900), status: "sending" });
+    const acked = run(asked.state, frame({ type: "ack", clientMessageId: id(900), messageId: id(1), createdAt: question.createdAt }));
+    expect(acked.state.retries[id(1)]?.status).toBe("queued");
+    expect(acked.state.messages).toHaveLength(4);
+    // The same notice seen again (a catch-up) is no news; a new attempt's notice is.
+    const again = run(acked.state, frame({ type: "message", message: notice(4, 3, true) }));
+    expect(again.state.retries[id(1)]).toBeDefined();
+    const begun = run(again.state, frame({ type: "message", message: notice(5, 1, false) }));
+    expect(begun.state.retries).toEqual({});
+  });
+
+  it("is not sent while the tab is out of sync, and one not yet acked is offered again after a drop", () => {
+    const offline = run(gaveUp(), { type: "closed", now: 5, random: 0 });
+    expect(run(offline.state, { type: "retryMessage", messageId: id(1), retryId: id(900) }).commands).toEqual([]);
+    const asked = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, { type: "closed", now: 5, random: 0 });
+    expect(asked.state.retries).toEqual({});
+  });
+
+  it("says why when the server refuses it, and offers Retry again", () => {
+    const refused = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, frame({ type: "error", code: "RATE_LIMITED", message: "slow down", retryAfterMs: 900, messageId: id(1), retryId: id(900) }));
+    expect(refused.state.retries).toEqual({});
+    expect(refused.state.notices.map((n) => n.id)).toEqual([`retry:${id(1)}`]);
+    expect(refused.state.outbox).toEqual([]);
+  });
+});

@@ -51,6 +51,26 @@ describe("turns: what the conversation shows", () => {
     expect(summaryText(stopped[0]!.summary!, stopped[0]!.status)).toBe("Stopped · 1 step · 1 min 10 s");
   });
 
+  it("shows a job's failure notices as one that updates in place, marks it resolved once answered, and a retried turn as waiting", () => {
+    const notice = (n: number, attempt: number, final: boolean) => agent(n, 1, "SYSTEM_LOG", final ? "gave up" : `attempt ${attempt}`, { payload: { attempt, final } });
+    const failing = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), notice(3, 1, false), notice(4, 2, false)]), NOW);
+    expect(failing[0]!.items.map((m) => m.message)).toEqual(["attempt 2"]);
+    expect(failing[0]!.notice).toMatchObject({ count: 2, final: false, resolved: false });
+    expect(failing[0]!.status).toBe("answering");
+
+    const gaveUp = withMessages([user(1), agent(2, 1, "AGENT_LOG"), notice(3, 1, false), notice(4, 2, false), notice(5, 3, true)]);
+    const failed = toTurns(gaveUp, NOW)[0]!;
+    expect(failed.items.map((m) => m.message)).toEqual(["gave up"]);
+    expect(failed).toMatchObject({ status: "failed", notice: { count: 3, final: true } });
+
+    const retrying = toTurns({ ...gaveUp, retries: { [id(1)]: { retryId: id(99), status: "queued" } } }, NOW)[0]!;
+    expect(retrying).toMatchObject({ status: "waiting", retry: "queued" });
+
+    const answered = toTurns(withMessages([...gaveUp.messages, notice(6, 1, false), agent(7, 1, "CONVERSATION", "at last")]), NOW)[0]!;
+    expect(answered.items.map((m) => m.message)).toEqual(["attempt 1", "at last"]);
+    expect(answered).toMatchObject({ status: "done", notice: { count: 4, resolved: true } });
+  });
+
   it("marks a turn answered while it streams, and the next one queued behind it", () => {
     const stream = addDelta(undefined, id(9), 0, "Hel", NOW);
     const turns = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), user(3)], { streams: { [id(9)]: stream } }), NOW);

@@ -60,6 +60,15 @@ export interface Notice extends HumanError {
   retry?: { clientMessageId: string; text: string };
 }
 
+/**
+ * A Retry of a message the agent gave up on: "sending" until the server acks it, "queued"
+ * after; it ends when the new attempt's first notice or the answer arrives.
+ */
+export interface PendingRetry {
+  retryId: string;
+  status: "sending" | "queued";
+}
+
 type HistoryRequest = { kind: "initial" | "older" | "catchUp"; limit: number };
 
 export interface ChatState {
@@ -76,6 +85,8 @@ export interface ChatState {
   sessions: { items: SessionListItem[]; cursor?: string; loading: boolean; loaded: boolean; supported: boolean; requested?: string };
   parts: Record<string, (string | undefined)[]>;
   notices: Notice[];
+  /** Retries asked for, by the USER message's messageId (its jobId). */
+  retries: Record<string, PendingRetry>;
   stopping: boolean;
   canStop: boolean;
   /** A message the server refused, handed back to the composer; `nonce` tells repeats apart. */
@@ -93,6 +104,8 @@ export type ChatEvent =
   | { type: "frame"; data: string; now: number }
   | { type: "send"; text: string; clientMessageId: string; now: number }
   | { type: "retrySend"; noticeId: string; now: number }
+  /** Retry: the agent answers a given-up USER message again (retryMessage). */
+  | { type: "retryMessage"; messageId: string; retryId: string }
   | { type: "pump" }
   /** The message on the wire got no ack in time: send it again (same clientMessageId, so at most once). */
   | { type: "ackTimedOut" }
@@ -125,6 +138,7 @@ export function initialState(sessionId?: string, sessions?: ChatState["sessions"
     sessions: sessions ? { ...sessions, loading: false, requested: undefined } : { items: [], loading: false, loaded: false, supported: true },
     parts: {},
     notices: [],
+    retries: {},
     stopping: false,
     canStop: true,
     seq: 0,
@@ -158,6 +172,11 @@ export function update(state: ChatState, event: ChatEvent): Step {
       if (!notice?.retry) return [state, []];
       const outbox = [...state.outbox, { clientMessageId: notice.retry.clientMessageId, text: notice.retry.text, queuedAt: event.now, status: "queued" as const }];
       return pump({ ...withoutNotice(state, notice.id), outbox });
+    }
+    case "retryMessage": {
+      if (!isReady(state) || state.retries[event.messageId]) return [state, []];
+      const retries = { ...state.retries, [event.messageId]: { retryId: event.retryId, status: "sending" as const } };
+      return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId } }]];
     }
     case "pump":
       return pump(state);
@@ -251,6 +270,8 @@ function offWire(state: ChatState): ChatState {
     history: { ...state.history, loadingOlder: false, pending: [] },
     sessions: { ...state.sessions, loading: false, requested: undefined },
     parts: {},
+    // A Retry not yet acked may not have reached the server: offer it again (a retry of an answered job posts nothing).
+    retries: Object.fromEntries(Object.entries(state.retries).filter(([, retry]) => retry.status === "queued")),
   };
 }
 
@@ -284,6 +305,8 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
       return received({ ...state, parts: rest }, parts.join(""), now);
     }
     case "ack": {
+      const retried = Object.entries(state.retries).find(([, retry]) => retry.retryId === frame.clientMessageId);
+      if (retried) return [{ ...state, retries: { ...state.retries, [retried[0]]: { ...retried[1], status: "queued" } } }, []];
       const item = state.outbox.find((o) => o.clientMessageId === frame.clientMessageId);
       if (!item) return [state, []];
       const placeholder: ChatMessage = {
@@ -373,6 +396,11 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
       return [withNotice({ ...state, stopping: false, canStop: false }, "stop", { text: "This server cannot stop an answer yet." }), [{ type: "cancel", timer: "stopTimeout" }]];
     }
   }
+  const retried = typeof frame.retryId === "string" ? Object.entries(state.retries).find(([, retry]) => retry.retryId === frame.retryId) : undefined;
+  if (retried) {
+    const { [retried[0]]: _refused, ...retries } = state.retries;
+    return [withNotice({ ...state, retries }, `retry:${retried[0]}`, frame.code === "RATE_LIMITED" ? { text: "Too many messages just now; press Retry again in a moment." } : describeError(frame)), []];
+  }
   const human = describeError(frame);
   const sending = state.outbox.find((o) => o.status === "sending");
   if (sending && frame.code === "RATE_LIMITED") {
@@ -449,6 +477,16 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
     byId.set(message.messageId, message);
   }
   const messages = [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
+  // A retry has begun once its job says something new: a new attempt's notice, or the answer.
+  let retries = state.retries;
+  for (const message of incoming) {
+    const jobId = message.jobId;
+    if (!jobId || !retries[jobId] || state.messages.some((m) => m.messageId === message.messageId)) continue;
+    if (message.messageType === "SYSTEM_LOG" || (message.role === "AGENT" && message.messageType === "CONVERSATION")) {
+      const { [jobId]: _begun, ...rest } = retries;
+      retries = rest;
+    }
+  }
   // A failed attempt's partial text was never stored; its retry streams the reply anew. Live or
   // in a catch-up page, a failure notice ends the streams shown so far.
   let streams = incoming.some((m) => m.messageType === "SYSTEM_LOG") ? {} : state.streams;
@@ -458,7 +496,7 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
       streams = rest;
     }
   }
-  return { ...state, messages, streams };
+  return { ...state, messages, streams, retries };
 }
 
 /** The sidebar shows the current session on top as soon as it has news. */

@@ -5,7 +5,7 @@
  * reply still being written. Pure: derived from the state and the time.
  */
 import type { ChatMessage } from "./protocol.ts";
-import type { ChatState, OutgoingMessage } from "./state.ts";
+import type { ChatState, OutgoingMessage, PendingRetry } from "./state.ts";
 import type { ReplyStream } from "./streams.ts";
 
 /** A turn with no news for this long is no longer shown as being answered. */
@@ -52,6 +52,13 @@ export interface Turn {
   lastActivityAt: number;
   /** Once the turn has ended (answered, stopped or given up). */
   summary?: TurnSummary;
+  /**
+   * The job's failure notices shown as one, updated in place: the latest of them (in `items`
+   * where the first one was), how many there were, and whether an answer came after all.
+   */
+  notice?: { message: ChatMessage; count: number; final: boolean; resolved: boolean };
+  /** A Retry of this turn's message is on its way. */
+  retry?: PendingRetry["status"];
 }
 
 export function toPlan(message: ChatMessage, revision: number): PlanView | undefined {
@@ -70,7 +77,7 @@ function emptyTurn(key: string, at: number): Turn {
   return { key, activity: [], items: [], status: "waiting", lastActivityAt: at };
 }
 
-export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox" | "connection">, now: number): Turn[] {
+export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox" | "connection"> & Partial<Pick<ChatState, "retries">>, now: number): Turn[] {
   const turns: Turn[] = [];
   const byJob = new Map<string, Turn>();
   const planRevisions = new Map<Turn, number>();
@@ -96,10 +103,19 @@ export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox"
       const revision = (planRevisions.get(turn) ?? 0) + 1;
       planRevisions.set(turn, revision);
       turn.plan = toPlan(message, revision);
+    } else if (message.messageType === "SYSTEM_LOG" && turn.notice) {
+      turn.items[turn.items.indexOf(turn.notice.message)] = message;
+      turn.notice = { message, count: turn.notice.count + 1, final: isFinal(message), resolved: false };
     } else {
       turn.items.push(message);
+      if (message.messageType === "SYSTEM_LOG") turn.notice = { message, count: 1, final: isFinal(message), resolved: false };
       if (message.role === "AGENT" && message.messageType === "CONVERSATION") turn.reply = message;
     }
+  }
+  for (const turn of turns) {
+    if (turn.notice && turn.reply) turn.notice.resolved = true;
+    const retry = turn.user && state.retries?.[turn.user.messageId];
+    if (retry && !turn.reply) turn.retry = retry.status;
   }
 
   for (const stream of Object.values(state.streams)) {
@@ -132,10 +148,13 @@ function summaryOf(turn: Turn): TurnSummary {
   return { steps: turn.activity.length, ...(start !== undefined && end >= start && { durationMs: end - start }) };
 }
 
+const isFinal = (message: ChatMessage) => (message.payload as { final?: unknown } | undefined)?.final === true;
+
 function statusOf(turn: Turn, busyBefore: boolean, now: number): TurnStatus {
   if (turn.reply) return turn.reply.stopped ? "stopped" : "done";
-  const final = turn.items.some((m) => m.messageType === "SYSTEM_LOG" && (m.payload as { final?: unknown } | undefined)?.final === true);
-  if (final) return "failed";
+  // Retried: waiting for the agent again (or behind the turn being answered).
+  if (turn.retry) return busyBefore ? "queued" : "waiting";
+  if (turn.notice?.final) return "failed";
   const recent = now - turn.lastActivityAt < STALE_MS;
   const started = turn.activity.length > 0 || turn.plan !== undefined || turn.items.length > 0 || turn.stream !== undefined;
   if (started) return recent ? "answering" : "unanswered";

@@ -99,6 +99,7 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           loadingOlder={state.history.loadingOlder}
           loaded={state.history.loaded}
           onLoadOlder={() => connection.dispatch({ type: "loadOlder" })}
+          onRetry={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "retryMessage", messageId, retryId: crypto.randomUUID() }) : undefined}
           empty={
             <div className="empty">
               <h2>What can azuchi do for you?</h2>

@@ -10,6 +10,8 @@ interface ConversationProps {
   loadingOlder: boolean;
   loaded: boolean;
   onLoadOlder(): void;
+  /** Absent while a Retry cannot be sent (not connected). */
+  onRetry?: (messageId: string) => void;
   empty: ReactNode;
 }
 
@@ -20,7 +22,7 @@ const LOAD_OLDER_PX = 240;
 
 const turnTime = (turn: Turn) => turn.user?.createdAt ?? turn.pending?.queuedAt ?? turn.lastActivityAt;
 
-export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, empty }: ConversationProps) {
+export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, empty }: ConversationProps) {
   const scroller = useRef<HTMLElement>(null);
   const pinned = useRef(true);
   const firstKey = useRef<string | undefined>(undefined);
@@ -77,7 +79,7 @@ export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoa
                   <span>{formatDay(at, now)}</span>
                 </div>
               )}
-              <TurnView turn={turn} />
+              <TurnView turn={turn} onRetry={onRetry} />
             </Fragment>
           );
         })}

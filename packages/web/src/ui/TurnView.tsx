@@ -13,7 +13,13 @@ const STATUS_TEXT: Partial<Record<TurnStatus, string>> = {
   unanswered: "No answer yet",
 };
 
-export function TurnView({ turn }: { turn: Turn }) {
+interface TurnViewProps {
+  turn: Turn;
+  /** Retry the turn's message after the agent gave up on it; absent while it cannot be sent. */
+  onRetry?: (messageId: string) => void;
+}
+
+export function TurnView({ turn, onRetry }: TurnViewProps) {
   const text = turn.user?.message ?? turn.pending?.text;
   const hasAgentSide = turn.activity.length > 0 || turn.plan || turn.items.length > 0 || turn.stream;
   const statusText = STATUS_TEXT[turn.status];
@@ -32,9 +38,14 @@ export function TurnView({ turn }: { turn: Turn }) {
         <div className="agent-side">
           {turn.activity.length > 0 && <ActivityTrail lines={turn.activity} live={turn.status === "answering"} status={turn.status} summary={turn.summary} />}
           {turn.plan && <PlanChecklist plan={turn.plan} live={turn.status === "answering"} />}
-          {turn.items.map((message) => (
-            <Item key={message.messageId} message={message} />
-          ))}
+          {turn.items.map((message) =>
+            message === turn.notice?.message ? (
+              // Keyed by the first notice's place, so the one notice updates where it stands.
+              <FailureNotice key="notice" turn={turn} onRetry={onRetry} />
+            ) : (
+              <Item key={message.messageId} message={message} />
+            ),
+          )}
           {turn.stream && <StreamingReply stream={turn.stream} stale={turn.status === "unanswered"} />}
         </div>
       )}
@@ -94,6 +105,33 @@ function PlanChecklist({ plan, live }: { plan: PlanView; live: boolean }) {
         })}
       </ol>
     </section>
+  );
+}
+
+/**
+ * The job's failures as one notice that updates in place (attempt 1, attempt 2, given up);
+ * once given up, a Retry; once the answer came after all, marked resolved.
+ */
+function FailureNotice({ turn, onRetry }: { turn: Turn; onRetry?: (messageId: string) => void }) {
+  const notice = turn.notice!;
+  const { message } = notice;
+  const user = turn.user;
+  const state = notice.resolved ? "resolved" : turn.retry ? "retrying" : notice.final ? "final" : "retrying-soon";
+  return (
+    <div className="system-notice" role="note" data-type="SYSTEM_LOG" data-state={state} data-count={notice.count}>
+      <span aria-hidden="true">{notice.resolved ? "✓" : "⚠"}</span>
+      <p className="plain">
+        {message.message}
+        {notice.resolved && <span className="notice-resolved"> Answered after all.</span>}
+      </p>
+      {state === "final" && user && (
+        <button type="button" className="notice-retry" disabled={!onRetry} onClick={() => onRetry?.(user.messageId)}>
+          Retry
+        </button>
+      )}
+      {state === "retrying" && <span className="badge">Retrying…</span>}
+      <Time at={message.createdAt} />
+    </div>
   );
 }
 
