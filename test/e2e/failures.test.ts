@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openChat, say, screenshot, setModel, useChatBrowser } from "./browser.ts";
+import { openChat, PHONE, say, screenshot, setModel, useChatBrowser } from "./browser.ts";
 
 // Quick retries (1 s, then 4 s) and none inside the OpenAI client, so a give-up takes seconds.
 const env = useChatBrowser({ environment: { AZUCHI_RETRY_BASE_SECONDS: "1", AZUCHI_OPENAI_MAX_RETRIES: "0" } });
@@ -40,6 +40,48 @@ describe("a message the agent cannot answer", () => {
     await answer.waitFor();
     await expect(turn.locator('[data-type="SYSTEM_LOG"]').count()).resolves.toBe(1);
     await expect(turn.locator('[data-type="SYSTEM_LOG"]').getAttribute("data-state")).resolves.toBe("resolved");
+    await tab.context.close();
+  });
+});
+
+describe("an answer that comes late", () => {
+  it("is marked at the bottom when it lands out of sight, under its own question, and the marker jumps to it", async () => {
+    const tab = await openChat(env.browser, env.stack.url, "late", { viewport: PHONE });
+    const { conversation } = tab;
+    await setModel(env.stack.url, { mode: "fail" });
+    try {
+      await say(tab, "The first question ⏳");
+      await conversation.getByRole("button", { name: "Retry" }).waitFor({ timeout: 20_000 });
+    } finally {
+      await setModel(env.stack.url, { mode: "ok" });
+    }
+    // A later exchange long enough to push the first one out of sight.
+    const long = Array.from({ length: 30 }, (_, i) => `Line ${i + 1} of a long second question.`).join("\n");
+    await say(tab, long);
+    await expect.poll(() => conversation.locator('.bubble[data-type="CONVERSATION"][data-role="AGENT"]').count(), { timeout: 10_000 }).toBe(1);
+
+    // Retry pressed, and the user back at the bottom reading on, before any answer can arrive
+    // (one task in the page: no frame is handled in between).
+    await conversation.evaluate((element) => {
+      [...element.querySelectorAll("button")].find((b) => b.textContent === "Retry")!.click();
+      element.scrollTop = element.scrollHeight;
+    });
+    const marker = conversation.getByRole("button", { name: /Answer to an earlier question/ });
+    await marker.waitFor({ timeout: 15_000 });
+    await screenshot(tab.page, "late-answer-phone");
+
+    const first = conversation.locator("article.turn").filter({ hasText: "The first question ⏳" });
+    const answer = first.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]');
+    await expect(answer.innerText()).resolves.toContain('You said: "The first question ⏳".');
+    // Under its question, before the later exchange.
+    const order = await conversation.locator("article.turn").evaluateAll((turns) => turns.map((t) => t.querySelector('[data-role="USER"]')?.textContent?.slice(0, 20)));
+    expect(order[0]).toContain("The first question");
+    await expect(answer.evaluate((bubble) => { const view = bubble.closest(".conversation")!.getBoundingClientRect(); return bubble.getBoundingClientRect().bottom < view.top; })).resolves.toBe(true);
+
+    await marker.click();
+    await expect.poll(() => answer.evaluate((bubble) => { const box = bubble.getBoundingClientRect(); const view = bubble.closest(".conversation")!.getBoundingClientRect(); return box.top >= view.top && box.bottom <= view.bottom; })).toBe(true);
+    await expect(answer.evaluate((bubble) => bubble === document.activeElement)).resolves.toBe(true);
+    await expect(marker.count()).resolves.toBe(0);
     await tab.context.close();
   });
 });

@@ -149,7 +149,15 @@ function Item({ message }: { message: ChatMessage }) {
     // A PLAN without a readable payload still has its text.
     const marks = message.messageType === "CONVERSATION" ? replyMarks(message) : [];
     return (
-      <div className="bubble agent" data-role={message.role} data-type={message.messageType} data-stopped={message.stopped || undefined} data-marks={marks.map((m) => m.status).join(" ") || undefined}>
+      <div
+        className="bubble agent"
+        data-role={message.role}
+        data-type={message.messageType}
+        data-reply={message.role === "AGENT" && message.messageType === "CONVERSATION" ? message.messageId : undefined}
+        tabIndex={-1}
+        data-stopped={message.stopped || undefined}
+        data-marks={marks.map((m) => m.status).join(" ") || undefined}
+      >
         <Markdown text={message.message} />
         <footer>
           {marks.map((mark) => (
