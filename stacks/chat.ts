@@ -21,6 +21,8 @@ export const chatRoutes = {
   listSessions: `${handlers}/list-sessions.handler`,
   stopGeneration: `${handlers}/stop-generation.handler`,
   retryMessage: `${handlers}/retry-message.handler`,
+  renameSession: `${handlers}/rename-session.handler`,
+  deleteSession: `${handlers}/delete-session.handler`,
 } as const;
 
 export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
@@ -71,6 +73,8 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   socket.route("listSessions", chat(chatRoutes.listSessions));
   socket.route("stopGeneration", chat(chatRoutes.stopGeneration));
   socket.route("retryMessage", chat(chatRoutes.retryMessage));
+  socket.route("renameSession", chat(chatRoutes.renameSession));
+  socket.route("deleteSession", chat(chatRoutes.deleteSession));
 
   events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
     pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },

@@ -1,9 +1,9 @@
 import type { ErrorCode } from "@azuchi/core";
-import { GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import { z } from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
-export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage"] as const;
+export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession"] as const;
 
 const schemas = {
   putMessage: PutMessageFrame,
@@ -11,6 +11,8 @@ const schemas = {
   listSessions: ListSessionsFrame,
   stopGeneration: StopGenerationFrame,
   retryMessage: RetryMessageFrame,
+  renameSession: RenameSessionFrame,
+  deleteSession: DeleteSessionFrame,
 } as const;
 
 /** A bad frame, with the code the `error` frame carries. */

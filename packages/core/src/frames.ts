@@ -31,7 +31,21 @@ export const RetryMessageFrame = z.object({
   retryId: z.uuid(),
 });
 
+/** Renames one of the user's chats (any of them, not only the connection's). */
+export const RenameSessionFrame = z.object({
+  action: z.literal("renameSession"),
+  sessionId: z.uuid(),
+  title: z.string().max(500),
+});
+/** Deletes one of the user's chats: its messages, its tabs' subscriptions and the agent's memory of it. */
+export const DeleteSessionFrame = z.object({
+  action: z.literal("deleteSession"),
+  sessionId: z.uuid(),
+});
+
 export type PutMessageFrame = z.infer<typeof PutMessageFrame>;
+export type RenameSessionFrame = z.infer<typeof RenameSessionFrame>;
+export type DeleteSessionFrame = z.infer<typeof DeleteSessionFrame>;
 export type GetSessionFrame = z.infer<typeof GetSessionFrame>;
 export type ListSessionsFrame = z.infer<typeof ListSessionsFrame>;
 export type StopGenerationFrame = z.infer<typeof StopGenerationFrame>;
@@ -84,7 +98,13 @@ export const ErrorFrame = z.looseObject({
   message: z.string(),
 });
 
-export const ServerFrame = z.discriminatedUnion("type", [AckFrame, MessageFrame, DeltaFrame, SessionFrame, SessionsFrame, PartFrame, ErrorFrame]);
+export const SessionListItem = z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.number().int() });
+/** Pushed to every connection of the user when one of their chats is titled or renamed. */
+export const SessionUpdatedFrame = z.object({ type: z.literal("sessionUpdated"), session: SessionListItem });
+/** Pushed to every connection of the user when one of their chats is deleted. */
+export const SessionDeletedFrame = z.object({ type: z.literal("sessionDeleted"), sessionId: z.uuid() });
+
+export const ServerFrame = z.discriminatedUnion("type", [AckFrame, MessageFrame, DeltaFrame, SessionFrame, SessionsFrame, PartFrame, ErrorFrame, SessionUpdatedFrame, SessionDeletedFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type AckFrame = z.infer<typeof AckFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;

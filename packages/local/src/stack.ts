@@ -221,6 +221,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         listSessions: chat.listSessions,
         stopGeneration: chat.stopGeneration,
         retryMessage: chat.retryMessage,
+        renameSession: chat.renameSession,
+        deleteSession: chat.deleteSession,
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
