@@ -321,3 +321,38 @@ describe("Retry of a message the agent gave up on", () => {
     expect(refused.state.outbox).toEqual([]);
   });
 });
+
+describe("chats changed in other tabs", () => {
+  const OTHER = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+  const listed = () => run(synced([message(1, { role: "USER" })]), frame({ type: "sessions", sessions: [{ sessionId: SESSION, title: "mine", updatedAt: 50 }] })).state;
+
+  it("adds a chat begun elsewhere on top and takes a rename, of the chat on screen too", () => {
+    const added = run(listed(), frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "elsewhere", updatedAt: 90 } })).state;
+    expect(added.sessions.items.map((i) => i.title)).toEqual(["elsewhere", "mine"]);
+    const renamed = run(added, frame({ type: "sessionUpdated", session: { sessionId: SESSION, title: "renamed", updatedAt: 50 } })).state;
+    expect(renamed.sessions.items.map((i) => i.title)).toEqual(["elsewhere", "renamed"]);
+    expect(renamed.session?.title).toBe("renamed");
+  });
+
+  it("renames at once and sends renameSession; deletes only by sending deleteSession, then leaves the chat when it is gone", () => {
+    const { state, commands } = run(listed(), { type: "renameSession", sessionId: SESSION, title: "  new name " });
+    expect(sent(commands)).toEqual([{ action: "renameSession", sessionId: SESSION, title: "new name" }]);
+    expect(state.sessions.items[0]?.title).toBe("new name");
+    const asked = run(state, { type: "deleteSession", sessionId: SESSION });
+    expect(sent(asked.commands)).toEqual([{ action: "deleteSession", sessionId: SESSION }]);
+    expect(asked.state.sessionId).toBe(SESSION);
+    const gone = run(asked.state, frame({ type: "sessionDeleted", sessionId: SESSION }));
+    expect(gone.state.sessionId).toBeUndefined();
+    expect(gone.state.sessions.items).toEqual([]);
+    expect(gone.state.notices).toEqual([]);
+    expect(gone.commands).toContainEqual({ type: "open", sessionId: undefined });
+  });
+
+  it("says so when the chat on screen was deleted in another tab, and just drops another chat from the list", () => {
+    const elsewhere = run(listed(), frame({ type: "sessionDeleted", sessionId: SESSION }));
+    expect(elsewhere.state.notices.map((n) => n.text)).toEqual(["That chat was deleted in another tab."]);
+    const other = run(listed(), frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "x", updatedAt: 1 } }), frame({ type: "sessionDeleted", sessionId: OTHER }));
+    expect(other.state.sessionId).toBe(SESSION);
+    expect(other.state.sessions.items.map((i) => i.sessionId)).toEqual([SESSION]);
+  });
+});

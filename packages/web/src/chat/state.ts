@@ -85,6 +85,8 @@ export interface ChatState {
   sessions: { items: SessionListItem[]; cursor?: string; loading: boolean; loaded: boolean; supported: boolean; requested?: string };
   parts: Record<string, (string | undefined)[]>;
   notices: Notice[];
+  /** A chat this tab asked to delete: when it is gone, no notice is needed here. */
+  deleting?: string;
   /** Retries asked for, by the USER message's messageId (its jobId). */
   retries: Record<string, PendingRetry>;
   stopping: boolean;
@@ -106,6 +108,9 @@ export type ChatEvent =
   | { type: "retrySend"; noticeId: string; now: number }
   /** Retry: the agent answers a given-up USER message again (retryMessage). */
   | { type: "retryMessage"; messageId: string; retryId: string }
+  | { type: "renameSession"; sessionId: string; title: string }
+  /** Asked after the user confirmed it. */
+  | { type: "deleteSession"; sessionId: string }
   | { type: "pump" }
   /** The message on the wire got no ack in time: send it again (same clientMessageId, so at most once). */
   | { type: "ackTimedOut" }
@@ -178,6 +183,15 @@ export function update(state: ChatState, event: ChatEvent): Step {
       const retries = { ...state.retries, [event.messageId]: { retryId: event.retryId, status: "sending" as const } };
       return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId } }]];
     }
+    case "renameSession": {
+      const title = event.title.trim();
+      if (title === "" || !isReady(state)) return [state, []];
+      // Shown at once; the server's sessionUpdated brings the title as it stored it.
+      return [withSessionItem(state, event.sessionId, { title }), [{ type: "send", frame: { action: "renameSession", sessionId: event.sessionId, title } }]];
+    }
+    case "deleteSession":
+      if (!isReady(state)) return [state, []];
+      return [{ ...state, deleting: event.sessionId }, [{ type: "send", frame: { action: "deleteSession", sessionId: event.sessionId } }]];
     case "pump":
       return pump(state);
     case "ackTimedOut":
@@ -350,9 +364,31 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
       // A session that just got its first message may not be in the list yet: keep it on top.
       return [state.messages.length > 0 && !current ? touchCurrentSession(listed, state.messages.at(-1)!.createdAt) : listed, []];
     }
+    case "sessionUpdated":
+      return [withSessionItem(state, frame.session.sessionId, frame.session), []];
+    case "sessionDeleted": {
+      const sessions = { ...state.sessions, items: state.sessions.items.filter((i) => i.sessionId !== frame.sessionId) };
+      const next = { ...state, sessions, deleting: state.deleting === frame.sessionId ? undefined : state.deleting };
+      if (frame.sessionId !== state.sessionId) return [next, []];
+      // The chat on screen is gone: a new one takes its place.
+      const [fresh, commands] = update(next, { type: "switchSession", sessionId: undefined, fromUrl: false });
+      return [state.deleting === frame.sessionId ? fresh : withNotice(fresh, "deleted", { text: "That chat was deleted in another tab." }), commands];
+    }
     case "error":
       return errorReceived(state, frame);
   }
+}
+
+/**
+ * A chat's new title (and time) in the sidebar, kept newest first; a chat not listed yet (begun
+ * in another tab) is added. The chat on screen takes the title too.
+ */
+function withSessionItem(state: ChatState, sessionId: string, change: { title: string; updatedAt?: number }): ChatState {
+  const existing = state.sessions.items.find((i) => i.sessionId === sessionId);
+  const item = { sessionId, title: change.title, updatedAt: change.updatedAt ?? existing?.updatedAt ?? 0 };
+  const items = [...state.sessions.items.filter((i) => i.sessionId !== sessionId), item].sort((a, b) => b.updatedAt - a.updatedAt);
+  const session = state.session && state.session.sessionId === sessionId ? { ...state.session, title: change.title } : state.session;
+  return { ...state, session, sessions: { ...state.sessions, items } };
 }
 
 function sessionReceived(state: ChatState, session: SessionInfo, messages: ChatMessage[]): Step {

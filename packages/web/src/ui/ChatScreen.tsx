@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { AuthSession } from "../auth/session.ts";
 import { ChatConnection } from "../chat/connection.ts";
+import { ChatTitle } from "./ChatActions.tsx";
 import { isAnswering, toTurns } from "../chat/turns.ts";
 import { sessionFromUrl, showSessionInUrl } from "../session-url.ts";
 import { Composer } from "./Composer.tsx";
@@ -87,9 +88,18 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           <button type="button" className="menu" ref={menu} aria-label="Chats" aria-controls="sidebar" aria-expanded={drawerOpen} onClick={() => setDrawerOpen(!drawerOpen)}>
             <span aria-hidden="true">☰</span>
           </button>
-          <h1 className="chat-title" title={title}>
-            {title}
-          </h1>
+          {state.sessionId && state.messages.length > 0 ? (
+            <ChatTitle
+              key={state.sessionId}
+              title={title}
+              onRename={(name) => connection.dispatch({ type: "renameSession", sessionId: state.sessionId!, title: name })}
+              onDelete={() => connection.dispatch({ type: "deleteSession", sessionId: state.sessionId! })}
+            />
+          ) : (
+            <h1 className="chat-title" title={title}>
+              {title}
+            </h1>
+          )}
           <ConnectionStatus connection={state.connection} online={online} now={now} onRetry={() => connection.reconnectNow()} />
         </header>
         <Conversation
