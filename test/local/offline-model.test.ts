@@ -153,7 +153,7 @@ describe("tools", () => {
     const third = await next(second, progress, "Plan updated.");
     const time = onlyCall(third);
     expect(time.name).toBe("get_current_time");
-    expect(JSON.parse(time.arguments)).toEqual({ timezone: "UTC" });
+    expect(JSON.parse(time.arguments)).toEqual({ timezone: null });
 
     const fourth = await next(third, time, JSON.stringify({ timezone: "UTC", time: "2026-11-05T09:30:00Z" }));
     const done = onlyCall(fourth);
@@ -178,12 +178,12 @@ describe("tools", () => {
     expect(answer.output_text).toBe('You said: "Plan my afternoon". I made a plan with 2 steps.');
   });
 
-  it("asks for Tokyo time in Japanese, with the conversation sent in full instead of chained", async () => {
+  it("asks for the user's own time (the agent knows their zone) in Japanese, with the conversation sent in full instead of chained", async () => {
     const user = { role: "user" as const, content: "今何時ですか？" };
     const first = await client.responses.create({ model: "offline", input: [user], tools, store: false });
     const call = onlyCall(first);
     expect(call.name).toBe("get_current_time");
-    expect(JSON.parse(call.arguments)).toEqual({ timezone: "Asia/Tokyo" });
+    expect(JSON.parse(call.arguments)).toEqual({ timezone: null });
     const echoed = { type: "function_call" as const, call_id: call.call_id, name: call.name, arguments: call.arguments };
     const answer = await client.responses.create({
       model: "offline",

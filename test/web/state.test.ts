@@ -356,3 +356,14 @@ describe("chats changed in other tabs", () => {
     expect(other.state.sessions.items.map((i) => i.sessionId)).toEqual([SESSION]);
   });
 });
+
+describe("the user's clock", () => {
+  it("goes with every message and Retry, and stays when the tab changes chats", () => {
+    const clock = { timeZone: "America/New_York", locale: "en-US" };
+    const start = run(initialState(SESSION, undefined, clock), { type: "connect", now: 0 }, { type: "opened", now: 1 }, sessionFrame([])).state;
+    const { commands } = run(start, { type: "send", text: "what time is it?", clientMessageId: id(101), now: 5 });
+    expect(sent(commands)).toEqual([{ action: "putMessage", message: "what time is it?", clientMessageId: id(101), ...clock }]);
+    expect(run(start, { type: "retryMessage", messageId: id(1), retryId: id(2) }).commands).toContainEqual({ type: "send", frame: { action: "retryMessage", messageId: id(1), retryId: id(2), ...clock } });
+    expect(run(start, { type: "switchSession", sessionId: undefined, fromUrl: false }).state.clock).toEqual(clock);
+  });
+});

@@ -3,10 +3,17 @@ import { Message } from "./message.ts";
 
 // ---- client → server (route selection is the `action` field) ----
 
+/** The sender's IANA time zone and BCP 47 locale (`Intl.DateTimeFormat().resolvedOptions()`), for the agent's tools. */
+const UserClock = {
+  timeZone: z.string().min(1).max(64).optional(),
+  locale: z.string().min(1).max(35).optional(),
+};
+
 export const PutMessageFrame = z.object({
   action: z.literal("putMessage"),
   message: z.string(),
   clientMessageId: z.uuid().optional(),
+  ...UserClock,
 });
 export const GetSessionFrame = z.object({
   action: z.literal("getSession"),
@@ -29,6 +36,7 @@ export const RetryMessageFrame = z.object({
   action: z.literal("retryMessage"),
   messageId: z.uuid(),
   retryId: z.uuid(),
+  ...UserClock,
 });
 
 /** Renames one of the user's chats (any of them, not only the connection's). */

@@ -12,6 +12,9 @@ export const AgentJob = z.object({
   message: z.string(),
   createdAt: z.number().int().nonnegative(),
   source: z.enum(["websocket", "http"]),
+  /** The user's IANA time zone and BCP 47 locale, as their page reported them: the time tool answers in them. */
+  timeZone: z.string().max(64).optional(),
+  locale: z.string().max(35).optional(),
 });
 export type AgentJob = z.infer<typeof AgentJob>;
 

@@ -10,6 +10,8 @@ export interface RetryInput {
   connectionId: string;
   messageId: string;
   retryId: string;
+  timeZone?: string;
+  locale?: string;
 }
 
 export type RetryResult =
@@ -47,6 +49,8 @@ export async function retryUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
     message: stored.message,
     createdAt: stored.createdAt,
     source: "websocket",
+    ...(input.timeZone && { timeZone: input.timeZone }),
+    ...(input.locale && { locale: input.locale }),
   };
   await deps.sqs.send(
     new SendMessageCommand({

@@ -11,7 +11,7 @@ export const handler = messageRoute("retryMessage", async (route) => {
   const { connectionId, userId, deps, log } = route;
   const frame = parseClientFrame("retryMessage", route.body);
   const { sessionId } = await sessionOfConnection(route);
-  const result = await retryUserMessage(deps, { sessionId, userId, connectionId, messageId: frame.messageId, retryId: frame.retryId }, log);
+  const result = await retryUserMessage(deps, { sessionId, userId, connectionId, messageId: frame.messageId, retryId: frame.retryId, timeZone: frame.timeZone, locale: frame.locale }, log);
   if (result.status === "not_found") throw new FrameError("NOT_FOUND", "There is no such message of yours in this chat.", { messageId: frame.messageId, retryId: frame.retryId });
   if (result.status === "rate_limited") {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));

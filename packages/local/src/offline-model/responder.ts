@@ -51,8 +51,9 @@ function allCompleted(args: string): boolean {
   return false;
 }
 
-export function timeCall(japanese: boolean): Reply & { kind: "function_call" } {
-  return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: japanese ? "Asia/Tokyo" : "UTC" }) };
+/** A question about "now" is about the user's own time zone: null leaves it to the agent, which knows it. */
+export function timeCall(_japanese: boolean): Reply & { kind: "function_call" } {
+  return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: null }) };
 }
 
 export function planCall(request: string, withTime: boolean): Reply & { kind: "function_call" } {

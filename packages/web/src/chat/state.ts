@@ -85,6 +85,8 @@ export interface ChatState {
   sessions: { items: SessionListItem[]; cursor?: string; loading: boolean; loaded: boolean; supported: boolean; requested?: string };
   parts: Record<string, (string | undefined)[]>;
   notices: Notice[];
+  /** The user's time zone and locale, sent with each message for the agent's tools (read once by the page). */
+  clock: { timeZone?: string; locale?: string };
   /** A chat this tab asked to delete: when it is gone, no notice is needed here. */
   deleting?: string;
   /** Retries asked for, by the USER message's messageId (its jobId). */
@@ -131,8 +133,9 @@ export type Command =
   | { type: "cancel"; timer: Timer }
   | { type: "showSession"; sessionId: string | undefined; push: boolean };
 
-export function initialState(sessionId?: string, sessions?: ChatState["sessions"]): ChatState {
+export function initialState(sessionId?: string, sessions?: ChatState["sessions"], clock: ChatState["clock"] = {}): ChatState {
   return {
+    clock,
     sessionId,
     session: undefined,
     messages: [],
@@ -181,7 +184,7 @@ export function update(state: ChatState, event: ChatEvent): Step {
     case "retryMessage": {
       if (!isReady(state) || state.retries[event.messageId]) return [state, []];
       const retries = { ...state.retries, [event.messageId]: { retryId: event.retryId, status: "sending" as const } };
-      return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId } }]];
+      return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId, ...state.clock } }]];
     }
     case "renameSession": {
       const title = event.title.trim();
@@ -225,7 +228,7 @@ export function update(state: ChatState, event: ChatEvent): Step {
       return requestSessions(state);
     case "switchSession": {
       if (event.sessionId !== undefined && event.sessionId === state.sessionId) return [state, []];
-      const fresh = initialState(event.sessionId, state.sessions);
+      const fresh = initialState(event.sessionId, state.sessions, state.clock);
       const next: ChatState = { ...fresh, connection: { ...fresh.connection, phase: "connecting" } };
       const commands: Command[] = [
         { type: "cancel", timer: "reconnect" },
@@ -469,7 +472,7 @@ function queueMessage(state: ChatState, text: string, clientMessageId: string, n
   if (text.trim() === "") return [state, []];
   const length = characterCount(text);
   if (length > MAX_MESSAGE_CHARS) return [withNotice(state, "tooLong", { text: tooLongText(length, MAX_MESSAGE_CHARS) }), []];
-  if (frameBytes({ action: "putMessage", message: text, clientMessageId }) > MAX_CLIENT_FRAME_BYTES) {
+  if (frameBytes({ action: "putMessage", message: text, clientMessageId, ...state.clock }) > MAX_CLIENT_FRAME_BYTES) {
     return [withNotice(state, "tooLong", { text: "This message is too large to send in one piece. Shorten it and send again." }), []];
   }
   const outbox = [...state.outbox, { clientMessageId, text, queuedAt: now, status: "queued" as const }];
@@ -483,7 +486,7 @@ function pump(state: ChatState): Step {
   return [
     { ...state, outbox: state.outbox.map((o) => (o === next ? { ...o, status: "sending" as const } : o)) },
     [
-      { type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId } },
+      { type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId, ...state.clock } },
       { type: "later", timer: "ackTimeout", delayMs: ACK_TIMEOUT_MS },
     ],
   ];
