@@ -58,9 +58,15 @@ export async function openChat(
   browser: Browser,
   baseUrl: string,
   user: string,
-  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; timezoneId?: string; locale?: string } = {},
+  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; timezoneId?: string; locale?: string; touch?: boolean } = {},
 ): Promise<ChatTab> {
-  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, locale: options.locale ?? "en-US", timezoneId: options.timezoneId ?? "Asia/Tokyo", deviceScaleFactor: 1 });
+  const context = await browser.newContext({
+    viewport: options.viewport ?? DESKTOP,
+    locale: options.locale ?? "en-US",
+    timezoneId: options.timezoneId ?? "Asia/Tokyo",
+    deviceScaleFactor: 1,
+    ...(options.touch && { hasTouch: true, isMobile: true }),
+  });
   await context.addInitScript((name) => localStorage.setItem("azuchi.devUser", name), user);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));

@@ -47,6 +47,17 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
     setDrawerOpen(false);
     menu.current?.focus();
   };
+  // Escape closes the drawer wherever the focus is (it may still be on ☰).
+  useEffect(() => {
+    if (!drawerOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      setDrawerOpen(false);
+      menu.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [drawerOpen]);
 
   const firstUserText = state.messages.find((m) => m.role === "USER")?.message;
   const title = state.session?.title || (firstUserText ? firstUserText.slice(0, 80) : "New chat");
