@@ -120,6 +120,7 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           loadingOlder={state.history.loadingOlder}
           loaded={state.history.loaded}
           onLoadOlder={() => connection.dispatch({ type: "loadOlder" })}
+          onEditResend={(text) => connection.send(text)}
           onRetry={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "retryMessage", messageId, retryId: crypto.randomUUID() }) : undefined}
           empty={
             <div className="empty">

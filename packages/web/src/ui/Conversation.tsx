@@ -12,6 +12,8 @@ interface ConversationProps {
   onLoadOlder(): void;
   /** Absent while a Retry cannot be sent (not connected). */
   onRetry?: (messageId: string) => void;
+  /** Sends an edited copy of the last message as a new one; false when refused (too long). */
+  onEditResend?: (text: string) => boolean;
   empty: ReactNode;
 }
 
@@ -20,9 +22,12 @@ const PINNED_PX = 96;
 /** Within this many pixels of the top, the previous page is fetched. */
 const LOAD_OLDER_PX = 240;
 
+/** A turn whose message may be edited and sent again: the agent is done with it. */
+const ENDED = new Set<Turn["status"]>(["done", "stopped", "failed", "unanswered"]);
+
 const turnTime = (turn: Turn) => turn.user?.createdAt ?? turn.pending?.queuedAt ?? turn.lastActivityAt;
 
-export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, empty }: ConversationProps) {
+export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, onEditResend, empty }: ConversationProps) {
   const scroller = useRef<HTMLElement>(null);
   const pinned = useRef(true);
   const firstKey = useRef<string | undefined>(undefined);
@@ -117,7 +122,7 @@ export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoa
                   <span>{formatDay(at, now)}</span>
                 </div>
               )}
-              <TurnView turn={turn} onRetry={onRetry} />
+              <TurnView turn={turn} onRetry={onRetry} onEditResend={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onEditResend : undefined} />
             </Fragment>
           );
         })}

@@ -1,7 +1,9 @@
 import type { ChatMessage } from "../chat/protocol.ts";
 import type { ReplyStream } from "../chat/streams.ts";
 import { summaryText, type PlanView, type Turn, type TurnStatus, type TurnSummary } from "../chat/turns.ts";
+import { useRef, useState } from "react";
 import { Markdown } from "./Markdown.tsx";
+import { CopyButtons } from "./MessageActions.tsx";
 import { replyMarks } from "./reply-marks.ts";
 import { Time } from "./Time.tsx";
 
@@ -17,19 +19,37 @@ interface TurnViewProps {
   turn: Turn;
   /** Retry the turn's message after the agent gave up on it; absent while it cannot be sent. */
   onRetry?: (messageId: string) => void;
+  /** Only on the last turn once it has ended: send an edited copy of its message as a new one. */
+  onEditResend?: (text: string) => boolean;
 }
 
-export function TurnView({ turn, onRetry }: TurnViewProps) {
+export function TurnView({ turn, onRetry, onEditResend }: TurnViewProps) {
   const text = turn.user?.message ?? turn.pending?.text;
+  const [editing, setEditing] = useState(false);
   const hasAgentSide = turn.activity.length > 0 || turn.plan || turn.items.length > 0 || turn.stream;
   const statusText = STATUS_TEXT[turn.status];
   return (
     <article className="turn" data-status={turn.status} aria-busy={turn.status === "answering" || undefined}>
-      {text !== undefined && (
+      {text !== undefined && editing && onEditResend && (
+        <EditMessage
+          text={text}
+          onCancel={() => setEditing(false)}
+          onSend={(edited) => {
+            if (onEditResend(edited)) setEditing(false);
+          }}
+        />
+      )}
+      {text !== undefined && !(editing && onEditResend) && (
         <div className="bubble user" data-role="USER" data-pending={turn.pending ? turn.pending.status : undefined}>
           <p className="plain">{text}</p>
           <footer>
             {statusText && <span className="badge" data-status={turn.status}>{statusText}</span>}
+            {turn.user && <CopyButtons markdown={text} />}
+            {turn.user && onEditResend && (
+              <button type="button" className="message-action" onClick={() => setEditing(true)}>
+                Edit
+              </button>
+            )}
             {turn.user && <Time at={turn.user.createdAt} />}
           </footer>
         </div>
@@ -135,6 +155,47 @@ function FailureNotice({ turn, onRetry }: { turn: Turn; onRetry?: (messageId: st
   );
 }
 
+/**
+ * Edit and resend: the edited text goes as a new message (the exchange above stays, in the
+ * page and in the agent's memory). Enter sends, Escape cancels.
+ */
+function EditMessage({ text, onSend, onCancel }: { text: string; onSend(text: string): void; onCancel(): void }) {
+  const [draft, setDraft] = useState(text);
+  return (
+    <form
+      className="bubble user editing"
+      data-role="USER"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (draft.trim() !== "") onSend(draft);
+      }}
+    >
+      <textarea
+        aria-label="Edit your message"
+        value={draft}
+        autoFocus
+        rows={Math.min(8, draft.split("\n").length + 1)}
+        onChange={(event) => setDraft(event.target.value)}
+        onKeyDown={(event) => {
+          if (event.key === "Escape") onCancel();
+          if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing && event.keyCode !== 229) {
+            event.preventDefault();
+            if (draft.trim() !== "") onSend(draft);
+          }
+        }}
+      />
+      <footer>
+        <button type="button" className="message-action" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="message-action primary" disabled={draft.trim() === ""}>
+          Send edited
+        </button>
+      </footer>
+    </form>
+  );
+}
+
 function Item({ message }: { message: ChatMessage }) {
   if (message.messageType === "SYSTEM_LOG") {
     return (
@@ -148,27 +209,7 @@ function Item({ message }: { message: ChatMessage }) {
   if (message.messageType === "CONVERSATION" || message.messageType === "PLAN") {
     // A PLAN without a readable payload still has its text.
     const marks = message.messageType === "CONVERSATION" ? replyMarks(message) : [];
-    return (
-      <div
-        className="bubble agent"
-        data-role={message.role}
-        data-type={message.messageType}
-        data-reply={message.role === "AGENT" && message.messageType === "CONVERSATION" ? message.messageId : undefined}
-        tabIndex={-1}
-        data-stopped={message.stopped || undefined}
-        data-marks={marks.map((m) => m.status).join(" ") || undefined}
-      >
-        <Markdown text={message.message} />
-        <footer>
-          {marks.map((mark) => (
-            <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
-              {mark.label}
-            </span>
-          ))}
-          <Time at={message.createdAt} />
-        </footer>
-      </div>
-    );
+    return <AgentBubble message={message} marks={marks} />;
   }
   // A type newer than this page: its text, as plain text.
   return (
@@ -207,5 +248,34 @@ function TypingDots({ label }: { label: string }) {
       <i />
       <i />
     </span>
+  );
+}
+
+/** A reply (or a PLAN without a readable payload): Markdown, with Copy (Markdown or text). */
+function AgentBubble({ message, marks }: { message: ChatMessage; marks: ReturnType<typeof replyMarks> }) {
+  const body = useRef<HTMLDivElement>(null);
+  return (
+      <div
+        className="bubble agent"
+        data-role={message.role}
+        data-type={message.messageType}
+        data-reply={message.role === "AGENT" && message.messageType === "CONVERSATION" ? message.messageId : undefined}
+        tabIndex={-1}
+        data-stopped={message.stopped || undefined}
+        data-marks={marks.map((m) => m.status).join(" ") || undefined}
+      >
+        <div ref={body}>
+          <Markdown text={message.message} />
+        </div>
+        <footer>
+          {marks.map((mark) => (
+            <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
+              {mark.label}
+            </span>
+          ))}
+          <CopyButtons markdown={message.message} rendered={body} />
+          <Time at={message.createdAt} />
+        </footer>
+      </div>
   );
 }
