@@ -23,6 +23,7 @@ export const chatRoutes = {
   retryMessage: `${handlers}/retry-message.handler`,
   renameSession: `${handlers}/rename-session.handler`,
   deleteSession: `${handlers}/delete-session.handler`,
+  regenerateReply: `${handlers}/regenerate-reply.handler`,
 } as const;
 
 export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
@@ -75,6 +76,7 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   socket.route("retryMessage", chat(chatRoutes.retryMessage));
   socket.route("renameSession", chat(chatRoutes.renameSession));
   socket.route("deleteSession", chat(chatRoutes.deleteSession));
+  socket.route("regenerateReply", chat(chatRoutes.regenerateReply));
 
   events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
     pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },

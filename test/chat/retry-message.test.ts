@@ -84,4 +84,24 @@ describe("retryMessage", () => {
     expect(new Set(replies.map((m) => m.messageId)).size).toBe(1);
     await tab.close();
   });
+
+  it("regenerateReply: another answer under the same question as a new job, the first answer kept", async () => {
+    const tab = await stack.connect("again");
+    const sessionId = await stack.sessionOf(tab);
+    tab.send({ action: "putMessage", message: "say it twice", clientMessageId: randomUUID() });
+    const first = await tab.waitFor(messageFrame("CONVERSATION", "AGENT"));
+    const messageId = first.message.jobId!;
+    const regenerateId = randomUUID();
+    tab.send({ action: "regenerateReply", messageId, regenerateId });
+    await tab.waitFor((f) => f.type === "ack" && f.clientMessageId === regenerateId);
+    const second = await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === `${messageId}:${regenerateId}`), 10_000);
+    expect(second.message.messageId).not.toBe(first.message.messageId);
+    expect(second.message.message).toContain("say it twice");
+    tab.send({ action: "getSession" });
+    const session = await tab.waitFor((f) => f.type === "session" && f.messages.length >= 2 && f.messages.some((m) => m.messageId === second.message.messageId));
+    if (session.type !== "session") throw new Error("unreachable");
+    expect(session.session.sessionId).toBe(sessionId);
+    expect(session.messages.filter((m) => m.role === "AGENT" && m.messageType === "CONVERSATION").map((m) => m.messageId)).toEqual([first.message.messageId, second.message.messageId]);
+    await tab.close();
+  });
 });

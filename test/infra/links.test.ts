@@ -16,6 +16,7 @@ const HANDLERS = [
   "packages/chat/src/handlers/retry-message.handler",
   "packages/chat/src/handlers/rename-session.handler",
   "packages/chat/src/handlers/delete-session.handler",
+  "packages/chat/src/handlers/regenerate-reply.handler",
   "packages/chat/src/handlers/session-titles.handler",
   "packages/agent/src/handlers/consume-jobs.handler",
   "packages/agent/src/handlers/generate-reply.handler",

@@ -1,9 +1,9 @@
 import type { ErrorCode } from "@azuchi/core";
-import { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import { z } from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
-export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession"] as const;
+export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession", "regenerateReply"] as const;
 
 const schemas = {
   putMessage: PutMessageFrame,
@@ -13,6 +13,7 @@ const schemas = {
   retryMessage: RetryMessageFrame,
   renameSession: RenameSessionFrame,
   deleteSession: DeleteSessionFrame,
+  regenerateReply: RegenerateReplyFrame,
 } as const;
 
 /** A bad frame, with the code the `error` frame carries. */

@@ -51,7 +51,19 @@ export const DeleteSessionFrame = z.object({
   sessionId: z.uuid(),
 });
 
+/**
+ * Asks for another answer to a USER message of this session: a new job `<messageId>:<regenerateId>`;
+ * the answers before it are kept as previous versions. `regenerateId` makes a resent frame the same.
+ */
+export const RegenerateReplyFrame = z.object({
+  action: z.literal("regenerateReply"),
+  messageId: z.uuid(),
+  regenerateId: z.uuid(),
+  ...UserClock,
+});
+
 export type PutMessageFrame = z.infer<typeof PutMessageFrame>;
+export type RegenerateReplyFrame = z.infer<typeof RegenerateReplyFrame>;
 export type RenameSessionFrame = z.infer<typeof RenameSessionFrame>;
 export type DeleteSessionFrame = z.infer<typeof DeleteSessionFrame>;
 export type GetSessionFrame = z.infer<typeof GetSessionFrame>;

@@ -28,7 +28,23 @@ export type RetryResult =
  * the jobId), so the agent counts its attempts afresh. It costs a model call, so it spends the
  * user's message rate like a new message.
  */
-export async function retryUserMessage(deps: Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl" | "messageRate" | "chatKeys">, input: RetryInput, log: SubmitLog): Promise<RetryResult> {
+export async function retryUserMessage(deps: RequeueDeps, input: RetryInput, log: SubmitLog): Promise<RetryResult> {
+  return requeueUserMessage(deps, input, { jobId: input.messageId, deduplicationId: `retry-${input.retryId}` }, log);
+}
+
+/**
+ * Another answer to a stored USER message (regenerateReply): a new job `<messageId>:<regenerateId>`
+ * whose messages are new ones, so the answers before it stay as they are (previous versions).
+ * The agent's memory gets the question again with the new answer.
+ */
+export async function regenerateReply(deps: RequeueDeps, input: Omit<RetryInput, "retryId"> & { regenerateId: string }, log: SubmitLog): Promise<RetryResult> {
+  const jobId = `${input.messageId}:${input.regenerateId}`;
+  return requeueUserMessage(deps, input, { jobId, deduplicationId: `regenerate-${input.regenerateId}` }, log);
+}
+
+type RequeueDeps = Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl" | "messageRate" | "chatKeys">;
+
+async function requeueUserMessage(deps: RequeueDeps, input: Omit<RetryInput, "retryId">, queued: { jobId: string; deduplicationId: string }, log: SubmitLog): Promise<RetryResult> {
   const stored = await deps.messages.findById(input.messageId);
   // The connection's session was checked to be the user's at $connect: a message of it is theirs.
   if (!stored || stored.sessionId !== input.sessionId || stored.role !== "USER") return { status: "not_found" };
@@ -41,7 +57,7 @@ export async function retryUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
   }
   const job: AgentJob = {
     v: 1,
-    jobId: stored.messageId,
+    jobId: queued.jobId,
     sessionId: stored.sessionId,
     userId: input.userId,
     connectionId: input.connectionId,
@@ -57,9 +73,9 @@ export async function retryUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
       QueueUrl: deps.queueUrl,
       MessageBody: JSON.stringify(job),
       MessageGroupId: job.sessionId,
-      MessageDeduplicationId: `retry-${input.retryId}`,
+      MessageDeduplicationId: queued.deduplicationId,
     }),
   );
-  log.info("message queued again", { jobId: job.jobId, retryId: input.retryId });
+  log.info("message queued again", { jobId: job.jobId, deduplicationId: queued.deduplicationId });
   return { status: "requeued", message: stored };
 }

@@ -223,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         retryMessage: chat.retryMessage,
         renameSession: chat.renameSession,
         deleteSession: chat.deleteSession,
+        regenerateReply: chat.regenerateReply,
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
