@@ -41,4 +41,27 @@ describe("what can be done with a message", () => {
     await expect(question.count()).resolves.toBe(2);
     await tab.context.close();
   });
+
+  it("regenerates the last answer: a new one under the same question, the old one kept as a previous answer", async () => {
+    const tab = await openChat(env.browser, env.stack.url, "again");
+    const { page, conversation } = tab;
+    await say(tab, "Answer me twice 🔁");
+    const turn = conversation.locator("article.turn").filter({ hasText: "Answer me twice 🔁" });
+    const current = turn.locator('.agent-side > .bubble[data-role="AGENT"][data-type="CONVERSATION"]');
+    await current.waitFor({ timeout: 10_000 });
+    const firstId = await current.getAttribute("data-reply");
+    await turn.getByRole("button", { name: "Regenerate" }).click();
+    await expect.poll(async () => (await current.count()) === 1 && (await current.getAttribute("data-reply")) !== firstId, { timeout: 10_000 }).toBe(true);
+    await expect(current.innerText()).resolves.toContain('You said: "Answer me twice 🔁".');
+    const previous = turn.locator("details.previous-answers");
+    await expect(previous.locator("summary").innerText()).resolves.toBe("Previous answer");
+    await expect(previous.locator(".bubble").getAttribute("data-reply")).resolves.toBe(firstId);
+    await expect(conversation.locator("article.turn").count()).resolves.toBe(1);
+    // The same after a reload, from the server.
+    await page.reload();
+    await current.waitFor();
+    await expect(previous.locator(".bubble").getAttribute("data-reply")).resolves.toBe(firstId);
+    await expect(conversation.locator("article.turn").count()).resolves.toBe(1);
+    await tab.context.close();
+  });
 });

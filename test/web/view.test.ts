@@ -71,6 +71,21 @@ describe("turns: what the conversation shows", () => {
     expect(answered).toMatchObject({ status: "done", notice: { count: 4, resolved: true } });
   });
 
+  it("puts a regenerated answer under its question, the earlier one as a previous answer, and none current while the new one is made", () => {
+    const regenerated = `${id(1)}:${id(50)}`;
+    const first = agent(3, 1, "CONVERSATION", "first answer");
+    const making = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), first, agent(4, 1, "AGENT_LOG", "again", { jobId: regenerated })]), NOW);
+    expect(making).toHaveLength(1);
+    expect(making[0]).toMatchObject({ status: "answering", previous: [first] });
+    expect(making[0]!.reply).toBeUndefined();
+    expect(making[0]!.items).toEqual([]);
+    const done = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), first, agent(4, 1, "AGENT_LOG", "again", { jobId: regenerated }), agent(5, 1, "CONVERSATION", "second answer", { jobId: regenerated })]), NOW)[0]!;
+    expect(done.reply?.message).toBe("second answer");
+    expect(done.previous.map((m) => m.message)).toEqual(["first answer"]);
+    expect(done.items.map((m) => m.message)).toEqual(["second answer"]);
+    expect(done.status).toBe("done");
+  });
+
   it("marks a turn answered while it streams, and the next one queued behind it", () => {
     const stream = addDelta(undefined, id(9), 0, "Hel", NOW);
     const turns = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), user(3)], { streams: { [id(9)]: stream } }), NOW);

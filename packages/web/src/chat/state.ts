@@ -5,6 +5,7 @@
  * randomness come in with the events — so it is tested without a browser or a socket;
  * `ChatConnection` (connection.ts) is the one place that performs the commands.
  */
+import { jobQuestion } from "../../../core/src/job.ts";
 import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
 import { reconnectDelay } from "./backoff.ts";
 import { describeError, SESSION_UNREACHABLE, SIGN_IN_EXPIRED, tooLongText, type HumanError } from "./errors.ts";
@@ -67,6 +68,8 @@ export interface Notice extends HumanError {
 export interface PendingRetry {
   retryId: string;
   status: "sending" | "queued";
+  /** A regeneration's job (`<messageId>:<regenerateId>`): it has begun once any message of it arrives. */
+  jobId?: string;
 }
 
 type HistoryRequest = { kind: "initial" | "older" | "catchUp"; limit: number };
@@ -110,6 +113,8 @@ export type ChatEvent =
   | { type: "retrySend"; noticeId: string; now: number }
   /** Retry: the agent answers a given-up USER message again (retryMessage). */
   | { type: "retryMessage"; messageId: string; retryId: string }
+  /** Another answer to a USER message (regenerateReply); the answers before it stay. */
+  | { type: "regenerateReply"; messageId: string; regenerateId: string }
   | { type: "renameSession"; sessionId: string; title: string }
   /** Asked after the user confirmed it. */
   | { type: "deleteSession"; sessionId: string }
@@ -185,6 +190,12 @@ export function update(state: ChatState, event: ChatEvent): Step {
       if (!isReady(state) || state.retries[event.messageId]) return [state, []];
       const retries = { ...state.retries, [event.messageId]: { retryId: event.retryId, status: "sending" as const } };
       return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId, ...state.clock } }]];
+    }
+    case "regenerateReply": {
+      if (!isReady(state) || state.retries[event.messageId]) return [state, []];
+      const jobId = `${event.messageId}:${event.regenerateId}`;
+      const retries = { ...state.retries, [event.messageId]: { retryId: event.regenerateId, status: "sending" as const, jobId } };
+      return [{ ...state, retries }, [{ type: "send", frame: { action: "regenerateReply", messageId: event.messageId, regenerateId: event.regenerateId, ...state.clock } }]];
     }
     case "renameSession": {
       const title = event.title.trim();
@@ -519,10 +530,12 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
   // A retry has begun once its job says something new: a new attempt's notice, or the answer.
   let retries = state.retries;
   for (const message of incoming) {
-    const jobId = message.jobId;
-    if (!jobId || !retries[jobId] || state.messages.some((m) => m.messageId === message.messageId)) continue;
-    if (message.messageType === "SYSTEM_LOG" || (message.role === "AGENT" && message.messageType === "CONVERSATION")) {
-      const { [jobId]: _begun, ...rest } = retries;
+    const question = message.jobId && jobQuestion(message.jobId);
+    const retry = question ? retries[question] : undefined;
+    if (!question || !retry || state.messages.some((m) => m.messageId === message.messageId)) continue;
+    const begun = retry.jobId ? message.jobId === retry.jobId : message.messageType === "SYSTEM_LOG" || (message.role === "AGENT" && message.messageType === "CONVERSATION");
+    if (begun) {
+      const { [question]: _begun, ...rest } = retries;
       retries = rest;
     }
   }

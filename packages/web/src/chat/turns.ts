@@ -4,6 +4,7 @@
  * (AGENT_LOG), the latest plan (PLAN), notices (SYSTEM_LOG), the reply, and the stream of a
  * reply still being written. Pure: derived from the state and the time.
  */
+import { jobQuestion } from "../../../core/src/job.ts";
 import type { ChatMessage } from "./protocol.ts";
 import type { ChatState, OutgoingMessage, PendingRetry } from "./state.ts";
 import type { ReplyStream } from "./streams.ts";
@@ -57,8 +58,10 @@ export interface Turn {
    * where the first one was), how many there were, and whether an answer came after all.
    */
   notice?: { message: ChatMessage; count: number; final: boolean; resolved: boolean };
-  /** A Retry of this turn's message is on its way. */
+  /** A Retry or a regeneration of this turn's message is on its way. */
   retry?: PendingRetry["status"];
+  /** Earlier answers to the same message (regenerated since), oldest first; not in `items`. */
+  previous: ChatMessage[];
 }
 
 export function toPlan(message: ChatMessage, revision: number): PlanView | undefined {
@@ -74,13 +77,16 @@ export function toPlan(message: ChatMessage, revision: number): PlanView | undef
 }
 
 function emptyTurn(key: string, at: number): Turn {
-  return { key, activity: [], items: [], status: "waiting", lastActivityAt: at };
+  return { key, activity: [], items: [], previous: [], status: "waiting", lastActivityAt: at };
 }
 
 export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox" | "connection"> & Partial<Pick<ChatState, "retries">>, now: number): Turn[] {
   const turns: Turn[] = [];
   const byJob = new Map<string, Turn>();
   const planRevisions = new Map<Turn, number>();
+  /** The job each turn heard from last: an answer is current only if it is that job's. */
+  const latestJob = new Map<Turn, string>();
+  const replies = new Map<Turn, ChatMessage[]>();
 
   for (const message of state.messages) {
     if (message.role === "USER") {
@@ -89,13 +95,16 @@ export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox"
       byJob.set(message.messageId, turn);
       continue;
     }
-    let turn = message.jobId ? byJob.get(message.jobId) : turns.at(-1);
+    // Every answer to a message (a regenerated one's job is `<messageId>:<regenerateId>`) goes under it.
+    const question = message.jobId ? jobQuestion(message.jobId) : undefined;
+    let turn = question ? byJob.get(question) : turns.at(-1);
     if (!turn) {
       // The USER message is on an older page not loaded yet (or the message has no job).
-      turn = emptyTurn(message.jobId ? `job:${message.jobId}` : `orphan:${message.messageId}`, message.createdAt);
+      turn = emptyTurn(question ? `job:${question}` : `orphan:${message.messageId}`, message.createdAt);
       turns.push(turn);
-      if (message.jobId) byJob.set(message.jobId, turn);
+      if (question) byJob.set(question, turn);
     }
+    if (message.jobId) latestJob.set(turn, message.jobId);
     turn.lastActivityAt = Math.max(turn.lastActivityAt, message.createdAt);
     if (message.messageType === "AGENT_LOG") {
       turn.activity.push(message);
@@ -109,13 +118,21 @@ export function toTurns(state: Pick<ChatState, "messages" | "streams" | "outbox"
     } else {
       turn.items.push(message);
       if (message.messageType === "SYSTEM_LOG") turn.notice = { message, count: 1, final: isFinal(message), resolved: false };
-      if (message.role === "AGENT" && message.messageType === "CONVERSATION") turn.reply = message;
+      if (message.role === "AGENT" && message.messageType === "CONVERSATION") replies.set(turn, [...(replies.get(turn) ?? []), message]);
     }
+  }
+  for (const [turn, answers] of replies) {
+    const last = answers.at(-1)!;
+    // While another answer is being made, every answer so far is a previous one.
+    const current = last.jobId === undefined || last.jobId === latestJob.get(turn) ? last : undefined;
+    turn.reply = current;
+    turn.previous = answers.filter((m) => m !== current);
+    if (turn.previous.length > 0) turn.items = turn.items.filter((m) => !turn.previous.includes(m));
   }
   for (const turn of turns) {
     if (turn.notice && turn.reply) turn.notice.resolved = true;
     const retry = turn.user && state.retries?.[turn.user.messageId];
-    if (retry && !turn.reply) turn.retry = retry.status;
+    if (retry && (retry.jobId !== undefined || !turn.reply)) turn.retry = retry.status;
   }
 
   for (const stream of Object.values(state.streams)) {
@@ -151,9 +168,9 @@ function summaryOf(turn: Turn): TurnSummary {
 const isFinal = (message: ChatMessage) => (message.payload as { final?: unknown } | undefined)?.final === true;
 
 function statusOf(turn: Turn, busyBefore: boolean, now: number): TurnStatus {
-  if (turn.reply) return turn.reply.stopped ? "stopped" : "done";
-  // Retried: waiting for the agent again (or behind the turn being answered).
+  // Retried or regenerated: waiting for the agent again (or behind the turn being answered).
   if (turn.retry) return busyBefore ? "queued" : "waiting";
+  if (turn.reply) return turn.reply.stopped ? "stopped" : "done";
   if (turn.notice?.final) return "failed";
   const recent = now - turn.lastActivityAt < STALE_MS;
   const started = turn.activity.length > 0 || turn.plan !== undefined || turn.items.length > 0 || turn.stream !== undefined;

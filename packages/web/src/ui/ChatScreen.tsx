@@ -121,6 +121,7 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           loaded={state.history.loaded}
           onLoadOlder={() => connection.dispatch({ type: "loadOlder" })}
           onEditResend={(text) => connection.send(text)}
+          onRegenerate={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "regenerateReply", messageId, regenerateId: crypto.randomUUID() }) : undefined}
           onRetry={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "retryMessage", messageId, retryId: crypto.randomUUID() }) : undefined}
           empty={
             <div className="empty">

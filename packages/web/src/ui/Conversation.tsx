@@ -14,6 +14,8 @@ interface ConversationProps {
   onRetry?: (messageId: string) => void;
   /** Sends an edited copy of the last message as a new one; false when refused (too long). */
   onEditResend?: (text: string) => boolean;
+  /** Another answer to the last message; absent while it cannot be sent. */
+  onRegenerate?: (messageId: string) => void;
   empty: ReactNode;
 }
 
@@ -27,7 +29,7 @@ const ENDED = new Set<Turn["status"]>(["done", "stopped", "failed", "unanswered"
 
 const turnTime = (turn: Turn) => turn.user?.createdAt ?? turn.pending?.queuedAt ?? turn.lastActivityAt;
 
-export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, onEditResend, empty }: ConversationProps) {
+export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, onEditResend, onRegenerate, empty }: ConversationProps) {
   const scroller = useRef<HTMLElement>(null);
   const pinned = useRef(true);
   const firstKey = useRef<string | undefined>(undefined);
@@ -122,7 +124,12 @@ export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoa
                   <span>{formatDay(at, now)}</span>
                 </div>
               )}
-              <TurnView turn={turn} onRetry={onRetry} onEditResend={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onEditResend : undefined} />
+              <TurnView
+                turn={turn}
+                onRetry={onRetry}
+                onEditResend={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onEditResend : undefined}
+                onRegenerate={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onRegenerate : undefined}
+              />
             </Fragment>
           );
         })}

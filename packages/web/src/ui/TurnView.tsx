@@ -21,12 +21,14 @@ interface TurnViewProps {
   onRetry?: (messageId: string) => void;
   /** Only on the last turn once it has ended: send an edited copy of its message as a new one. */
   onEditResend?: (text: string) => boolean;
+  /** Only on the last turn once it has ended: another answer to its message, this one kept. */
+  onRegenerate?: (messageId: string) => void;
 }
 
-export function TurnView({ turn, onRetry, onEditResend }: TurnViewProps) {
+export function TurnView({ turn, onRetry, onEditResend, onRegenerate }: TurnViewProps) {
   const text = turn.user?.message ?? turn.pending?.text;
   const [editing, setEditing] = useState(false);
-  const hasAgentSide = turn.activity.length > 0 || turn.plan || turn.items.length > 0 || turn.stream;
+  const hasAgentSide = turn.activity.length > 0 || turn.plan || turn.items.length > 0 || turn.stream || turn.previous.length > 0;
   const statusText = STATUS_TEXT[turn.status];
   return (
     <article className="turn" data-status={turn.status} aria-busy={turn.status === "answering" || undefined}>
@@ -58,15 +60,31 @@ export function TurnView({ turn, onRetry, onEditResend }: TurnViewProps) {
         <div className="agent-side">
           {turn.activity.length > 0 && <ActivityTrail lines={turn.activity} live={turn.status === "answering"} status={turn.status} summary={turn.summary} />}
           {turn.plan && <PlanChecklist plan={turn.plan} live={turn.status === "answering"} />}
+          {turn.previous.length > 0 && (
+            <details className="previous-answers">
+              <summary>
+                {turn.previous.length === 1 ? "Previous answer" : `Previous answers (${turn.previous.length})`}
+              </summary>
+              {turn.previous.map((message) => (
+                <AgentBubble key={message.messageId} message={message} marks={replyMarks(message)} />
+              ))}
+            </details>
+          )}
           {turn.items.map((message) =>
             message === turn.notice?.message ? (
               // Keyed by the first notice's place, so the one notice updates where it stands.
-              <FailureNotice key="notice" turn={turn} onRetry={onRetry} />
+              // A regeneration that failed is tried again by regenerating.
+              <FailureNotice key="notice" turn={turn} onRetry={message.jobId?.includes(":") ? onRegenerate : onRetry} />
             ) : (
               <Item key={message.messageId} message={message} />
             ),
           )}
           {turn.stream && <StreamingReply stream={turn.stream} stale={turn.status === "unanswered"} />}
+          {onRegenerate && turn.reply && turn.user && (
+            <button type="button" className="message-action regenerate" onClick={() => onRegenerate(turn.user!.messageId)}>
+              Regenerate
+            </button>
+          )}
         </div>
       )}
       {!hasAgentSide && turn.status === "waiting" && <TypingDots label="Waiting for the agent" />}
