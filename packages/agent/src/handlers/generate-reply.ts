@@ -1,4 +1,4 @@
-import { messageTextProblem, submitUserMessage } from "@azuchi/core";
+import { messageTextProblem, PutMessageFrame, submitUserMessage } from "@azuchi/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { httpDeps } from "../http-deps.ts";
@@ -7,6 +7,9 @@ const Body = z.object({
   message: z.string(),
   /** Optional: makes a retried request the same message and job. */
   clientMessageId: z.uuid().optional(),
+  /** The caller's IANA time zone and locale, for the agent's time tool (as putMessage's). */
+  timeZone: PutMessageFrame.shape.timeZone,
+  locale: PutMessageFrame.shape.locale,
 });
 
 function reply(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
@@ -44,7 +47,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 
   const log = deps.logger.createChild();
   log.appendKeys({ sessionId });
-  const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId };
+  const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId, timeZone: body.data.timeZone, locale: body.data.locale };
   const result = await submitUserMessage(deps, input, { log });
   switch (result.status) {
     case "enqueued":
