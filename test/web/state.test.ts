@@ -367,3 +367,20 @@ describe("the user's clock", () => {
     expect(run(start, { type: "switchSession", sessionId: undefined, fromUrl: false }).state.clock).toEqual(clock);
   });
 });
+
+describe("Regenerate", () => {
+  it("sends regenerateReply and waits until the new job says anything; the earlier answer stays", () => {
+    const question = message(1, { role: "USER", message: "again please" });
+    const answer = message(2, { jobId: id(1) });
+    const start = synced([question, answer]);
+    const asked = run(start, { type: "regenerateReply", messageId: id(1), regenerateId: id(70) });
+    expect(sent(asked.commands)).toEqual([{ action: "regenerateReply", messageId: id(1), regenerateId: id(70) }]);
+    expect(asked.state.retries[id(1)]).toEqual({ retryId: id(70), status: "sending", jobId: `${id(1)}:${id(70)}` });
+    // News of the first job is not the new one beginning.
+    const old = run(asked.state, frame({ type: "message", message: message(3, { role: "AGENT", messageType: "AGENT_LOG", jobId: id(1) }) }));
+    expect(old.state.retries[id(1)]).toBeDefined();
+    const begun = run(old.state, frame({ type: "message", message: message(4, { role: "AGENT", messageType: "AGENT_LOG", jobId: `${id(1)}:${id(70)}` }) }));
+    expect(begun.state.retries).toEqual({});
+    expect(begun.state.messages.map((m) => m.messageId)).toEqual([id(1), id(2), id(3), id(4)]);
+  });
+});
