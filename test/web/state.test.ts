@@ -384,3 +384,15 @@ describe("Regenerate", () => {
     expect(begun.state.messages.map((m) => m.messageId)).toEqual([id(1), id(2), id(3), id(4)]);
   });
 });
+
+describe("a refused rename or delete", () => {
+  it("is about that chat: a notice without 'Start a new chat', the chat dropped from the list when it is gone, nothing resent", () => {
+    const OTHER = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+    const start = run(synced(), frame({ type: "sessions", sessions: [{ sessionId: OTHER, title: "old", updatedAt: 5 }] })).state;
+    const { state, commands } = run(start, frame({ type: "error", code: "NOT_FOUND", message: "There is no such chat of yours.", sessionId: OTHER }));
+    expect(state.notices.map((n) => [n.text, n.action])).toEqual([["That chat no longer exists.", undefined]]);
+    expect(state.sessions.items).toEqual([]);
+    expect(state.sessionId).toBe(SESSION);
+    expect(commands).toEqual([]);
+  });
+});

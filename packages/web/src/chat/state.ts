@@ -451,6 +451,13 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
     const { [retried[0]]: _refused, ...retries } = state.retries;
     return [withNotice({ ...state, retries }, `retry:${retried[0]}`, frame.code === "RATE_LIMITED" ? { text: "Too many messages just now; press Retry again in a moment." } : describeError(frame)), []];
   }
+  if (typeof frame.sessionId === "string" && (frame.code === "NOT_FOUND" || frame.code === "BAD_REQUEST")) {
+    // A rename or delete of a chat in the sidebar was refused: it is about that chat, not this one.
+    const gone = frame.code === "NOT_FOUND";
+    const sessions = gone ? { ...state.sessions, items: state.sessions.items.filter((i) => i.sessionId !== frame.sessionId) } : state.sessions;
+    const deleting = state.deleting === frame.sessionId ? undefined : state.deleting;
+    return [withNotice({ ...state, sessions, deleting }, `session:${frame.sessionId}`, { text: gone ? "That chat no longer exists." : frame.message || "The server could not accept that name." }), []];
+  }
   const human = describeError(frame);
   const sending = state.outbox.find((o) => o.status === "sending");
   if (sending && frame.code === "RATE_LIMITED") {
