@@ -20,15 +20,20 @@ export const chatRoutes = {
   getSession: `${handlers}/get-session.handler`,
   listSessions: `${handlers}/list-sessions.handler`,
   stopGeneration: `${handlers}/stop-generation.handler`,
+  retryMessage: `${handlers}/retry-message.handler`,
+  renameSession: `${handlers}/rename-session.handler`,
+  deleteSession: `${handlers}/delete-session.handler`,
+  regenerateReply: `${handlers}/regenerate-reply.handler`,
 } as const;
 
 /**
- * The routes whose handlers talk to Redis: $connect (a user's new-session bucket), putMessage
- * (the message bucket) and stopGeneration (the stop flag). Only they run in the VPC; the others
- * reach DynamoDB and API Gateway directly instead of through NAT (they link AgentMemory only
- * because chatDeps() reads every link, and never connect to it).
+ * The routes whose handlers talk to Redis: $connect (a user's new-session bucket), putMessage,
+ * retryMessage and regenerateReply (the message bucket), stopGeneration (the stop flag) and
+ * deleteSession (the chat's memory). Only they run in the VPC; the others reach DynamoDB and
+ * API Gateway directly instead of through NAT (they link AgentMemory only because chatDeps()
+ * reads every link, and never connect to it).
  */
-export const REDIS_ROUTES: ReadonlySet<keyof typeof chatRoutes> = new Set(["$connect", "putMessage", "stopGeneration"] as const);
+export const REDIS_ROUTES: ReadonlySet<keyof typeof chatRoutes> = new Set(["$connect", "putMessage", "retryMessage", "regenerateReply", "stopGeneration", "deleteSession"] as const);
 
 export const CONNECT_AUTHORIZER_HANDLER = `${handlers}/authorizer.handler`;
 /** The browser cannot set headers on a WebSocket, so the token rides in the query string. */
@@ -78,6 +83,10 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
   socket.route("getSession", route("getSession"));
   socket.route("listSessions", route("listSessions"));
   socket.route("stopGeneration", route("stopGeneration"));
+  socket.route("retryMessage", route("retryMessage"));
+  socket.route("renameSession", route("renameSession"));
+  socket.route("deleteSession", route("deleteSession"));
+  socket.route("regenerateReply", route("regenerateReply"));
 
   events.subscribe("SessionTitles", chat(SESSION_TITLES_HANDLER), {
     pattern: { source: ["azuchi.ai-agent"], detailType: ["AgentRunCompleted"] },

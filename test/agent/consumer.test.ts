@@ -137,7 +137,7 @@ describe("the consumer", () => {
     const j = job(sessionId, "plan my day and tell me the time");
     await consume(deps(), [recordOf(j)]);
     const first = await agentMessages(sessionId);
-    expect(first.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
+    expect(first.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "PLAN", "AGENT_LOG", "AGENT_LOG", "PLAN", "CONVERSATION"]);
     // As if the turn had failed just before its reply: no reply, no record of completion.
     await kit.redis.del(kit.keys.job(sessionId, j.jobId), kit.keys.history(sessionId));
     const doc = createDocumentClient();

@@ -34,6 +34,20 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     await tab.close();
   });
 
+  it("tells the time in the caller's time zone and locale when the body gives them", async () => {
+    const tab = await stack.connect("ines");
+    const sessionId = await stack.sessionOf(tab);
+    const response = await generate(sessionId, { message: "What time is it?", timeZone: "Europe/Lisbon", locale: "pt-PT" }, await stack.token("ines"));
+    expect(response.status).toBe(202);
+    const outcome = await tab.waitFor((f) => f.type === "message" && f.message.messageType === "AGENT_LOG" && f.message.message.startsWith("get_current_time:"));
+    if (outcome.type !== "message") throw new Error("unreachable");
+    expect(outcome.message.message).toMatch(/\(Europe\/Lisbon\)$/);
+    expect(outcome.message.message).toContain(new Intl.DateTimeFormat("pt-PT", { timeZone: "Europe/Lisbon", year: "numeric" }).format(new Date()));
+    const bad = await generate(sessionId, { message: "x", timeZone: "z".repeat(65) }, await stack.token("ines"));
+    expect(bad.status).toBe(400);
+    await tab.close();
+  });
+
   it("refuses what it must, with API Gateway's and the API's statuses", async () => {
     const owner = await stack.connect("iris");
     const sessionId = await stack.sessionOf(owner);

@@ -45,7 +45,7 @@ describe("a message the agent shows", () => {
     expect((await kit.consume(agent, [kit.recordOf(job)])).batchItemFailures).toEqual([]);
     await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.jobId === job.jobId));
     const results = await Promise.all(checks);
-    expect(results.map((r) => r.shown.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
+    expect(results.map((r) => r.shown.messageType)).toEqual(["AGENT_LOG", "PLAN", "PLAN", "AGENT_LOG", "AGENT_LOG", "PLAN", "CONVERSATION"]);
     for (const { shown, stored } of results) expect(stored).toEqual(shown);
     await tab.close();
   });

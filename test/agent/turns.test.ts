@@ -49,19 +49,23 @@ describe("a streamed turn", () => {
     }
   });
 
-  it("shows a plan-and-time request as: the first AGENT_LOG, a PLAN, the time tool's AGENT_LOG, then the CONVERSATION", async () => {
+  it("shows a plan-and-time request as: the first AGENT_LOG, the PLAN as it is made and updated, the time tool's AGENT_LOGs, then the CONVERSATION", async () => {
     const tab = await stack.connect("planner");
     await stack.sessionOf(tab);
     tab.send({ action: "putMessage", message: "Make a plan for my trip and tell me the time" });
     await tab.waitFor(agentReply);
     const agent = messagesIn(tab.frames).filter((m) => m.role === "AGENT");
-    expect(agent.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "AGENT_LOG", "AGENT_LOG", "CONVERSATION"]);
-    const [received, plan, calling, outcome, reply] = agent;
+    expect(agent.map((m) => m.messageType)).toEqual(["AGENT_LOG", "PLAN", "PLAN", "AGENT_LOG", "AGENT_LOG", "PLAN", "CONVERSATION"]);
+    const [received, stated, progressed, calling, outcome, finished, reply] = agent;
+    const statuses = (plan: typeof stated) => (plan!.payload as { plan: { status: string }[] }).plan.map((step) => step.status);
     expect(received!.message).toBe("Working on your message…");
-    expect(plan!.payload).toMatchObject({ plan: expect.arrayContaining([expect.objectContaining({ status: "in_progress" })]) });
-    expect(plan!.message).toMatch(/^.*\n?1\. \[~\] /m);
+    expect(statuses(stated)).toEqual(["in_progress", "pending", "pending"]);
+    expect(stated!.message).toMatch(/^.*\n?1\. \[~\] /m);
+    expect(statuses(progressed)).toEqual(["completed", "in_progress", "pending"]);
     expect(calling!.message).toBe("Calling get_current_time…");
     expect(outcome!.message).toMatch(/^get_current_time: .*\(UTC\)$/);
+    expect(statuses(finished)).toEqual(["completed", "completed", "completed"]);
+    expect(finished!.message).toMatch(/^.*\n?3\. \[x\] /m);
     expect(reply!.message).toContain("Make a plan for my trip and tell me the time");
     await tab.close();
   });

@@ -19,7 +19,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration"];
+const ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession", "regenerateReply"];
 
 const badFrames: [string, unknown, ErrorCode][] = [
   // Not a JSON object: $default.

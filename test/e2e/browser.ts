@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
+import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { ensureWebBuild } from "./web-build.ts";
 
@@ -21,11 +22,11 @@ const screenshots = resolve(
  * A test file's web build, local stack and browser, started in beforeAll and stopped in
  * afterAll; the fields are filled in beforeAll.
  */
-export function useChatBrowser() {
+export function useChatBrowser(options: LocalStackOptions = {}) {
   const context = { stack: undefined as unknown as TestStack, browser: undefined as unknown as Browser };
   beforeAll(async () => {
     await ensureWebBuild();
-    [context.stack, context.browser] = await Promise.all([startTestStack(), launchBrowser()]);
+    [context.stack, context.browser] = await Promise.all([startTestStack(options), launchBrowser()]);
   });
   afterAll(async () => {
     await context.browser?.close();
@@ -57,9 +58,15 @@ export async function openChat(
   browser: Browser,
   baseUrl: string,
   user: string,
-  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void> } = {},
+  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; timezoneId?: string; locale?: string; touch?: boolean } = {},
 ): Promise<ChatTab> {
-  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, locale: "en-US", timezoneId: "Asia/Tokyo", deviceScaleFactor: 1 });
+  const context = await browser.newContext({
+    viewport: options.viewport ?? DESKTOP,
+    locale: options.locale ?? "en-US",
+    timezoneId: options.timezoneId ?? "Asia/Tokyo",
+    deviceScaleFactor: 1,
+    ...(options.touch && { hasTouch: true, isMobile: true }),
+  });
   await context.addInitScript((name) => localStorage.setItem("azuchi.devUser", name), user);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));
@@ -93,7 +100,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Changes the offline model's timing (POST /dev/model), e.g. to watch a reply stream in. */
-export async function setModel(baseUrl: string, settings: { mode?: "ok" | "fail"; firstTokenMs?: number; tokenMs?: number }): Promise<void> {
+export async function setModel(baseUrl: string, settings: { mode?: "ok" | "fail"; firstTokenMs?: number; tokenMs?: number; faultRequests?: number | null }): Promise<void> {
   const response = await fetch(`${baseUrl}/dev/model`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(settings) });
   if (!response.ok) throw new Error(`POST /dev/model: HTTP ${response.status} ${await response.text()}`);
 }

@@ -25,7 +25,6 @@ describe("the browser chat", () => {
       await plan.waitFor();
       const steps = plan.getByRole("listitem");
       await expect.poll(() => steps.count()).toBe(3);
-      await expect(steps.first().getAttribute("data-status")).resolves.toBe("in_progress");
       await expect(steps.nth(1).innerText()).resolves.toContain("現在時刻を調べる");
 
       const answer = reply(page);
@@ -34,6 +33,11 @@ describe("the browser chat", () => {
       // The quote's **ありがとう** is Markdown: bold, not asterisks.
       await expect(answer.locator("strong").innerText()).resolves.toBe("ありがとう");
       await expect(answer.innerText()).resolves.toContain("3つの手順で計画を立てました。");
+      // A finished turn looks finished: the plan as the agent left it, every step done, and
+      // the trail says what happened instead of its first line.
+      await expect.poll(() => steps.evaluateAll((items) => items.map((item) => item.getAttribute("data-status")))).toEqual(["completed", "completed", "completed"]);
+      await expect(plan.locator(".plan-progress").innerText()).resolves.toBe("3/3 done");
+      await expect(conversation.locator("details.activity summary .activity-last").innerText()).resolves.toMatch(/^3 steps · \d+(\.\d)? s$/);
 
       const activity = conversation.locator("details.activity");
       await activity.locator("summary").click();

@@ -20,7 +20,7 @@ describe("the two APIs and the site, as `sst deploy --stage prod` builds them", 
 
   it("has a route for every client action and the three special routes", () => {
     const routes = callsOf(infra, "ChatSocket", "route").map((call) => call.args[0]);
-    expect(routes.sort()).toEqual(["$connect", "$default", "$disconnect", "getSession", "listSessions", "putMessage", "stopGeneration"]);
+    expect(routes.sort()).toEqual(["$connect", "$default", "$disconnect", "deleteSession", "getSession", "listSessions", "putMessage", "regenerateReply", "renameSession", "retryMessage", "stopGeneration"]);
   });
 
   it("guards generateChatReply with a Lambda authorizer (simple responses, the Authorization header)", () => {

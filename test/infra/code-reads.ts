@@ -37,7 +37,7 @@ const readPattern = /\bResource\.([A-Za-z0-9_]+)/g;
  * every chat handler imports chatDeps(), which creates a client, but only these ever connect.
  */
 export function talksToRedis(handler: string): boolean {
-  return /\b(submitUserMessage|requestStop|newSessionRate|messageRate|ensureRedisReady|agentDeps)\b|\.redis\b/.test(withoutComments(readFileSync(handlerFile(handler), "utf8")));
+  return /\b(submitUserMessage|retryUserMessage|regenerateReply|deleteSession|requestStop|newSessionRate|messageRate|ensureRedisReady|agentDeps)\b|\.redis\b/.test(withoutComments(readFileSync(handlerFile(handler), "utf8")));
 }
 
 export interface CodeReads {

@@ -129,7 +129,7 @@ describe("streaming", () => {
 });
 
 describe("tools", () => {
-  it("calls update_plan, then get_current_time, then answers with the time (chained by previous_response_id)", async () => {
+  it("states its plan, marks each step done as it goes (before the time call and before the answer), then answers with the time", async () => {
     const input = "Make a plan and tell me the time";
     const first = await client.responses.create({ model: "offline", input, tools });
     const plan = onlyCall(first);
@@ -138,38 +138,52 @@ describe("tools", () => {
     expect(plan.call_id).toMatch(/^call_/);
     const args = JSON.parse(plan.arguments) as { explanation: string; plan: { step: string; status: string }[] };
     expect(args.explanation).toContain(input);
-    expect(args.plan.length).toBeGreaterThanOrEqual(2);
-    expect(args.plan.length).toBeLessThanOrEqual(4);
-    expect(args.plan[0]).toMatchObject({ status: "in_progress" });
     expect(args.plan[0]?.step).toContain(input);
-    expect(args.plan.slice(1).every((step) => step.status === "pending")).toBe(true);
+    expect(args.plan.map((step) => step.status)).toEqual(["in_progress", "pending", "pending"]);
 
-    const second = await client.responses.create({
-      model: "offline",
-      previous_response_id: first.id,
-      input: [{ type: "function_call_output", call_id: plan.call_id, output: "Plan recorded." }],
-      tools,
-    });
-    const time = onlyCall(second);
+    const next = async (previous: OpenAI.Responses.Response, call: ResponseFunctionToolCall, output: string) =>
+      client.responses.create({ model: "offline", previous_response_id: previous.id, input: [{ type: "function_call_output", call_id: call.call_id, output }], tools });
+    const statuses = (call: ResponseFunctionToolCall) => (JSON.parse(call.arguments) as typeof args).plan.map((step) => step.status);
+
+    const second = await next(first, plan, "Plan updated.");
+    const progress = onlyCall(second);
+    expect(progress.name).toBe("update_plan");
+    expect(statuses(progress)).toEqual(["completed", "in_progress", "pending"]);
+
+    const third = await next(second, progress, "Plan updated.");
+    const time = onlyCall(third);
     expect(time.name).toBe("get_current_time");
-    expect(JSON.parse(time.arguments)).toEqual({ timezone: "UTC" });
+    expect(JSON.parse(time.arguments)).toEqual({ timezone: null });
 
-    const third = await client.responses.create({
-      model: "offline",
-      previous_response_id: second.id,
-      input: [{ type: "function_call_output", call_id: time.call_id, output: JSON.stringify({ timezone: "UTC", time: "2026-11-05T09:30:00Z" }) }],
-      tools,
-    });
-    expect(third.output_text).toContain(`"${input}"`);
-    expect(third.output_text).toContain("2026-11-05T09:30:00Z");
+    const fourth = await next(third, time, JSON.stringify({ timezone: "UTC", time: "2026-11-05T09:30:00Z" }));
+    const done = onlyCall(fourth);
+    expect(done.name).toBe("update_plan");
+    expect(statuses(done)).toEqual(["completed", "completed", "completed"]);
+
+    const answer = await next(fourth, done, "Plan updated.");
+    expect(answer.output_text).toContain(`"${input}"`);
+    expect(answer.output_text).toContain("2026-11-05T09:30:00Z");
+    // One plan, told of once however often it was updated.
+    expect(answer.output_text.match(/I made a plan with 3 steps/g)).toHaveLength(1);
   });
 
-  it("asks for Tokyo time in Japanese, with the conversation sent in full instead of chained", async () => {
+  it("marks a plan without a time call all done before it answers", async () => {
+    const first = await client.responses.create({ model: "offline", input: "Plan my afternoon", tools });
+    const plan = onlyCall(first);
+    expect((JSON.parse(plan.arguments) as { plan: { status: string }[] }).plan.map((s) => s.status)).toEqual(["in_progress", "pending"]);
+    const second = await client.responses.create({ model: "offline", previous_response_id: first.id, input: [{ type: "function_call_output", call_id: plan.call_id, output: "ok" }], tools });
+    const done = onlyCall(second);
+    expect((JSON.parse(done.arguments) as { plan: { status: string }[] }).plan.map((s) => s.status)).toEqual(["completed", "completed"]);
+    const answer = await client.responses.create({ model: "offline", previous_response_id: second.id, input: [{ type: "function_call_output", call_id: done.call_id, output: "ok" }], tools });
+    expect(answer.output_text).toBe('You said: "Plan my afternoon". I made a plan with 2 steps.');
+  });
+
+  it("asks for the user's own time (the agent knows their zone) in Japanese, with the conversation sent in full instead of chained", async () => {
     const user = { role: "user" as const, content: "今何時ですか？" };
     const first = await client.responses.create({ model: "offline", input: [user], tools, store: false });
     const call = onlyCall(first);
     expect(call.name).toBe("get_current_time");
-    expect(JSON.parse(call.arguments)).toEqual({ timezone: "Asia/Tokyo" });
+    expect(JSON.parse(call.arguments)).toEqual({ timezone: null });
     const echoed = { type: "function_call" as const, call_id: call.call_id, name: call.name, arguments: call.arguments };
     const answer = await client.responses.create({
       model: "offline",

@@ -286,3 +286,113 @@ describe("the chat state machine", () => {
     expect(state.messages).toEqual([unknown]);
   });
 });
+
+describe("Retry of a message the agent gave up on", () => {
+  const question = message(1, { role: "USER", message: "please" });
+  const notice = (n: number, attempt: number, final: boolean) =>
+    message(n, { role: "SYSTEM", messageType: "SYSTEM_LOG", jobId: id(1), message: final ? "gave up" : `attempt ${attempt}`, payload: { attempt, final } });
+  const gaveUp = () => synced([question, notice(2, 1, false), notice(3, 2, false), notice(4, 3, true)]);
+
+  it("sends retryMessage once, is queued once acked, and ends when the new attempt says something", () => {
+    const asked = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, { type: "retryMessage", messageId: id(1), retryId: id(901) });
+    expect(sent(asked.commands)).toEqual([{ action: "retryMessage", messageId: id(1), retryId: id(900) }]);
+    expect(asked.state.retries[id(1)]).toEqual({ retryId: id(900), status: "sending" });
+    const acked = run(asked.state, frame({ type: "ack", clientMessageId: id(900), messageId: id(1), createdAt: question.createdAt }));
+    expect(acked.state.retries[id(1)]?.status).toBe("queued");
+    expect(acked.state.messages).toHaveLength(4);
+    // The same notice seen again (a catch-up) is no news; a new attempt's notice is.
+    const again = run(acked.state, frame({ type: "message", message: notice(4, 3, true) }));
+    expect(again.state.retries[id(1)]).toBeDefined();
+    const begun = run(again.state, frame({ type: "message", message: notice(5, 1, false) }));
+    expect(begun.state.retries).toEqual({});
+  });
+
+  it("is not sent while the tab is out of sync, and one not yet acked is offered again after a drop", () => {
+    const offline = run(gaveUp(), { type: "closed", now: 5, random: 0 });
+    expect(run(offline.state, { type: "retryMessage", messageId: id(1), retryId: id(900) }).commands).toEqual([]);
+    const asked = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, { type: "closed", now: 5, random: 0 });
+    expect(asked.state.retries).toEqual({});
+  });
+
+  it("says why when the server refuses it, and offers Retry again", () => {
+    const refused = run(gaveUp(), { type: "retryMessage", messageId: id(1), retryId: id(900) }, frame({ type: "error", code: "RATE_LIMITED", message: "slow down", retryAfterMs: 900, messageId: id(1), retryId: id(900) }));
+    expect(refused.state.retries).toEqual({});
+    expect(refused.state.notices.map((n) => n.id)).toEqual([`retry:${id(1)}`]);
+    expect(refused.state.outbox).toEqual([]);
+  });
+});
+
+describe("chats changed in other tabs", () => {
+  const OTHER = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+  const listed = () => run(synced([message(1, { role: "USER" })]), frame({ type: "sessions", sessions: [{ sessionId: SESSION, title: "mine", updatedAt: 50 }] })).state;
+
+  it("adds a chat begun elsewhere on top and takes a rename, of the chat on screen too", () => {
+    const added = run(listed(), frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "elsewhere", updatedAt: 90 } })).state;
+    expect(added.sessions.items.map((i) => i.title)).toEqual(["elsewhere", "mine"]);
+    const renamed = run(added, frame({ type: "sessionUpdated", session: { sessionId: SESSION, title: "renamed", updatedAt: 50 } })).state;
+    expect(renamed.sessions.items.map((i) => i.title)).toEqual(["elsewhere", "renamed"]);
+    expect(renamed.session?.title).toBe("renamed");
+  });
+
+  it("renames at once and sends renameSession; deletes only by sending deleteSession, then leaves the chat when it is gone", () => {
+    const { state, commands } = run(listed(), { type: "renameSession", sessionId: SESSION, title: "  new name " });
+    expect(sent(commands)).toEqual([{ action: "renameSession", sessionId: SESSION, title: "new name" }]);
+    expect(state.sessions.items[0]?.title).toBe("new name");
+    const asked = run(state, { type: "deleteSession", sessionId: SESSION });
+    expect(sent(asked.commands)).toEqual([{ action: "deleteSession", sessionId: SESSION }]);
+    expect(asked.state.sessionId).toBe(SESSION);
+    const gone = run(asked.state, frame({ type: "sessionDeleted", sessionId: SESSION }));
+    expect(gone.state.sessionId).toBeUndefined();
+    expect(gone.state.sessions.items).toEqual([]);
+    expect(gone.state.notices).toEqual([]);
+    expect(gone.commands).toContainEqual({ type: "open", sessionId: undefined });
+  });
+
+  it("says so when the chat on screen was deleted in another tab, and just drops another chat from the list", () => {
+    const elsewhere = run(listed(), frame({ type: "sessionDeleted", sessionId: SESSION }));
+    expect(elsewhere.state.notices.map((n) => n.text)).toEqual(["That chat was deleted in another tab."]);
+    const other = run(listed(), frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "x", updatedAt: 1 } }), frame({ type: "sessionDeleted", sessionId: OTHER }));
+    expect(other.state.sessionId).toBe(SESSION);
+    expect(other.state.sessions.items.map((i) => i.sessionId)).toEqual([SESSION]);
+  });
+});
+
+describe("the user's clock", () => {
+  it("goes with every message and Retry, and stays when the tab changes chats", () => {
+    const clock = { timeZone: "America/New_York", locale: "en-US" };
+    const start = run(initialState(SESSION, undefined, clock), { type: "connect", now: 0 }, { type: "opened", now: 1 }, sessionFrame([])).state;
+    const { commands } = run(start, { type: "send", text: "what time is it?", clientMessageId: id(101), now: 5 });
+    expect(sent(commands)).toEqual([{ action: "putMessage", message: "what time is it?", clientMessageId: id(101), ...clock }]);
+    expect(run(start, { type: "retryMessage", messageId: id(1), retryId: id(2) }).commands).toContainEqual({ type: "send", frame: { action: "retryMessage", messageId: id(1), retryId: id(2), ...clock } });
+    expect(run(start, { type: "switchSession", sessionId: undefined, fromUrl: false }).state.clock).toEqual(clock);
+  });
+});
+
+describe("Regenerate", () => {
+  it("sends regenerateReply and waits until the new job says anything; the earlier answer stays", () => {
+    const question = message(1, { role: "USER", message: "again please" });
+    const answer = message(2, { jobId: id(1) });
+    const start = synced([question, answer]);
+    const asked = run(start, { type: "regenerateReply", messageId: id(1), regenerateId: id(70) });
+    expect(sent(asked.commands)).toEqual([{ action: "regenerateReply", messageId: id(1), regenerateId: id(70) }]);
+    expect(asked.state.retries[id(1)]).toEqual({ retryId: id(70), status: "sending", jobId: `${id(1)}:${id(70)}` });
+    // News of the first job is not the new one beginning.
+    const old = run(asked.state, frame({ type: "message", message: message(3, { role: "AGENT", messageType: "AGENT_LOG", jobId: id(1) }) }));
+    expect(old.state.retries[id(1)]).toBeDefined();
+    const begun = run(old.state, frame({ type: "message", message: message(4, { role: "AGENT", messageType: "AGENT_LOG", jobId: `${id(1)}:${id(70)}` }) }));
+    expect(begun.state.retries).toEqual({});
+    expect(begun.state.messages.map((m) => m.messageId)).toEqual([id(1), id(2), id(3), id(4)]);
+  });
+});
+
+describe("a refused rename or delete", () => {
+  it("is about that chat: a notice without 'Start a new chat', the chat dropped from the list when it is gone, nothing resent", () => {
+    const OTHER = "6c1e2c5f-8d5b-4e7f-8b54-1a2b3c4d5e6f";
+    const start = run(synced(), frame({ type: "sessions", sessions: [{ sessionId: OTHER, title: "old", updatedAt: 5 }] })).state;
+    const { state, commands } = run(start, frame({ type: "error", code: "NOT_FOUND", message: "There is no such chat of yours.", sessionId: OTHER }));
+    expect(state.notices.map((n) => [n.text, n.action])).toEqual([["That chat no longer exists.", undefined]]);
+    expect(state.sessions.items).toEqual([]);
+    expect(state.sessionId).toBe(SESSION);
+    expect(commands).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@ import { reconnectDelay, RECONNECT } from "../../packages/web/src/chat/backoff.t
 import type { ChatMessage } from "../../packages/web/src/chat/protocol.ts";
 import { initialState, type ChatState } from "../../packages/web/src/chat/state.ts";
 import { addDelta, hasGap } from "../../packages/web/src/chat/streams.ts";
-import { isAnswering, STALE_MS, toTurns } from "../../packages/web/src/chat/turns.ts";
+import { isAnswering, STALE_MS, summaryText, toTurns } from "../../packages/web/src/chat/turns.ts";
 import { safeUrl } from "../../packages/web/src/ui/safe-url.ts";
 
 const SESSION = "5b0d1b4e-7c4a-4d6e-9a43-0f1b2c3d4e5f";
@@ -38,6 +38,52 @@ describe("turns: what the conversation shows", () => {
     expect(first!.items.map((m) => m.messageType)).toEqual(["SYSTEM_LOG", "CONVERSATION"]);
     expect(first!.status).toBe("done");
     expect(second!.status).toBe("waiting");
+  });
+
+  it("sums up a finished turn by its trail's steps and how long it took; a turn still working has no summary", () => {
+    const done = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), agent(3, 1, "AGENT_LOG"), agent(4, 1, "AGENT_LOG"), agent(1201, 1, "CONVERSATION")]), NOW);
+    expect(done[0]!.summary).toEqual({ steps: 3, durationMs: 1200 });
+    expect(summaryText(done[0]!.summary!, done[0]!.status)).toBe("3 steps · 1.2 s");
+    const working = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG")]), NOW);
+    expect(working[0]!.status).toBe("answering");
+    expect(working[0]!.summary).toBeUndefined();
+    const stopped = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), agent(70_001, 1, "CONVERSATION", "part", { stopped: true })]), NOW);
+    expect(summaryText(stopped[0]!.summary!, stopped[0]!.status)).toBe("Stopped · 1 step · 1 min 10 s");
+  });
+
+  it("shows a job's failure notices as one that updates in place, marks it resolved once answered, and a retried turn as waiting", () => {
+    const notice = (n: number, attempt: number, final: boolean) => agent(n, 1, "SYSTEM_LOG", final ? "gave up" : `attempt ${attempt}`, { payload: { attempt, final } });
+    const failing = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), notice(3, 1, false), notice(4, 2, false)]), NOW);
+    expect(failing[0]!.items.map((m) => m.message)).toEqual(["attempt 2"]);
+    expect(failing[0]!.notice).toMatchObject({ count: 2, final: false, resolved: false });
+    expect(failing[0]!.status).toBe("answering");
+
+    const gaveUp = withMessages([user(1), agent(2, 1, "AGENT_LOG"), notice(3, 1, false), notice(4, 2, false), notice(5, 3, true)]);
+    const failed = toTurns(gaveUp, NOW)[0]!;
+    expect(failed.items.map((m) => m.message)).toEqual(["gave up"]);
+    expect(failed).toMatchObject({ status: "failed", notice: { count: 3, final: true } });
+
+    const retrying = toTurns({ ...gaveUp, retries: { [id(1)]: { retryId: id(99), status: "queued" } } }, NOW)[0]!;
+    expect(retrying).toMatchObject({ status: "waiting", retry: "queued" });
+
+    const answered = toTurns(withMessages([...gaveUp.messages, notice(6, 1, false), agent(7, 1, "CONVERSATION", "at last")]), NOW)[0]!;
+    expect(answered.items.map((m) => m.message)).toEqual(["attempt 1", "at last"]);
+    expect(answered).toMatchObject({ status: "done", notice: { count: 4, resolved: true } });
+  });
+
+  it("puts a regenerated answer under its question, the earlier one as a previous answer, and none current while the new one is made", () => {
+    const regenerated = `${id(1)}:${id(50)}`;
+    const first = agent(3, 1, "CONVERSATION", "first answer");
+    const making = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), first, agent(4, 1, "AGENT_LOG", "again", { jobId: regenerated })]), NOW);
+    expect(making).toHaveLength(1);
+    expect(making[0]).toMatchObject({ status: "answering", previous: [first] });
+    expect(making[0]!.reply).toBeUndefined();
+    expect(making[0]!.items).toEqual([]);
+    const done = toTurns(withMessages([user(1), agent(2, 1, "AGENT_LOG"), first, agent(4, 1, "AGENT_LOG", "again", { jobId: regenerated }), agent(5, 1, "CONVERSATION", "second answer", { jobId: regenerated })]), NOW)[0]!;
+    expect(done.reply?.message).toBe("second answer");
+    expect(done.previous.map((m) => m.message)).toEqual(["first answer"]);
+    expect(done.items.map((m) => m.message)).toEqual(["second answer"]);
+    expect(done.status).toBe("done");
   });
 
   it("marks a turn answered while it streams, and the next one queued behind it", () => {

@@ -134,7 +134,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         return rebuilt;
       },
       onText: (delta) => (firstToken(), reply.push(delta)),
-      onToolCall: async (call) => (await shown(), runTool(deps, messages, call, `tool:${tools++}`, language, guard)),
+      onToolCall: async (call) => (await shown(), runTool(deps, messages, call, `tool:${tools++}`, language, guard, job)),
       // A preamble (phase "commentary") or a reasoning summary is the model's account of its
       // work, not the answer: it joins the activity trail, beside "Calling get_current_time…".
       onActivity: async (note) => (await shown(), void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } }))),
@@ -218,7 +218,7 @@ class EarlierReplyFound extends Error {
  * Runs one tool call and shows it. Positions are ordinal ("tool:0", "tool:1"), not the
  * model's call ids, which differ on every run, so a retried turn rewrites the same messages.
  */
-async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFunctionToolCall, position: string, language: ReturnType<typeof detectLanguage>, guard: TurnGuard): Promise<string> {
+async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFunctionToolCall, position: string, language: ReturnType<typeof detectLanguage>, guard: TurnGuard, user: Pick<AgentJob, "timeZone" | "locale">): Promise<string> {
   guard.throwIfAborted();
   const tool = deps.tools.get(call.name);
   if (!tool) {
@@ -232,7 +232,7 @@ async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFu
     if (tool.shows === "log") await messages.post(`${position}:outcome`, "AGENT_LOG", say("toolFailed", language)(tool.name));
     return JSON.stringify({ error: `invalid arguments: ${args.error.message}` });
   }
-  const outcome = await tool.run(args.data, { language, now: () => new Date() });
+  const outcome = await tool.run(args.data, { language, now: () => new Date(), timeZone: user.timeZone, locale: user.locale });
   guard.throwIfAborted();
   if (tool.shows === "plan") await messages.post(position, "PLAN", outcome.summary, { payload: outcome.payload });
   else await messages.post(`${position}:outcome`, "AGENT_LOG", say("toolDone", language)(tool.name, outcome.summary));

@@ -1,15 +1,19 @@
 import type { ErrorCode } from "@azuchi/core";
-import { GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import * as z from "zod";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
-export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration"] as const;
+export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession", "regenerateReply"] as const;
 
 const schemas = {
   putMessage: PutMessageFrame,
   getSession: GetSessionFrame,
   listSessions: ListSessionsFrame,
   stopGeneration: StopGenerationFrame,
+  retryMessage: RetryMessageFrame,
+  renameSession: RenameSessionFrame,
+  deleteSession: DeleteSessionFrame,
+  regenerateReply: RegenerateReplyFrame,
 } as const;
 
 /** A bad frame, with the code the `error` frame carries. */

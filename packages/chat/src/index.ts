@@ -7,4 +7,8 @@ export { handler as putMessage } from "./handlers/put-message.ts";
 export { handler as getSession } from "./handlers/get-session.ts";
 export { handler as listSessions } from "./handlers/list-sessions.ts";
 export { handler as stopGeneration } from "./handlers/stop-generation.ts";
+export { handler as retryMessage } from "./handlers/retry-message.ts";
+export { handler as renameSession } from "./handlers/rename-session.ts";
+export { handler as deleteSession } from "./handlers/delete-session.ts";
+export { handler as regenerateReply } from "./handlers/regenerate-reply.ts";
 export { handler as sessionTitles } from "./handlers/session-titles.ts";

@@ -94,6 +94,28 @@ export class ConnectionsRepository {
     return count;
   }
 
+  /** Every open tab of a user, whatever their session (GSI byUser). Rows past their TTL are skipped. */
+  async listByUser(userId: string): Promise<ConnectionRecord[]> {
+    const now = Math.floor(Date.now() / 1000);
+    const records: ConnectionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: CONNECTIONS_BY_USER_INDEX,
+          KeyConditionExpression: "userId = :userId",
+          FilterExpression: "expiresAt > :now",
+          ExpressionAttributeValues: { ":userId": userId, ":now": now },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(ConnectionRecord.parse(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
   /** Every open tab of a session (GSI bySession). Rows past their TTL are skipped: DynamoDB deletes them late. */
   async listBySession(sessionId: string): Promise<ConnectionRecord[]> {
     const now = Math.floor(Date.now() / 1000);

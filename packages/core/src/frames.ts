@@ -3,10 +3,17 @@ import { Message } from "./message.ts";
 
 // ---- client → server (route selection is the `action` field) ----
 
+/** The sender's IANA time zone and BCP 47 locale (`Intl.DateTimeFormat().resolvedOptions()`), for the agent's tools. */
+const UserClock = {
+  timeZone: z.string().min(1).max(64).optional(),
+  locale: z.string().min(1).max(35).optional(),
+};
+
 export const PutMessageFrame = z.object({
   action: z.literal("putMessage"),
   message: z.string(),
   clientMessageId: z.uuid().optional(),
+  ...UserClock,
 });
 export const GetSessionFrame = z.object({
   action: z.literal("getSession"),
@@ -20,11 +27,49 @@ export const ListSessionsFrame = z.object({
   cursor: z.string().max(2048).optional(),
 });
 export const StopGenerationFrame = z.object({ action: z.literal("stopGeneration") });
+/**
+ * Asks the agent to answer a stored USER message of this session again, attempts afresh: a
+ * new job on the queue (a new SQS message, so its attempts are counted anew). `retryId` makes
+ * a resent frame the same retry.
+ */
+export const RetryMessageFrame = z.object({
+  action: z.literal("retryMessage"),
+  messageId: z.uuid(),
+  retryId: z.uuid(),
+  ...UserClock,
+});
+
+/** Renames one of the user's chats (any of them, not only the connection's). */
+export const RenameSessionFrame = z.object({
+  action: z.literal("renameSession"),
+  sessionId: z.uuid(),
+  title: z.string().max(500),
+});
+/** Deletes one of the user's chats: its messages, its tabs' subscriptions and the agent's memory of it. */
+export const DeleteSessionFrame = z.object({
+  action: z.literal("deleteSession"),
+  sessionId: z.uuid(),
+});
+
+/**
+ * Asks for another answer to a USER message of this session: a new job `<messageId>:<regenerateId>`;
+ * the answers before it are kept as previous versions. `regenerateId` makes a resent frame the same.
+ */
+export const RegenerateReplyFrame = z.object({
+  action: z.literal("regenerateReply"),
+  messageId: z.uuid(),
+  regenerateId: z.uuid(),
+  ...UserClock,
+});
 
 export type PutMessageFrame = z.infer<typeof PutMessageFrame>;
+export type RegenerateReplyFrame = z.infer<typeof RegenerateReplyFrame>;
+export type RenameSessionFrame = z.infer<typeof RenameSessionFrame>;
+export type DeleteSessionFrame = z.infer<typeof DeleteSessionFrame>;
 export type GetSessionFrame = z.infer<typeof GetSessionFrame>;
 export type ListSessionsFrame = z.infer<typeof ListSessionsFrame>;
 export type StopGenerationFrame = z.infer<typeof StopGenerationFrame>;
+export type RetryMessageFrame = z.infer<typeof RetryMessageFrame>;
 
 // ---- server → client ----
 
@@ -73,7 +118,13 @@ export const ErrorFrame = z.looseObject({
   message: z.string(),
 });
 
-export const ServerFrame = z.discriminatedUnion("type", [AckFrame, MessageFrame, DeltaFrame, SessionFrame, SessionsFrame, PartFrame, ErrorFrame]);
+export const SessionListItem = z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.number().int() });
+/** Pushed to every connection of the user when one of their chats is titled or renamed. */
+export const SessionUpdatedFrame = z.object({ type: z.literal("sessionUpdated"), session: SessionListItem });
+/** Pushed to every connection of the user when one of their chats is deleted. */
+export const SessionDeletedFrame = z.object({ type: z.literal("sessionDeleted"), sessionId: z.uuid() });
+
+export const ServerFrame = z.discriminatedUnion("type", [AckFrame, MessageFrame, DeltaFrame, SessionFrame, SessionsFrame, PartFrame, ErrorFrame, SessionUpdatedFrame, SessionDeletedFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type AckFrame = z.infer<typeof AckFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;

@@ -22,6 +22,7 @@ export * from "./notifier.ts";
 export * from "./event-publisher.ts";
 export * from "./auth/verify-token.ts";
 export * from "./submit-user-message.ts";
+export * from "./retry-user-message.ts";
 export * from "./message-guard.ts";
 export * from "./redis-client.ts";
 export * from "./redis-script.ts";

@@ -1,10 +1,20 @@
 import * as z from "zod";
 
+/**
+ * A job's id: the USER message's messageId (its answer), or `<messageId>:<regenerateId>` for
+ * another answer to it (regenerateReply). Its messages carry it, so a page groups every answer
+ * under its question by the part before the colon.
+ */
+export const JobId = z.union([z.uuid(), z.string().regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, "<messageId>:<regenerateId>")]);
+
+/** The USER message a job answers. */
+export const jobQuestion = (jobId: string): string => jobId.split(":")[0]!;
+
 /** The body of an AgentJobs message: one USER message for the agent to answer. */
 export const AgentJob = z.object({
   v: z.literal(1),
-  /** Equal to the USER message's messageId, so a retried enqueue is deduplicated by SQS. */
-  jobId: z.uuid(),
+  /** The USER message's messageId (so a retried enqueue is deduplicated by SQS), or another answer's id (JobId). */
+  jobId: JobId,
   sessionId: z.uuid(),
   userId: z.string().min(1),
   connectionId: z.string().optional(),
@@ -12,6 +22,9 @@ export const AgentJob = z.object({
   message: z.string(),
   createdAt: z.number().int().nonnegative(),
   source: z.enum(["websocket", "http"]),
+  /** The user's IANA time zone and BCP 47 locale, as their page reported them: the time tool answers in them. */
+  timeZone: z.string().max(64).optional(),
+  locale: z.string().max(35).optional(),
 });
 export type AgentJob = z.infer<typeof AgentJob>;
 

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { MessageClock } from "./message-clock.ts";
 import { MessageGuards } from "./message-guard.ts";
 import { Message } from "./message.ts";
@@ -216,6 +216,41 @@ export class MessagesRepository {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return undefined;
+  }
+
+  /**
+   * Deletes every message of a session (a deleted chat), 25 per BatchWriteItem, sending again
+   * what DynamoDB left unprocessed. Their messageId guards are left to their TTL. Returns how
+   * many were deleted.
+   */
+  async deleteSession(sessionId: string): Promise<number> {
+    let deleted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.messages,
+          KeyConditionExpression: "sessionId = :sessionId",
+          ExpressionAttributeValues: { ":sessionId": sessionId },
+          ProjectionExpression: "sessionId, createdAt",
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      const keys = (page.Items ?? []).map((item) => ({ sessionId, createdAt: item.createdAt as number }));
+      for (let i = 0; i < keys.length; i += 25) {
+        let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        for (let round = 0; requests.length > 0; round++) {
+          if (round === 8) throw new MessageStoreError(`DynamoDB left ${requests.length} deletes of session ${sessionId} unprocessed`);
+          if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+          const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tables.messages]: requests } }));
+          requests = (result.UnprocessedItems?.[this.tables.messages] ?? []) as typeof requests;
+        }
+      }
+      deleted += keys.length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return deleted;
   }
 
   /** Records that a USER message's job reached the queue. */

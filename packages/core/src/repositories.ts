@@ -10,3 +10,4 @@ export * from "./message-guard.ts";
 export * from "./notifier.ts";
 export * from "./event-publisher.ts";
 export * from "./submit-user-message.ts";
+export * from "./retry-user-message.ts";

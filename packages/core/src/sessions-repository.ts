@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { SessionSummary } from "./frames.ts";
 
@@ -97,6 +97,42 @@ export class SessionsRepository {
           ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(title) OR title = :empty)",
           ExpressionAttributeValues: { ":title": title, ":empty": "" },
         }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Renames a session of `userId` (the condition is the ownership check); undefined when there
+   * is no such session of theirs. The order of the list (updatedAt) is kept.
+   */
+  async rename(sessionId: string, userId: string, title: string): Promise<SessionRecord | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId },
+          UpdateExpression: "SET title = :title",
+          ConditionExpression: "attribute_exists(sessionId) AND userId = :userId",
+          ExpressionAttributeValues: { ":title": title, ":userId": userId },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return SessionRecord.parse(Attributes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes a session of `userId`; false when there is no such session of theirs. */
+  async delete(sessionId: string, userId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { sessionId }, ConditionExpression: "attribute_exists(sessionId) AND userId = :userId", ExpressionAttributeValues: { ":userId": userId } }),
       );
       return true;
     } catch (error) {

@@ -30,6 +30,9 @@ export interface UserMessageInput {
   connectionId?: string;
   clientMessageId?: string;
   now?: number;
+  /** The user's time zone and locale, passed on to the agent in the job. */
+  timeZone?: string;
+  locale?: string;
 }
 
 /** The structured logger of the calling handler (Powertools' Logger fits). */
@@ -165,6 +168,8 @@ export async function enqueueUserMessage(
     message: stored.message,
     createdAt: stored.createdAt,
     source: input.source,
+    ...(input.timeZone && { timeZone: input.timeZone }),
+    ...(input.locale && { locale: input.locale }),
   };
   try {
     await deps.sqs.send(

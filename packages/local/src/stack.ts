@@ -263,6 +263,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         getSession: chat("getSession"),
         listSessions: chat("listSessions"),
         stopGeneration: chat("stopGeneration"),
+        retryMessage: chat("retryMessage"),
+        renameSession: chat("renameSession"),
+        deleteSession: chat("deleteSession"),
+        regenerateReply: chat("regenerateReply"),
       },
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
@@ -347,7 +351,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 type ChatModule = typeof chatModule;
 type AgentModule = typeof agentModule;
-type ChatHandlerName = "authorizer" | "connect" | "disconnect" | "defaultRoute" | "putMessage" | "getSession" | "listSessions" | "stopGeneration" | "sessionTitles";
+type ChatHandlerName = "authorizer" | "connect" | "disconnect" | "defaultRoute" | "putMessage" | "getSession" | "listSessions" | "stopGeneration" | "retryMessage" | "renameSession" | "deleteSession" | "regenerateReply" | "sessionTitles";
 type AgentHandlerName = "httpAuthorizer" | "generateReply";
 
 interface Handlers {

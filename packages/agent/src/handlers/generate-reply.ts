@@ -1,4 +1,4 @@
-import { messageTextProblem } from "@azuchi/core/contracts";
+import { messageTextProblem, PutMessageFrame } from "@azuchi/core/contracts";
 import { submitUserMessage } from "@azuchi/core/repositories";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import * as z from "zod";
@@ -8,6 +8,9 @@ const Body = z.object({
   message: z.string(),
   /** Optional: makes a retried request the same message and job. */
   clientMessageId: z.uuid().optional(),
+  /** The caller's IANA time zone and locale, for the agent's time tool (as putMessage's). */
+  timeZone: PutMessageFrame.shape.timeZone,
+  locale: PutMessageFrame.shape.locale,
 });
 
 function reply(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
@@ -45,7 +48,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
 
   const log = deps.logger.createChild();
   log.appendKeys({ sessionId });
-  const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId };
+  const input = { sessionId, userId, text, source: "http" as const, clientMessageId: body.data.clientMessageId, timeZone: body.data.timeZone, locale: body.data.locale };
   const result = await submitUserMessage(deps, input, { log });
   switch (result.status) {
     case "enqueued":

@@ -4,6 +4,9 @@ import type { z } from "zod";
 export interface ToolContext {
   language: Language;
   now: () => Date;
+  /** The user's IANA time zone and locale, when their page sent them. */
+  timeZone?: string;
+  locale?: string;
 }
 
 export interface ToolOutcome {

@@ -17,7 +17,7 @@ export const handler = messageRoute("putMessage", async (route) => {
   const frame = parseClientFrame("putMessage", body);
   const text = checkMessageText(frame.message, deps.config.maxMessageChars);
   const { sessionId } = await sessionOfConnection(route, connectionSessions);
-  const input = { sessionId, userId, text, source: "websocket" as const, connectionId, clientMessageId: frame.clientMessageId };
+  const input = { sessionId, userId, text, source: "websocket" as const, connectionId, clientMessageId: frame.clientMessageId, timeZone: frame.timeZone, locale: frame.locale };
 
   const result = await submitUserMessage(deps, input, {
     log,

@@ -1,6 +1,7 @@
 import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core/contracts";
 import * as z from "zod";
 import { chatDeps } from "../deps.ts";
+import { pushToUser, sessionUpdated } from "../session-changes.ts";
 import { titleFromMessage } from "../session-title.ts";
 
 const AgentRunCompletedEvent = z.object({
@@ -25,10 +26,13 @@ function rememberTitled(sessionId: string): void {
  * EventBridge target for `AgentRunCompleted`: after a session's first exchange, names it
  * after its first USER message so listSessions is useful. Delivery is at least once and
  * the title is set only while empty, so a repeated or late event changes nothing.
- * An event that is not one (wrong shape) is logged and dropped: retrying cannot fix it.
+ * Once titled, every tab of the user is told (sessionUpdated), so a chat begun in one tab
+ * appears in the others' sidebars. An event that is not one (wrong shape) is logged and
+ * dropped: retrying cannot fix it.
  */
 export async function handler(rawEvent: unknown): Promise<void> {
-  const { sessions, messages, logger } = chatDeps();
+  const deps = chatDeps();
+  const { sessions, messages, logger } = deps;
   const event = AgentRunCompletedEvent.safeParse(rawEvent);
   if (!event.success) {
     logger.error("not an AgentRunCompleted event; dropped", { issues: z.prettifyError(event.error) });
@@ -42,6 +46,9 @@ export async function handler(rawEvent: unknown): Promise<void> {
   const first = await messages.first(sessionId, "USER");
   const title = first ? titleFromMessage(first.message) : "";
   if (title === "") return;
-  if (await sessions.setTitleIfEmpty(sessionId, title)) logger.info("session titled", { sessionId, jobId });
+  const titledNow = await sessions.setTitleIfEmpty(sessionId, title);
   rememberTitled(sessionId);
+  if (!titledNow) return;
+  logger.info("session titled", { sessionId, jobId });
+  await pushToUser(deps, session.userId, sessionUpdated({ ...session, title }), logger);
 }

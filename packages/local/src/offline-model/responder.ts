@@ -1,8 +1,10 @@
 /**
  * What the offline model says or calls, decided from the current turn alone so that the same
- * conversation always gets the same answer. Tool calls come first (the plan, then the time),
- * one per response, and only for tools the request offers; then the text, which quotes the
- * user's message verbatim and mentions what the tools returned.
+ * conversation always gets the same answer. Tool calls come first, one per response, and only
+ * for tools the request offers; then the text, which quotes the user's message verbatim and
+ * mentions what the tools returned. A plan is kept up to date as a real agent keeps it: stated
+ * with its first step in progress, updated as each step is done (before the time is looked up,
+ * when there is one to look up), and marked all done before the answer.
  */
 import type { Turn } from "./conversation.ts";
 import { containsJapanese } from "./tokens.ts";
@@ -21,17 +23,37 @@ export function decideReply(turn: Turn, offeredTools: ReadonlySet<string>): Repl
   const called = new Set(turn.calls.map((call) => call.name));
   const wantsPlan = asksForPlan.test(turn.userText) && offeredTools.has(PLAN_TOOL);
   const wantsTime = asksForTime.test(turn.userText) && offeredTools.has(TIME_TOOL);
-  if (wantsPlan && !called.has(PLAN_TOOL)) {
-    return { kind: "function_call", name: PLAN_TOOL, arguments: JSON.stringify(planArguments(turn.userText, wantsTime, japanese)) };
-  }
+  const plans = turn.calls.filter((call) => call.name === PLAN_TOOL);
+  if (wantsPlan && plans.length === 0) return planUpdate(turn.userText, wantsTime, japanese, 0);
   if (wantsTime && !called.has(TIME_TOOL)) {
+    // The first step (understanding the request) is done once the plan is stated: say so, then look.
+    if (wantsPlan && plans.length === 1) return planUpdate(turn.userText, wantsTime, japanese, 1);
     return timeCall(japanese);
   }
+  if (wantsPlan && !allCompleted(plans.at(-1)!.arguments)) return planUpdate(turn.userText, wantsTime, japanese, Number.POSITIVE_INFINITY);
   return { kind: "text", text: replyText(turn) };
 }
 
-export function timeCall(japanese: boolean): Reply & { kind: "function_call" } {
-  return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: japanese ? "Asia/Tokyo" : "UTC" }) };
+/** The plan with its first `done` steps completed and the next one in progress. */
+function planUpdate(request: string, withTime: boolean, japanese: boolean, done: number): Reply & { kind: "function_call" } {
+  return { kind: "function_call", name: PLAN_TOOL, arguments: JSON.stringify(planArguments(request, withTime, japanese, done)) };
+}
+
+function allCompleted(args: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (typeof parsed === "object" && parsed !== null && "plan" in parsed && Array.isArray(parsed.plan)) {
+      return parsed.plan.every((step: unknown) => typeof step === "object" && step !== null && "status" in step && step.status === "completed");
+    }
+  } catch {
+    // Arguments that do not parse are no finished plan.
+  }
+  return false;
+}
+
+/** A question about "now" is about the user's own time zone: null leaves it to the agent, which knows it. */
+export function timeCall(_japanese: boolean): Reply & { kind: "function_call" } {
+  return { kind: "function_call", name: TIME_TOOL, arguments: JSON.stringify({ timezone: null }) };
 }
 
 export function planCall(request: string, withTime: boolean): Reply & { kind: "function_call" } {
@@ -42,8 +64,11 @@ export function planCall(request: string, withTime: boolean): Reply & { kind: "f
 export function replyText(turn: Turn): string {
   const japanese = containsJapanese(turn.userText);
   const sentences = [japanese ? `「${turn.userText}」と受け取りました。` : `You said: "${turn.userText}".`];
+  // A plan updated several times is one plan: told of once, where it was first made.
+  const firstPlan = turn.calls.find((call) => call.name === PLAN_TOOL);
   for (const call of turn.calls) {
     if (call.name === PLAN_TOOL) {
+      if (call !== firstPlan) continue;
       const steps = planStepCount(call.arguments);
       sentences.push(japanese ? `${steps}つの手順で計画を立てました。` : `I made a plan with ${steps} steps.`);
     } else if (call.name === TIME_TOOL) {
@@ -57,14 +82,14 @@ export function replyText(turn: Turn): string {
   return sentences.join(japanese ? "" : " ");
 }
 
-function planArguments(request: string, withTime: boolean, japanese: boolean) {
+function planArguments(request: string, withTime: boolean, japanese: boolean, done = 0) {
   const quoted = shorten(request, 60);
   const steps = japanese
     ? [`依頼を確認する：「${quoted}」`, ...(withTime ? ["現在時刻を調べる"] : []), "回答をまとめる"]
     : [`Understand the request: "${quoted}"`, ...(withTime ? ["Look up the current time"] : []), "Write the answer"];
   return {
     explanation: japanese ? `「${quoted}」に答えるための計画です。` : `A plan for answering "${quoted}".`,
-    plan: steps.map((step, index) => ({ step, status: index === 0 ? "in_progress" : "pending" })),
+    plan: steps.map((step, index) => ({ step, status: index < done ? "completed" : index === done ? "in_progress" : "pending" })),
   };
 }
 

@@ -110,7 +110,8 @@ export function planResponse(scenario: Scenario | null, turn: Turn, offered: Rea
       const calls: PlannedItem[] = [];
       if (offered.has(PLAN_TOOL) && !called.has(PLAN_TOOL)) calls.push(fromReply(planCall(turn.userText, offered.has(TIME_TOOL))));
       if (offered.has(TIME_TOOL) && !called.has(TIME_TOOL)) calls.push(fromReply(timeCall(japanese)));
-      return { items: calls.length > 0 ? calls : [fromReply(plain)] };
+      // As in the transcript: once both have answered, the answer (the plan is not updated).
+      return { items: calls.length > 0 ? calls : [{ kind: "text", text: replyText(turn) }] };
     }
     case "preamble": {
       // A preamble comes before the turn's first call; once a tool has answered, the answer is final.

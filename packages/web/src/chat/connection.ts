@@ -22,6 +22,12 @@ const TIMER_EVENTS: Record<Timer, ChatEvent> = {
   ackTimeout: { type: "ackTimedOut" },
 };
 
+/** The browser's time zone and locale, as the bubbles use them (docs/architecture.md §5, putMessage). */
+function userClock(): { timeZone?: string; locale?: string } {
+  const { timeZone, locale } = Intl.DateTimeFormat().resolvedOptions();
+  return { ...(timeZone && { timeZone }), ...(locale && { locale }) };
+}
+
 export class ChatConnection {
   private state: ChatState;
   private readonly options: ChatConnectionOptions;
@@ -34,7 +40,7 @@ export class ChatConnection {
 
   constructor(options: ChatConnectionOptions) {
     this.options = options;
-    this.state = initialState(options.sessionId);
+    this.state = initialState(options.sessionId, undefined, userClock());
   }
 
   readonly getState = (): ChatState => this.state;

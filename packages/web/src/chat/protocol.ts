@@ -2,10 +2,10 @@
  * The WebSocket protocol as the browser reads it (docs/architecture.md §5). Types come from the
  * shared contracts in packages/core, and incoming frames are checked with its zod schemas.
  */
-import type { GetSessionFrame, ListSessionsFrame, PutMessageFrame, StopGenerationFrame } from "@azuchi/core";
+import type { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
 import * as z from "zod";
 // Relative imports of the two contract modules (zod only), not the package: its index also exports server code.
-import { AckFrame, DeltaFrame, ErrorFrame, PartFrame, SessionsFrame, SessionSummary } from "../../../core/src/frames.ts";
+import { AckFrame, DeltaFrame, ErrorFrame, PartFrame, SessionDeletedFrame, SessionsFrame, SessionSummary, SessionUpdatedFrame } from "../../../core/src/frames.ts";
 import { Message } from "../../../core/src/message.ts";
 
 /**
@@ -23,6 +23,8 @@ const LenientFrame = z.discriminatedUnion("type", [
   SessionsFrame,
   PartFrame,
   LenientErrorFrame,
+  SessionUpdatedFrame,
+  SessionDeletedFrame,
 ]);
 
 /** A stored message; `messageType` and `role` may be values newer than this client. */
@@ -31,7 +33,7 @@ export type SessionInfo = SessionSummary;
 export type SessionListItem = z.infer<typeof SessionsFrame>["sessions"][number];
 export type ErrorFrameLike = z.infer<typeof LenientErrorFrame>;
 export type IncomingFrame = z.infer<typeof LenientFrame>;
-export type OutgoingFrame = PutMessageFrame | GetSessionFrame | ListSessionsFrame | StopGenerationFrame;
+export type OutgoingFrame = PutMessageFrame | GetSessionFrame | ListSessionsFrame | StopGenerationFrame | RetryMessageFrame | RenameSessionFrame | DeleteSessionFrame | RegenerateReplyFrame;
 
 /** A frame this client can act on, or undefined for a malformed one or a type it does not know. */
 export function parseFrame(value: unknown): IncomingFrame | undefined {

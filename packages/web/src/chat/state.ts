@@ -5,6 +5,7 @@
  * randomness come in with the events — so it is tested without a browser or a socket;
  * `ChatConnection` (connection.ts) is the one place that performs the commands.
  */
+import { jobQuestion } from "../../../core/src/job.ts";
 import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
 import { reconnectDelay } from "./backoff.ts";
 import { describeError, SESSION_UNREACHABLE, SIGN_IN_EXPIRED, tooLongText, type HumanError } from "./errors.ts";
@@ -60,6 +61,17 @@ export interface Notice extends HumanError {
   retry?: { clientMessageId: string; text: string };
 }
 
+/**
+ * A Retry of a message the agent gave up on: "sending" until the server acks it, "queued"
+ * after; it ends when the new attempt's first notice or the answer arrives.
+ */
+export interface PendingRetry {
+  retryId: string;
+  status: "sending" | "queued";
+  /** A regeneration's job (`<messageId>:<regenerateId>`): it has begun once any message of it arrives. */
+  jobId?: string;
+}
+
 type HistoryRequest = { kind: "initial" | "older" | "catchUp"; limit: number };
 
 export interface ChatState {
@@ -76,6 +88,12 @@ export interface ChatState {
   sessions: { items: SessionListItem[]; cursor?: string; loading: boolean; loaded: boolean; supported: boolean; requested?: string };
   parts: Record<string, (string | undefined)[]>;
   notices: Notice[];
+  /** The user's time zone and locale, sent with each message for the agent's tools (read once by the page). */
+  clock: { timeZone?: string; locale?: string };
+  /** A chat this tab asked to delete: when it is gone, no notice is needed here. */
+  deleting?: string;
+  /** Retries asked for, by the USER message's messageId (its jobId). */
+  retries: Record<string, PendingRetry>;
   stopping: boolean;
   canStop: boolean;
   /** A message the server refused, handed back to the composer; `nonce` tells repeats apart. */
@@ -93,6 +111,13 @@ export type ChatEvent =
   | { type: "frame"; data: string; now: number }
   | { type: "send"; text: string; clientMessageId: string; now: number }
   | { type: "retrySend"; noticeId: string; now: number }
+  /** Retry: the agent answers a given-up USER message again (retryMessage). */
+  | { type: "retryMessage"; messageId: string; retryId: string }
+  /** Another answer to a USER message (regenerateReply); the answers before it stay. */
+  | { type: "regenerateReply"; messageId: string; regenerateId: string }
+  | { type: "renameSession"; sessionId: string; title: string }
+  /** Asked after the user confirmed it. */
+  | { type: "deleteSession"; sessionId: string }
   | { type: "pump" }
   /** The message on the wire got no ack in time: send it again (same clientMessageId, so at most once). */
   | { type: "ackTimedOut" }
@@ -113,8 +138,9 @@ export type Command =
   | { type: "cancel"; timer: Timer }
   | { type: "showSession"; sessionId: string | undefined; push: boolean };
 
-export function initialState(sessionId?: string, sessions?: ChatState["sessions"]): ChatState {
+export function initialState(sessionId?: string, sessions?: ChatState["sessions"], clock: ChatState["clock"] = {}): ChatState {
   return {
+    clock,
     sessionId,
     session: undefined,
     messages: [],
@@ -125,6 +151,7 @@ export function initialState(sessionId?: string, sessions?: ChatState["sessions"
     sessions: sessions ? { ...sessions, loading: false, requested: undefined } : { items: [], loading: false, loaded: false, supported: true },
     parts: {},
     notices: [],
+    retries: {},
     stopping: false,
     canStop: true,
     seq: 0,
@@ -159,6 +186,26 @@ export function update(state: ChatState, event: ChatEvent): Step {
       const outbox = [...state.outbox, { clientMessageId: notice.retry.clientMessageId, text: notice.retry.text, queuedAt: event.now, status: "queued" as const }];
       return pump({ ...withoutNotice(state, notice.id), outbox });
     }
+    case "retryMessage": {
+      if (!isReady(state) || state.retries[event.messageId]) return [state, []];
+      const retries = { ...state.retries, [event.messageId]: { retryId: event.retryId, status: "sending" as const } };
+      return [{ ...state, retries }, [{ type: "send", frame: { action: "retryMessage", messageId: event.messageId, retryId: event.retryId, ...state.clock } }]];
+    }
+    case "regenerateReply": {
+      if (!isReady(state) || state.retries[event.messageId]) return [state, []];
+      const jobId = `${event.messageId}:${event.regenerateId}`;
+      const retries = { ...state.retries, [event.messageId]: { retryId: event.regenerateId, status: "sending" as const, jobId } };
+      return [{ ...state, retries }, [{ type: "send", frame: { action: "regenerateReply", messageId: event.messageId, regenerateId: event.regenerateId, ...state.clock } }]];
+    }
+    case "renameSession": {
+      const title = event.title.trim();
+      if (title === "" || !isReady(state)) return [state, []];
+      // Shown at once; the server's sessionUpdated brings the title as it stored it.
+      return [withSessionItem(state, event.sessionId, { title }), [{ type: "send", frame: { action: "renameSession", sessionId: event.sessionId, title } }]];
+    }
+    case "deleteSession":
+      if (!isReady(state)) return [state, []];
+      return [{ ...state, deleting: event.sessionId }, [{ type: "send", frame: { action: "deleteSession", sessionId: event.sessionId } }]];
     case "pump":
       return pump(state);
     case "ackTimedOut":
@@ -192,7 +239,7 @@ export function update(state: ChatState, event: ChatEvent): Step {
       return requestSessions(state);
     case "switchSession": {
       if (event.sessionId !== undefined && event.sessionId === state.sessionId) return [state, []];
-      const fresh = initialState(event.sessionId, state.sessions);
+      const fresh = initialState(event.sessionId, state.sessions, state.clock);
       const next: ChatState = { ...fresh, connection: { ...fresh.connection, phase: "connecting" } };
       const commands: Command[] = [
         { type: "cancel", timer: "reconnect" },
@@ -251,6 +298,8 @@ function offWire(state: ChatState): ChatState {
     history: { ...state.history, loadingOlder: false, pending: [] },
     sessions: { ...state.sessions, loading: false, requested: undefined },
     parts: {},
+    // A Retry not yet acked may not have reached the server: offer it again (a retry of an answered job posts nothing).
+    retries: Object.fromEntries(Object.entries(state.retries).filter(([, retry]) => retry.status === "queued")),
   };
 }
 
@@ -284,6 +333,8 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
       return received({ ...state, parts: rest }, parts.join(""), now);
     }
     case "ack": {
+      const retried = Object.entries(state.retries).find(([, retry]) => retry.retryId === frame.clientMessageId);
+      if (retried) return [{ ...state, retries: { ...state.retries, [retried[0]]: { ...retried[1], status: "queued" } } }, []];
       const item = state.outbox.find((o) => o.clientMessageId === frame.clientMessageId);
       if (!item) return [state, []];
       const placeholder: ChatMessage = {
@@ -327,9 +378,31 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
       // A session that just got its first message may not be in the list yet: keep it on top.
       return [state.messages.length > 0 && !current ? touchCurrentSession(listed, state.messages.at(-1)!.createdAt) : listed, []];
     }
+    case "sessionUpdated":
+      return [withSessionItem(state, frame.session.sessionId, frame.session), []];
+    case "sessionDeleted": {
+      const sessions = { ...state.sessions, items: state.sessions.items.filter((i) => i.sessionId !== frame.sessionId) };
+      const next = { ...state, sessions, deleting: state.deleting === frame.sessionId ? undefined : state.deleting };
+      if (frame.sessionId !== state.sessionId) return [next, []];
+      // The chat on screen is gone: a new one takes its place.
+      const [fresh, commands] = update(next, { type: "switchSession", sessionId: undefined, fromUrl: false });
+      return [state.deleting === frame.sessionId ? fresh : withNotice(fresh, "deleted", { text: "That chat was deleted in another tab." }), commands];
+    }
     case "error":
       return errorReceived(state, frame);
   }
+}
+
+/**
+ * A chat's new title (and time) in the sidebar, kept newest first; a chat not listed yet (begun
+ * in another tab) is added. The chat on screen takes the title too.
+ */
+function withSessionItem(state: ChatState, sessionId: string, change: { title: string; updatedAt?: number }): ChatState {
+  const existing = state.sessions.items.find((i) => i.sessionId === sessionId);
+  const item = { sessionId, title: change.title, updatedAt: change.updatedAt ?? existing?.updatedAt ?? 0 };
+  const items = [...state.sessions.items.filter((i) => i.sessionId !== sessionId), item].sort((a, b) => b.updatedAt - a.updatedAt);
+  const session = state.session && state.session.sessionId === sessionId ? { ...state.session, title: change.title } : state.session;
+  return { ...state, session, sessions: { ...state.sessions, items } };
 }
 
 function sessionReceived(state: ChatState, session: SessionInfo, messages: ChatMessage[]): Step {
@@ -373,6 +446,18 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
       return [withNotice({ ...state, stopping: false, canStop: false }, "stop", { text: "This server cannot stop an answer yet." }), [{ type: "cancel", timer: "stopTimeout" }]];
     }
   }
+  const retried = typeof frame.retryId === "string" ? Object.entries(state.retries).find(([, retry]) => retry.retryId === frame.retryId) : undefined;
+  if (retried) {
+    const { [retried[0]]: _refused, ...retries } = state.retries;
+    return [withNotice({ ...state, retries }, `retry:${retried[0]}`, frame.code === "RATE_LIMITED" ? { text: "Too many messages just now; press Retry again in a moment." } : describeError(frame)), []];
+  }
+  if (typeof frame.sessionId === "string" && (frame.code === "NOT_FOUND" || frame.code === "BAD_REQUEST")) {
+    // A rename or delete of a chat in the sidebar was refused: it is about that chat, not this one.
+    const gone = frame.code === "NOT_FOUND";
+    const sessions = gone ? { ...state.sessions, items: state.sessions.items.filter((i) => i.sessionId !== frame.sessionId) } : state.sessions;
+    const deleting = state.deleting === frame.sessionId ? undefined : state.deleting;
+    return [withNotice({ ...state, sessions, deleting }, `session:${frame.sessionId}`, { text: gone ? "That chat no longer exists." : frame.message || "The server could not accept that name." }), []];
+  }
   const human = describeError(frame);
   const sending = state.outbox.find((o) => o.status === "sending");
   if (sending && frame.code === "RATE_LIMITED") {
@@ -405,7 +490,7 @@ function queueMessage(state: ChatState, text: string, clientMessageId: string, n
   if (text.trim() === "") return [state, []];
   const length = characterCount(text);
   if (length > MAX_MESSAGE_CHARS) return [withNotice(state, "tooLong", { text: tooLongText(length, MAX_MESSAGE_CHARS) }), []];
-  if (frameBytes({ action: "putMessage", message: text, clientMessageId }) > MAX_CLIENT_FRAME_BYTES) {
+  if (frameBytes({ action: "putMessage", message: text, clientMessageId, ...state.clock }) > MAX_CLIENT_FRAME_BYTES) {
     return [withNotice(state, "tooLong", { text: "This message is too large to send in one piece. Shorten it and send again." }), []];
   }
   const outbox = [...state.outbox, { clientMessageId, text, queuedAt: now, status: "queued" as const }];
@@ -419,7 +504,7 @@ function pump(state: ChatState): Step {
   return [
     { ...state, outbox: state.outbox.map((o) => (o === next ? { ...o, status: "sending" as const } : o)) },
     [
-      { type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId } },
+      { type: "send", frame: { action: "putMessage", message: next.text, clientMessageId: next.clientMessageId, ...state.clock } },
       { type: "later", timer: "ackTimeout", delayMs: ACK_TIMEOUT_MS },
     ],
   ];
@@ -449,6 +534,18 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
     byId.set(message.messageId, message);
   }
   const messages = [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
+  // A retry has begun once its job says something new: a new attempt's notice, or the answer.
+  let retries = state.retries;
+  for (const message of incoming) {
+    const question = message.jobId && jobQuestion(message.jobId);
+    const retry = question ? retries[question] : undefined;
+    if (!question || !retry || state.messages.some((m) => m.messageId === message.messageId)) continue;
+    const begun = retry.jobId ? message.jobId === retry.jobId : message.messageType === "SYSTEM_LOG" || (message.role === "AGENT" && message.messageType === "CONVERSATION");
+    if (begun) {
+      const { [question]: _begun, ...rest } = retries;
+      retries = rest;
+    }
+  }
   // A failed attempt's partial text was never stored; its retry streams the reply anew. Live or
   // in a catch-up page, a failure notice ends the streams shown so far.
   let streams = incoming.some((m) => m.messageType === "SYSTEM_LOG") ? {} : state.streams;
@@ -458,7 +555,7 @@ function mergeMessages(state: ChatState, incoming: ChatMessage[], authoritative:
       streams = rest;
     }
   }
-  return { ...state, messages, streams };
+  return { ...state, messages, streams, retries };
 }
 
 /** The sidebar shows the current session on top as soon as it has news. */

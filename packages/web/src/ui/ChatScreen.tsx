@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { AuthSession } from "../auth/session.ts";
 import { ChatConnection } from "../chat/connection.ts";
+import { ChatTitle } from "./ChatActions.tsx";
 import { isAnswering, toTurns } from "../chat/turns.ts";
 import { sessionFromUrl, showSessionInUrl } from "../session-url.ts";
 import { Composer } from "./Composer.tsx";
@@ -46,6 +47,17 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
     setDrawerOpen(false);
     menu.current?.focus();
   };
+  // Escape closes the drawer wherever the focus is (it may still be on ☰).
+  useEffect(() => {
+    if (!drawerOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      setDrawerOpen(false);
+      menu.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [drawerOpen]);
 
   const firstUserText = state.messages.find((m) => m.role === "USER")?.message;
   const title = state.session?.title || (firstUserText ? firstUserText.slice(0, 80) : "New chat");
@@ -87,9 +99,18 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           <button type="button" className="menu" ref={menu} aria-label="Chats" aria-controls="sidebar" aria-expanded={drawerOpen} onClick={() => setDrawerOpen(!drawerOpen)}>
             <span aria-hidden="true">☰</span>
           </button>
-          <h1 className="chat-title" title={title}>
-            {title}
-          </h1>
+          {state.sessionId && state.messages.length > 0 ? (
+            <ChatTitle
+              key={state.sessionId}
+              title={title}
+              onRename={(name) => connection.dispatch({ type: "renameSession", sessionId: state.sessionId!, title: name })}
+              onDelete={() => connection.dispatch({ type: "deleteSession", sessionId: state.sessionId! })}
+            />
+          ) : (
+            <h1 className="chat-title" title={title}>
+              {title}
+            </h1>
+          )}
           <ConnectionStatus connection={state.connection} online={online} now={now} onRetry={() => connection.reconnectNow()} />
         </header>
         <Conversation
@@ -99,6 +120,9 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           loadingOlder={state.history.loadingOlder}
           loaded={state.history.loaded}
           onLoadOlder={() => connection.dispatch({ type: "loadOlder" })}
+          onEditResend={(text) => connection.send(text)}
+          onRegenerate={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "regenerateReply", messageId, regenerateId: crypto.randomUUID() }) : undefined}
+          onRetry={state.connection.phase === "open" && state.connection.synced ? (messageId) => connection.dispatch({ type: "retryMessage", messageId, retryId: crypto.randomUUID() }) : undefined}
           empty={
             <div className="empty">
               <h2>What can azuchi do for you?</h2>

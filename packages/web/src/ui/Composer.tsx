@@ -17,9 +17,16 @@ interface ComposerProps {
 /** The counter shows from this share of the limit on. */
 const COUNTER_FROM = 0.9;
 
+/**
+ * A touch keyboard has no Shift+Enter: there, Return is a new line and the Send button sends,
+ * and the hint is short enough for a phone's box.
+ */
+const touchKeyboard = () => typeof window !== "undefined" && window.matchMedia("(pointer: coarse)").matches;
+
 export function Composer({ onSend, onStop, answering, stopping, canStop, online, returned, switches }: ComposerProps) {
   const [text, setText] = useState("");
   const box = useRef<HTMLTextAreaElement>(null);
+  const [touch] = useState(touchKeyboard);
 
   useEffect(() => {
     if (switches > 0) setText("");
@@ -40,7 +47,7 @@ export function Composer({ onSend, onStop, answering, stopping, canStop, online,
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     // Enter sends; Shift+Enter is a new line; Enter that confirms an IME conversion (Japanese input) is neither.
-    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing && event.keyCode !== 229) submit(event);
+    if (event.key === "Enter" && !touch && !event.shiftKey && !event.nativeEvent.isComposing && event.keyCode !== 229) submit(event);
   };
 
   const length = text.length >= MAX_MESSAGE_CHARS * COUNTER_FROM ? characterCount(text) : 0;
@@ -62,12 +69,12 @@ export function Composer({ onSend, onStop, answering, stopping, canStop, online,
           ref={box}
           aria-label="Message"
           aria-describedby={hint ? "composer-hint" : undefined}
-          placeholder={answering ? "Queue another message…" : "Message azuchi — Enter to send, Shift+Enter for a new line"}
+          placeholder={answering ? "Queue another message…" : touch ? "Message azuchi" : "Message azuchi — Enter to send, Shift+Enter for a new line"}
           value={text}
           rows={1}
           onChange={(event) => setText(event.target.value)}
           onKeyDown={onKeyDown}
-          enterKeyHint="send"
+          enterKeyHint={touch ? "enter" : "send"}
         />
         {answering && canStop && (
           <button type="button" className="stop" aria-label="Stop" title={stopping ? "Stopping…" : "Stop the answer"} onClick={onStop} disabled={stopping || !online}>

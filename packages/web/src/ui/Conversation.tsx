@@ -1,4 +1,4 @@
-import { Fragment, useLayoutEffect, useRef, type ReactNode } from "react";
+import { Fragment, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import type { Turn } from "../chat/turns.ts";
 import { formatDay, isSameDay } from "./time.ts";
 import { TurnView } from "./TurnView.tsx";
@@ -10,6 +10,12 @@ interface ConversationProps {
   loadingOlder: boolean;
   loaded: boolean;
   onLoadOlder(): void;
+  /** Absent while a Retry cannot be sent (not connected). */
+  onRetry?: (messageId: string) => void;
+  /** Sends an edited copy of the last message as a new one; false when refused (too long). */
+  onEditResend?: (text: string) => boolean;
+  /** Another answer to the last message; absent while it cannot be sent. */
+  onRegenerate?: (messageId: string) => void;
   empty: ReactNode;
 }
 
@@ -18,9 +24,12 @@ const PINNED_PX = 96;
 /** Within this many pixels of the top, the previous page is fetched. */
 const LOAD_OLDER_PX = 240;
 
+/** A turn whose message may be edited and sent again: the agent is done with it. */
+const ENDED = new Set<Turn["status"]>(["done", "stopped", "failed", "unanswered"]);
+
 const turnTime = (turn: Turn) => turn.user?.createdAt ?? turn.pending?.queuedAt ?? turn.lastActivityAt;
 
-export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, empty }: ConversationProps) {
+export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoadOlder, onRetry, onEditResend, onRegenerate, empty }: ConversationProps) {
   const scroller = useRef<HTMLElement>(null);
   const pinned = useRef(true);
   const firstKey = useRef<string | undefined>(undefined);
@@ -48,9 +57,47 @@ export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoa
     heightBefore.current = element.scrollHeight;
   });
 
+  // An answer that arrives out of sight (a Retry or an ops replay answers an earlier question,
+  // or the user has scrolled away) is marked at the bottom; the answer stays under its question.
+  // Only an answer to a question already shown is news: an older page brings answers too.
+  const seen = useRef<{ turns: Set<string>; replies: Set<string> } | undefined>(undefined);
+  const [lateAnswer, setLateAnswer] = useState<{ messageId: string; above: boolean } | undefined>(undefined);
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!loaded) {
+      seen.current = undefined;
+      if (lateAnswer) setLateAnswer(undefined);
+    }
+    if (!element || !loaded) return;
+    const first = seen.current === undefined;
+    const known = (seen.current ??= { turns: new Set(), replies: new Set() });
+    for (const turn of turns) {
+      const asked = known.turns.has(turn.key);
+      known.turns.add(turn.key);
+      if (!turn.reply || known.replies.has(turn.reply.messageId)) continue;
+      known.replies.add(turn.reply.messageId);
+      if (first || !asked) continue;
+      const answer = element.querySelector(`[data-reply="${turn.reply.messageId}"]`);
+      if (answer && !inView(answer, element)) setLateAnswer({ messageId: turn.reply.messageId, above: answer.getBoundingClientRect().top < element.getBoundingClientRect().top });
+    }
+  });
+  const showLateAnswer = () => {
+    const answer = scroller.current?.querySelector<HTMLElement>(`[data-reply="${lateAnswer?.messageId}"]`);
+    setLateAnswer(undefined);
+    if (!answer) return;
+    // Reading the answer, no longer following the bottom (the next render must not scroll back).
+    pinned.current = false;
+    answer.scrollIntoView({ block: "center" });
+    answer.focus({ preventScroll: true });
+  };
+
   const onScroll = () => {
     const element = scroller.current;
     if (!element) return;
+    if (lateAnswer) {
+      const answer = element.querySelector(`[data-reply="${lateAnswer.messageId}"]`);
+      if (!answer || inView(answer, element)) setLateAnswer(undefined);
+    }
     pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < PINNED_PX;
     heightBefore.current = element.scrollHeight;
     if (element.scrollTop < LOAD_OLDER_PX && hasOlder && !loadingOlder) onLoadOlder();
@@ -77,11 +124,29 @@ export function Conversation({ turns, now, hasOlder, loadingOlder, loaded, onLoa
                   <span>{formatDay(at, now)}</span>
                 </div>
               )}
-              <TurnView turn={turn} />
+              <TurnView
+                turn={turn}
+                onRetry={onRetry}
+                onEditResend={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onEditResend : undefined}
+                onRegenerate={index === turns.length - 1 && turn.user && ENDED.has(turn.status) ? onRegenerate : undefined}
+              />
             </Fragment>
           );
         })}
+        {lateAnswer && (
+          <button type="button" className="late-answer" onClick={showLateAnswer}>
+            {lateAnswer.above ? "↑ Answer to an earlier question" : "↓ New answer"}
+          </button>
+        )}
       </div>
     </section>
   );
+}
+
+/** Whether most of `element` is within the scroller's visible area. */
+function inView(element: Element, scroller: HTMLElement): boolean {
+  const box = element.getBoundingClientRect();
+  const view = scroller.getBoundingClientRect();
+  const visible = Math.min(box.bottom, view.bottom) - Math.max(box.top, view.top);
+  return visible >= Math.min(box.height, view.height) / 2;
 }

@@ -26,3 +26,4 @@ export function formatAgo(at: number, now: number): string {
   if (isSameDay(at, now)) return `${Math.floor(minutes / 60)} h`;
   return formatDay(at, now) === "Yesterday" ? "Yesterday" : shortDay.format(at);
 }
+

@@ -1,0 +1,47 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { toSessionSummary, type SessionRecord, type ServerFrame } from "@azuchi/core";
+import type { ChatDeps } from "./deps.ts";
+
+/**
+ * Tells every open tab of the user (whatever chat it shows) that one of their chats changed,
+ * so each sidebar follows without a reload. A tab that misses it still has listSessions.
+ */
+export async function pushToUser(deps: Pick<ChatDeps, "connections" | "notifier">, userId: string, frame: ServerFrame, log: Pick<Logger, "warn">): Promise<void> {
+  try {
+    const connections = await deps.connections.listByUser(userId);
+    const result = await deps.notifier.postToConnections(
+      connections.map((c) => c.connectionId),
+      frame,
+    );
+    for (const { connectionId, error } of result.failed) log.warn("a tab missed a session change", { tab: connectionId, error });
+  } catch (error) {
+    log.warn("the session change was not pushed to the user's tabs", { error });
+  }
+}
+
+export function sessionUpdated(session: SessionRecord): ServerFrame {
+  const { sessionId, title, updatedAt } = toSessionSummary(session);
+  return { type: "sessionUpdated", session: { sessionId, title, updatedAt } };
+}
+
+export interface DeleteSessionResult {
+  deleted: boolean;
+  messages: number;
+  tabs: number;
+}
+
+/**
+ * Deletes a chat of `userId`: the session first (from then on it is not found: no tab can
+ * connect to it or list it), then the subscriptions of the tabs open on it (their later frames
+ * find no session), the messages, and the agent's memory of it in Redis. A turn running at that
+ * moment may still store its reply; no session leads to it.
+ */
+export async function deleteSession(deps: Pick<ChatDeps, "sessions" | "connections" | "messages" | "redis" | "agentKeys">, sessionId: string, userId: string): Promise<DeleteSessionResult> {
+  if (!(await deps.sessions.delete(sessionId, userId))) return { deleted: false, messages: 0, tabs: 0 };
+  const tabs = await deps.connections.listBySession(sessionId);
+  await Promise.all(tabs.map((tab) => deps.connections.delete(tab.connectionId)));
+  const messages = await deps.messages.deleteSession(sessionId);
+  const keys = deps.agentKeys;
+  await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId), keys.stop(sessionId));
+  return { deleted: true, messages, tabs: tabs.length };
+}

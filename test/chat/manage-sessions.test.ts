@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerFrame } from "../../packages/core/src/index.ts";
+import { documentClient, tableName } from "../support/chat.ts";
+import { messageFrame } from "../support/frames.ts";
+import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import type { TestClient } from "../support/ws-client.ts";
+
+let stack: TestStack;
+let redis: Redis;
+
+beforeAll(async () => {
+  stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
+  redis = stackRedis(stack);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await stack?.stop();
+});
+
+type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
+const isType =
+  <T extends ServerFrame["type"]>(type: T, also: (frame: Frame<T>) => boolean = () => true) =>
+  (frame: ServerFrame): frame is Frame<T> =>
+    frame.type === type && also(frame as Frame<T>);
+
+/** A tab of `user` on a new session with one answered exchange. */
+async function answeredChat(user: string, text: string): Promise<{ tab: TestClient; sessionId: string }> {
+  const tab = await stack.connect(user);
+  const sessionId = await stack.sessionOf(tab);
+  tab.send({ action: "putMessage", message: text, clientMessageId: randomUUID() });
+  await tab.waitFor(messageFrame("CONVERSATION", "AGENT"));
+  return { tab, sessionId };
+}
+
+describe("a chat's title and its deletion, pushed to every tab of the user", () => {
+  it("tells the user's other tabs when a new chat gets its title", async () => {
+    const other = await stack.connect("tomo");
+    const { tab, sessionId } = await answeredChat("tomo", "Where is the nearest onsen? ♨️");
+    const updated = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId));
+    expect(updated.session.title).toBe("Where is the nearest onsen? ♨️");
+    await Promise.all([tab.close(), other.close()]);
+  });
+
+  it("renames a chat of the user's from any tab, tells all of them, and refuses another user's or an empty name", async () => {
+    const { tab, sessionId } = await answeredChat("rei", "first name");
+    const elsewhere = await stack.connect("rei");
+    const stranger = await stack.connect("mallory");
+    elsewhere.send({ action: "renameSession", sessionId, title: "  Trip\nto Nara 🦌  " });
+    for (const each of [tab, elsewhere]) {
+      const updated = await each.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && f.session.title !== "first name"));
+      expect(updated.session.title).toBe("Trip");
+    }
+    elsewhere.send({ action: "listSessions" });
+    const listed = await elsewhere.waitFor(isType("sessions"));
+    expect(listed.sessions.find((s) => s.sessionId === sessionId)?.title).toBe("Trip");
+
+    stranger.send({ action: "renameSession", sessionId, title: "mine now" });
+    await expect(stranger.waitFor(isType("error"))).resolves.toMatchObject({ code: "NOT_FOUND", sessionId });
+    tab.send({ action: "renameSession", sessionId, title: " \n " });
+    await expect(tab.waitFor(isType("error"))).resolves.toMatchObject({ code: "BAD_REQUEST" });
+    await Promise.all([tab, elsewhere, stranger].map((t) => t.close()));
+  });
+
+  it("deletes a chat: its messages, its tabs' subscriptions and the agent's memory; every tab is told; another user cannot", async () => {
+    const { tab: onIt, sessionId } = await answeredChat("kai", "delete me later");
+    const other = await stack.connect("kai");
+    await stack.sessionOf(other);
+    const stranger = await stack.connect("eve");
+    const historyKey = `azuchi:ai-agent:session:${sessionId}:history`;
+    await expect.poll(() => redis.exists(historyKey)).toBe(1);
+
+    stranger.send({ action: "deleteSession", sessionId });
+    await expect(stranger.waitFor(isType("error"))).resolves.toMatchObject({ code: "NOT_FOUND", sessionId });
+
+    other.send({ action: "deleteSession", sessionId });
+    for (const each of [onIt, other]) await each.waitFor(isType("sessionDeleted", (f) => f.sessionId === sessionId));
+    expect(await redis.exists(historyKey)).toBe(0);
+    // The tab that was on it has no session any more, and the chat cannot be opened again.
+    const before = onIt.frames.length;
+    onIt.send({ action: "getSession" });
+    await expect(onIt.waitFor((f) => f.type === "error" && onIt.frames.indexOf(f) >= before)).resolves.toMatchObject({ code: "NOT_FOUND" });
+    await expect(stack.connect("kai", sessionId)).rejects.toThrow();
+    other.send({ action: "listSessions" });
+    const listed = await other.waitFor(isType("sessions"));
+    expect(listed.sessions.map((s) => s.sessionId)).not.toContain(sessionId);
+    // Its messages are gone from the table.
+    const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
+    expect(Items).toEqual([]);
+    await Promise.all([onIt, other, stranger].map((t) => t.close()));
+  });
+});
