@@ -69,7 +69,7 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const other = await stack.connect("kai");
     await stack.sessionOf(other);
     const stranger = await stack.connect("eve");
-    const historyKey = `azuchi:ai-agent:session:${sessionId}:history`;
+    const historyKey = `azuchi:ai-agent:session:{${sessionId}}:history`;
     await expect.poll(() => redis.exists(historyKey)).toBe(1);
 
     stranger.send({ action: "deleteSession", sessionId });
