@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { ensureWebBuild } from "./web-build.ts";
@@ -57,9 +57,9 @@ export async function openChat(
   browser: Browser,
   baseUrl: string,
   user: string,
-  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void> } = {},
+  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; context?: BrowserContextOptions } = {},
 ): Promise<ChatTab> {
-  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, locale: "en-US", timezoneId: "Asia/Tokyo", deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, locale: "en-US", timezoneId: "Asia/Tokyo", deviceScaleFactor: 1, ...options.context });
   await context.addInitScript((name) => localStorage.setItem("azuchi.devUser", name), user);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));

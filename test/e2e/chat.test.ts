@@ -21,7 +21,7 @@ describe("the browser chat", () => {
       await expect.poll(() => streaming.innerText()).toContain("「京都");
       await expect(page.getByRole("button", { name: "Stop", exact: true }).isVisible()).resolves.toBe(true);
 
-      const plan = conversation.getByRole("region", { name: "Plan" });
+      const plan = conversation.getByRole("group", { name: "Plan" }).last();
       await plan.waitFor();
       const steps = plan.getByRole("listitem");
       await expect.poll(() => steps.count()).toBe(3);

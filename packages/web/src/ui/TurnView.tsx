@@ -1,6 +1,7 @@
 import type { ChatMessage } from "../chat/protocol.ts";
 import type { ReplyStream } from "../chat/streams.ts";
 import type { PlanView, Turn, TurnStatus } from "../chat/turns.ts";
+import { textLang } from "./lang.ts";
 import { Markdown } from "./Markdown.tsx";
 import { replyMarks } from "./reply-marks.ts";
 import { Time } from "./Time.tsx";
@@ -21,7 +22,10 @@ export function TurnView({ turn }: { turn: Turn }) {
     <article className="turn" data-status={turn.status} aria-busy={turn.status === "answering" || undefined}>
       {text !== undefined && (
         <div className="bubble user" data-role="USER" data-pending={turn.pending ? turn.pending.status : undefined}>
-          <p className="plain">{text}</p>
+          <Speaker name="You" />
+          <p className="plain" lang={textLang(text)}>
+            {text}
+          </p>
           <footer>
             {statusText && <span className="badge" data-status={turn.status}>{statusText}</span>}
             {turn.user && <Time at={turn.user.createdAt} />}
@@ -50,12 +54,17 @@ function ActivityTrail({ lines, live }: { lines: ChatMessage[]; live: boolean })
       <summary>
         <span className="activity-label">Activity</span>
         <span className="activity-count">{lines.length}</span>
-        <span className="activity-last">{last.message}</span>
+        <span className="activity-last" lang={textLang(last.message)}>
+          {last.message}
+        </span>
       </summary>
       <ol aria-label="Activity">
         {lines.map((line) => (
           <li key={line.messageId} data-type="AGENT_LOG">
-            <span className="plain">{line.message}</span> <Time at={line.createdAt} />
+            <span className="plain" lang={textLang(line.message)}>
+              {line.message}
+            </span>{" "}
+            <Time at={line.createdAt} />
           </li>
         ))}
       </ol>
@@ -68,7 +77,8 @@ const STEP_LABEL = { pending: "to do", in_progress: "in progress", completed: "d
 function PlanChecklist({ plan }: { plan: PlanView }) {
   const done = plan.steps.filter((s) => s.status === "completed").length;
   return (
-    <section className="plan" aria-label="Plan" data-type="PLAN" data-revision={plan.revision}>
+    // A group, not a region: every turn has a plan, and landmarks must be told apart.
+    <div className="plan" role="group" aria-label="Plan" data-type="PLAN" data-revision={plan.revision}>
       <header>
         <strong>Plan</strong>
         <span className="plan-progress">
@@ -76,17 +86,23 @@ function PlanChecklist({ plan }: { plan: PlanView }) {
         </span>
         <Time at={plan.message.createdAt} />
       </header>
-      {plan.explanation && <p className="plain plan-explanation">{plan.explanation}</p>}
+      {plan.explanation && (
+        <p className="plain plan-explanation" lang={textLang(plan.explanation)}>
+          {plan.explanation}
+        </p>
+      )}
       <ol>
         {plan.steps.map((step, index) => (
           <li key={index} data-status={step.status}>
             <span className="step-mark" aria-hidden="true" />
-            <span className="plain">{step.step}</span>
+            <span className="plain" lang={textLang(step.step)}>
+              {step.step}
+            </span>
             <span className="visually-hidden"> ({STEP_LABEL[step.status]})</span>
           </li>
         ))}
       </ol>
-    </section>
+    </div>
   );
 }
 
@@ -95,7 +111,9 @@ function Item({ message }: { message: ChatMessage }) {
     return (
       <div className="system-notice" role="note" data-type="SYSTEM_LOG">
         <span aria-hidden="true">⚠</span>
-        <p className="plain">{message.message}</p>
+        <p className="plain" lang={textLang(message.message)}>
+          {message.message}
+        </p>
         <Time at={message.createdAt} />
       </div>
     );
@@ -105,7 +123,10 @@ function Item({ message }: { message: ChatMessage }) {
     const marks = message.messageType === "CONVERSATION" ? replyMarks(message) : [];
     return (
       <div className="bubble agent" data-role={message.role} data-type={message.messageType} data-stopped={message.stopped || undefined} data-marks={marks.map((m) => m.status).join(" ") || undefined}>
-        <Markdown text={message.message} />
+        <Speaker name="azuchi" />
+        <div lang={textLang(message.message)}>
+          <Markdown text={message.message} />
+        </div>
         <footer>
           {marks.map((mark) => (
             <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
@@ -120,7 +141,10 @@ function Item({ message }: { message: ChatMessage }) {
   // A type newer than this page: its text, as plain text.
   return (
     <div className="bubble agent unknown" data-role={message.role} data-type={message.messageType}>
-      <p className="plain">{message.message}</p>
+      <Speaker name="azuchi" />
+      <p className="plain" lang={textLang(message.message)}>
+        {message.message}
+      </p>
       <footer>
         <span className="badge">{message.messageType.toLowerCase().replace(/_/g, " ")}</span>
         <Time at={message.createdAt} />
@@ -131,9 +155,10 @@ function Item({ message }: { message: ChatMessage }) {
 
 function StreamingReply({ stream, stale }: { stream: ReplyStream; stale: boolean }) {
   return (
-    <div className="bubble agent streaming" data-role="AGENT" data-streaming="" aria-label="Reply being written">
+    <div className="bubble agent streaming" data-role="AGENT" data-streaming="">
+      <Speaker name="azuchi, writing" />
       {stream.chunks.map((chunk, index) => (
-        <div key={chunk.offset}>
+        <div key={chunk.offset} lang={textLang(chunk.text)}>
           {(index > 0 || chunk.offset > 0) && (
             <p className="gap" title="Part of this reply was sent while this tab was not connected; the whole reply appears when it is finished.">
               … part of the reply is not shown yet …
@@ -155,4 +180,9 @@ function TypingDots({ label }: { label: string }) {
       <i />
     </span>
   );
+}
+
+/** Who speaks, for screen readers: the bubbles' sides and colours say it to the eye. */
+function Speaker({ name }: { name: string }) {
+  return <span className="visually-hidden">{name}: </span>;
 }
