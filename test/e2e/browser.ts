@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -58,7 +58,7 @@ export async function openChat(
   browser: Browser,
   baseUrl: string,
   user: string,
-  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; timezoneId?: string; locale?: string; touch?: boolean } = {},
+  options: { sessionId?: string; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; timezoneId?: string; locale?: string; touch?: boolean; context?: BrowserContextOptions } = {},
 ): Promise<ChatTab> {
   const context = await browser.newContext({
     viewport: options.viewport ?? DESKTOP,
@@ -66,6 +66,7 @@ export async function openChat(
     timezoneId: options.timezoneId ?? "Asia/Tokyo",
     deviceScaleFactor: 1,
     ...(options.touch && { hasTouch: true, isMobile: true }),
+    ...options.context,
   });
   await context.addInitScript((name) => localStorage.setItem("azuchi.devUser", name), user);
   const page = await context.newPage();

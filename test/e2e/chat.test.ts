@@ -21,7 +21,7 @@ describe("the browser chat", () => {
       await expect.poll(() => streaming.innerText()).toContain("「京都");
       await expect(page.getByRole("button", { name: "Stop", exact: true }).isVisible()).resolves.toBe(true);
 
-      const plan = conversation.getByRole("region", { name: "Plan" });
+      const plan = conversation.getByRole("group", { name: "Plan" }).last();
       await plan.waitFor();
       const steps = plan.getByRole("listitem");
       await expect.poll(() => steps.count()).toBe(3);
@@ -79,7 +79,13 @@ describe("the browser chat", () => {
     const second = await openChat(env.browser, env.stack.url, "kenji", { sessionId: first.sessionId() });
     expect(second.sessionId()).toBe(first.sessionId());
 
+    // Both tabs in sync before the message goes: the second one's page may still be loading.
+    for (const tab of [first, second]) await expect.poll(() => tab.page.getByRole("status").first().innerText(), { timeout: 20_000 }).toBe("Connected");
+    const watcher = await env.stack.connect("kenji", first.sessionId());
     await say(first, "Two tabs, one chat 👀");
+    // The reply is stored and sent to every tab; a busy machine decides how long that takes, not the test.
+    await watcher.waitFor((f) => f.type === "message" && f.message.role === "AGENT" && f.message.messageType === "CONVERSATION", 60_000);
+    await watcher.close();
     for (const tab of [first, second]) {
       await reply(tab.page).waitFor({ timeout: 10_000 });
       await expect(reply(tab.page).innerText()).resolves.toContain('You said: "Two tabs, one chat 👀".');

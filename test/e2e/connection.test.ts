@@ -16,6 +16,8 @@ interface SocketControl {
   connections: number;
   /** Every frame the page sent, in order. */
   sent: string[];
+  /** Every server frame let through to the page, in order. */
+  delivered: string[];
   drop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ async function controlSockets(page: Page): Promise<SocketControl> {
     refusing: false,
     connections: 0,
     sent: [],
+    delivered: [],
     async drop() {
       const current = live;
       live = undefined;
@@ -46,6 +49,7 @@ async function controlSockets(page: Page): Promise<SocketControl> {
     server.onMessage((frame) => {
       if (live !== pair) return;
       if (control.filter && !control.filter(String(frame))) return;
+      control.delivered.push(String(frame));
       ws.send(frame);
     });
   });
@@ -139,6 +143,9 @@ describe("the browser chat's connection", () => {
         throw error;
       });
     // Caught up after the reconnect, the stored message shows; the resent one's ack then retires the pending copy.
+    // The resend goes out once the tab is in sync again: wait for its ack to reach the page, however slow the machine.
+    const isAck = (frame: string) => frame.includes('"type":"ack"');
+    await expect.poll(() => control.delivered.filter(isAck).length, { timeout: 20_000 }).toBe(1);
     await expect.poll(() => tab.conversation.locator(".bubble[data-pending]").count()).toBe(0);
     await expect(userBubbles(tab).count()).resolves.toBe(1);
 

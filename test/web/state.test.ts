@@ -119,6 +119,23 @@ describe("the chat state machine", () => {
     expect(sent(run(failed.state, { type: "pump" }).commands)).toEqual([{ action: "putMessage", message: "a", clientMessageId: id(130) }]);
   });
 
+
+  it("reconnects, keeping what it has to send, when the server finds no session for the connection while the tab catches up after a drop", () => {
+    const { state } = run(synced(), { type: "send", text: "after a lost ack", clientMessageId: id(140), now: 5 }, { type: "closed", now: 6, random: 0 }, { type: "connect", now: 7 }, { type: "opened", now: 8 });
+    const notFound = frame({ type: "error", code: "NOT_FOUND", message: "This connection has no session; reconnect." });
+    const first = run(state, notFound);
+    expect(first.commands).toEqual([{ type: "dropSocket" }]);
+    expect(first.state.notices).toEqual([]);
+    // The connection performs the drop as a close: the tab backs off and reconnects, the message still queued.
+    const again = run(first.state, { type: "closed", now: 9, random: 0 }, { type: "connect", now: 10 }, { type: "opened", now: 11 });
+    expect(again.state.outbox.map((o) => [o.text, o.status])).toEqual([["after a lost ack", "queued"]]);
+    const synced2 = run(again.state, sessionFrame([]));
+    expect(sent(synced2.commands)).toEqual([{ action: "putMessage", message: "after a lost ack", clientMessageId: id(140) }]);
+    // Twice in a row is the server meaning it: the user is told, and the tab stops asking.
+    const twice = run(again.state, notFound);
+    expect(twice.commands).toEqual([]);
+    expect(twice.state.notices.map((n) => n.id)).toEqual(["notFound"]);
+  });
   it("drops a failed attempt's streamed text when its notice arrives in a catch-up page, not only live", () => {
     const reply = id(140);
     let { state } = run(synced(), frame({ type: "delta", messageId: reply, offset: 0, delta: "half an answer" }));

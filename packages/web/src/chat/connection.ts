@@ -117,6 +117,10 @@ export class ChatConnection {
       case "showSession":
         this.options.showSession(command.sessionId, command.push);
         return;
+      case "dropSocket":
+        this.closeSocket();
+        this.dispatch({ type: "closed", now: Date.now(), random: Math.random() });
+        return;
     }
   }
 

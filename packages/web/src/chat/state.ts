@@ -46,6 +46,8 @@ export interface ConnectionState {
   /** Open, and the history has caught up since: queued messages may go out. */
   synced: boolean;
   failuresBeforeOpen: number;
+  /** A NOT_FOUND while catching up made this tab reconnect once since it was last in sync. */
+  retriedNotFound?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -136,7 +138,9 @@ export type Command =
   | { type: "send"; frame: OutgoingFrame }
   | { type: "later"; timer: Timer; delayMs: number }
   | { type: "cancel"; timer: Timer }
-  | { type: "showSession"; sessionId: string | undefined; push: boolean };
+  | { type: "showSession"; sessionId: string | undefined; push: boolean }
+  /** Let go of this socket as if it had dropped (a "closed" event follows) and reconnect with backoff. */
+  | { type: "dropSocket" };
 
 export function initialState(sessionId?: string, sessions?: ChatState["sessions"], clock: ChatState["clock"] = {}): ChatState {
   return {
@@ -427,7 +431,7 @@ function sessionReceived(state: ChatState, session: SessionInfo, messages: ChatM
   }
   const catchingUp = next.history.pending.some((r) => r.kind !== "older");
   if (!next.connection.synced && next.connection.phase === "open" && !catchingUp) {
-    next = withoutNotice({ ...next, connection: { ...next.connection, synced: true, attempt: 0, failuresBeforeOpen: 0 } }, "unreachable");
+    next = withoutNotice({ ...next, connection: { ...next.connection, synced: true, attempt: 0, failuresBeforeOpen: 0, retriedNotFound: false } }, "unreachable");
     const [pumped, pumpCommands] = pump(next);
     return [pumped, [...commands, ...pumpCommands]];
   }
@@ -474,6 +478,14 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
     // sent again in a moment rather than left waiting for an ack that will not come.
     const [next, commands] = requeueSending(state, RESEND_AFTER_ERROR_MS);
     return [withNotice(next, `error:${state.seq + 1}`, human), commands];
+  }
+  if (frame.code === "NOT_FOUND" && state.history.pending.length > 0 && !state.connection.synced && !state.connection.retriedNotFound) {
+    // The server found no session for this connection while the tab was catching up. Its
+    // $connect had found the session, so the connection, not the chat, is what went missing
+    // (API Gateway promises no order between a connection's events): a new connection is
+    // checked afresh, and a chat that is really gone is refused there. Telling the user it
+    // no longer exists now would leave a stored, answered chat stuck, its messages unsent.
+    return [{ ...state, connection: { ...state.connection, retriedNotFound: true } }, [{ type: "dropSocket" }]];
   }
   if (frame.code === "NOT_FOUND" && state.history.pending.length > 0) {
     return [withNotice({ ...state, history: { ...state.history, pending: state.history.pending.slice(1) } }, "notFound", human), []];

@@ -9,6 +9,10 @@ import { ConnectionStatus } from "./ConnectionStatus.tsx";
 import { Conversation } from "./Conversation.tsx";
 import { Notices } from "./Notices.tsx";
 import { Sidebar } from "./Sidebar.tsx";
+import { announcement } from "./announce.ts";
+import { focusMessageBox } from "./Composer.tsx";
+import { textLang } from "./lang.ts";
+import { useMediaQuery } from "./useMediaQuery.ts";
 import { useNow } from "./useNow.ts";
 import { useOnline } from "./useOnline.ts";
 
@@ -20,6 +24,8 @@ interface ChatScreenProps {
 }
 
 const SUGGESTIONS = ["Make a plan for a weekend in Kyoto 🍵", "今何時ですか？ What time is it?", "Summarise this chat in three bullet points"];
+/** As the stylesheet's drawer breakpoint: narrow screens, and desktops at 200 % zoom. */
+const DRAWER_QUERY = "(max-width: 760px)";
 
 export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: ChatScreenProps) {
   const [connection] = useState(() => new ChatConnection({ webSocketUrl, auth, sessionId: sessionFromUrl(), showSession: showSessionInUrl }));
@@ -42,21 +48,19 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
   const turns = useMemo(() => toTurns(state, now), [state, now]);
   const answering = isAnswering(turns);
   const [drawerOpen, setDrawerOpen] = useState(false);
+  const drawer = useMediaQuery(DRAWER_QUERY);
+  const modal = drawer && drawerOpen;
   const menu = useRef<HTMLButtonElement>(null);
+  // The focus goes back to ☰ once the drawer is closed and the page no longer inert (not before: an inert button takes no focus).
+  const returnFocus = useRef(false);
   const closeDrawer = () => {
+    returnFocus.current = true;
     setDrawerOpen(false);
-    menu.current?.focus();
   };
-  // Escape closes the drawer wherever the focus is (it may still be on ☰).
   useEffect(() => {
-    if (!drawerOpen) return;
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key !== "Escape") return;
-      setDrawerOpen(false);
-      menu.current?.focus();
-    };
-    document.addEventListener("keydown", onKey);
-    return () => document.removeEventListener("keydown", onKey);
+    if (drawerOpen || !returnFocus.current) return;
+    returnFocus.current = false;
+    menu.current?.focus();
   }, [drawerOpen]);
 
   const firstUserText = state.messages.find((m) => m.role === "USER")?.message;
@@ -79,9 +83,10 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
       <Sidebar
         id="sidebar"
         open={drawerOpen}
+        drawer={drawer}
         items={state.sessions.items}
         currentId={state.sessionId}
-        currentTitle={title}
+        currentTitle={state.session?.title || firstUserText?.slice(0, 80) || ""}
         supported={state.sessions.supported}
         loading={state.sessions.loading}
         hasMore={state.sessions.cursor !== undefined}
@@ -94,7 +99,7 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
         onClose={closeDrawer}
       />
       {drawerOpen && <div className="backdrop" onClick={closeDrawer} aria-hidden="true" />}
-      <main className="chat">
+      <main className="chat" inert={modal}>
         <header className="chat-header">
           <button type="button" className="menu" ref={menu} aria-label="Chats" aria-controls="sidebar" aria-expanded={drawerOpen} onClick={() => setDrawerOpen(!drawerOpen)}>
             <span aria-hidden="true">☰</span>
@@ -126,23 +131,36 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
           empty={
             <div className="empty">
               <h2>What can azuchi do for you?</h2>
-              <p className="muted">Ask in English or 日本語. The agent shows its plan and what it is doing while it answers.</p>
+              <p className="muted">
+                Ask in English or <span lang="ja">日本語</span>. The agent shows its plan and what it is doing while it answers.
+              </p>
               <div className="suggestions">
                 {SUGGESTIONS.map((suggestion) => (
-                  <button key={suggestion} type="button" onClick={() => connection.send(suggestion)}>
-                    {suggestion}
+                  <button
+                    key={suggestion}
+                    type="button"
+                    onClick={() => {
+                      connection.send(suggestion);
+                      // The chips go with the empty chat: the focus goes on to where the reply is followed.
+                      focusMessageBox();
+                    }}
+                  >
+                    <Mixed text={suggestion} />
                   </button>
                 ))}
               </div>
             </div>
           }
         />
-        <p className="visually-hidden" aria-live="polite">
-          {answering ? "azuchi is answering." : lastReply ? "azuchi answered." : ""}
+        <p className="visually-hidden" aria-live="polite" data-announcer="">
+          {announcement(turns, answering, lastReply !== undefined)}
         </p>
         <Notices
           notices={state.notices}
-          onDismiss={(id) => connection.dispatch({ type: "dismiss", noticeId: id })}
+          onDismiss={(id) => {
+            connection.dispatch({ type: "dismiss", noticeId: id });
+            focusMessageBox();
+          }}
           onSignIn={onSignInAgain}
           onNewChat={() => switchTo(undefined)}
           onRetrySend={(id) => connection.dispatch({ type: "retrySend", noticeId: id, now: Date.now() })}
@@ -160,4 +178,16 @@ export function ChatScreen({ auth, webSocketUrl, onSignOut, onSignInAgain }: Cha
       </main>
     </div>
   );
+}
+
+/** A suggestion in two languages: its Japanese part marked as such. */
+function Mixed({ text }: { text: string }) {
+  const parts = text.split(/(?<=[？。])\s+/u);
+  if (parts.length < 2) return <span lang={textLang(text)}>{text}</span>;
+  return parts.map((part, index) => (
+    <span key={index} lang={textLang(part)}>
+      {index > 0 ? " " : ""}
+      {part}
+    </span>
+  ));
 }

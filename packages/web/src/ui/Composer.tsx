@@ -14,6 +14,13 @@ interface ComposerProps {
   switches: number;
 }
 
+const MESSAGE_BOX_ID = "message";
+
+/** Gives the message box the focus: where it goes when the control that had it disappears. */
+export function focusMessageBox(): void {
+  document.getElementById(MESSAGE_BOX_ID)?.focus();
+}
+
 /** The counter shows from this share of the limit on. */
 const COUNTER_FROM = 0.9;
 
@@ -67,6 +74,7 @@ export function Composer({ onSend, onStop, answering, stopping, canStop, online,
       <div className="composer-row">
         <textarea
           ref={box}
+          id={MESSAGE_BOX_ID}
           aria-label="Message"
           aria-describedby={hint ? "composer-hint" : undefined}
           placeholder={answering ? "Queue another message…" : touch ? "Message azuchi" : "Message azuchi — Enter to send, Shift+Enter for a new line"}
@@ -77,7 +85,13 @@ export function Composer({ onSend, onStop, answering, stopping, canStop, online,
           enterKeyHint={touch ? "enter" : "send"}
         />
         {answering && canStop && (
-          <button type="button" className="stop" aria-label="Stop" title={stopping ? "Stopping…" : "Stop the answer"} onClick={onStop} disabled={stopping || !online}>
+          <button type="button" className="stop" aria-label="Stop" title={stopping ? "Stopping…" : "Stop the answer"} onClick={() => {
+              onStop();
+              // Stop is disabled at once and gone when the answer ends: the focus must not fall to the page.
+              box.current?.focus();
+            }}
+            disabled={stopping || !online}
+          >
             <span aria-hidden="true" className="stop-icon" />
             <span className="button-text">{stopping ? "Stopping…" : "Stop"}</span>
           </button>

@@ -19,9 +19,10 @@ export function Notices({ notices, onDismiss, onSignIn, onNewChat, onRetrySend }
     else if (notice.action === "retrySend") onRetrySend(notice.id);
   };
   return (
-    <ul className="notices" aria-label="Notices">
+    // Not a list: each notice is an alert (announced as it appears), and an alert cannot be a list item.
+    <div className="notices">
       {notices.map((notice) => (
-        <li key={notice.id} role="alert" className="notice" data-notice={notice.id}>
+        <div key={notice.id} role="alert" className="notice" data-notice={notice.id}>
           <span className="notice-text">{notice.text}</span>
           {notice.action && (
             <button type="button" className="notice-action" onClick={() => act(notice)}>
@@ -31,8 +32,8 @@ export function Notices({ notices, onDismiss, onSignIn, onNewChat, onRetrySend }
           <button type="button" className="notice-dismiss" aria-label="Dismiss" onClick={() => onDismiss(notice.id)}>
             ×
           </button>
-        </li>
+        </div>
       ))}
-    </ul>
+    </div>
   );
 }

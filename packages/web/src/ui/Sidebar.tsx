@@ -1,10 +1,13 @@
 import { useEffect, useRef, type UIEvent } from "react";
 import type { SessionListItem } from "../chat/protocol.ts";
+import { textLang } from "./lang.ts";
 import { formatAgo } from "./time.ts";
 
 interface SidebarProps {
   id: string;
   open: boolean;
+  /** A drawer over the chat (narrow screens, large zoom): while open it is a modal dialog. */
+  drawer: boolean;
   items: SessionListItem[];
   currentId: string | undefined;
   /** The current session's title when the list does not know it yet. */
@@ -24,16 +27,29 @@ interface SidebarProps {
 export function Sidebar(props: SidebarProps) {
   const { items, currentId, now, open } = props;
   const newChat = useRef<HTMLButtonElement>(null);
-  // The drawer (phones) takes the focus when it opens; Escape closes it.
+  const modal = props.drawer && open;
+  const onClose = useRef(props.onClose);
   useEffect(() => {
-    if (open) newChat.current?.focus();
-  }, [open]);
+    onClose.current = props.onClose;
+  });
+  // The open drawer takes the focus (the stylesheet makes it visible at once, so it can), and
+  // Escape closes it wherever the focus is; the page behind is inert meanwhile (ChatScreen).
+  useEffect(() => {
+    if (!modal) return;
+    newChat.current?.focus();
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === "Escape") onClose.current();
+    };
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [modal]);
   const onScroll = (event: UIEvent<HTMLElement>) => {
     const element = event.currentTarget;
     if (props.hasMore && !props.loading && element.scrollHeight - element.scrollTop - element.clientHeight < 120) props.onLoadMore();
   };
   return (
-    <aside id={props.id} className="sidebar" data-open={props.open || undefined} onKeyDown={(event) => event.key === "Escape" && props.onClose()}>
+    // A div, as a dialog cannot be an <aside>; complementary otherwise, as an <aside> would be.
+    <div id={props.id} className="sidebar" data-open={props.open || undefined} role={modal ? "dialog" : "complementary"} aria-modal={modal || undefined} aria-label={modal ? "Chats" : undefined}>
       <div className="sidebar-top">
         <span className="brand" aria-hidden="true">
           安土 azuchi
@@ -48,7 +64,7 @@ export function Sidebar(props: SidebarProps) {
           {currentId && !items.some((i) => i.sessionId === currentId) && (
             <li>
               <button type="button" aria-current="page" className="session">
-                <span className="session-title">{props.currentTitle || "Untitled chat"}</span>
+                <span className="session-title" lang={textLang(props.currentTitle)}>{props.currentTitle || "Untitled chat"}</span>
               </button>
             </li>
           )}
@@ -60,7 +76,7 @@ export function Sidebar(props: SidebarProps) {
                 aria-current={item.sessionId === currentId ? "page" : undefined}
                 onClick={() => props.onSelect(item.sessionId)}
               >
-                <span className="session-title">{item.title || (item.sessionId === currentId && props.currentTitle) || "Untitled chat"}</span>
+                <SessionTitle title={item.title || (item.sessionId === currentId && props.currentTitle) || ""} />
                 <span className="session-time">{formatAgo(item.updatedAt, now)}</span>
               </button>
             </li>
@@ -80,6 +96,14 @@ export function Sidebar(props: SidebarProps) {
           Sign out
         </button>
       </div>
-    </aside>
+    </div>
+  );
+}
+
+function SessionTitle({ title }: { title: string }) {
+  return (
+    <span className="session-title" lang={textLang(title)}>
+      {title || "Untitled chat"}
+    </span>
   );
 }

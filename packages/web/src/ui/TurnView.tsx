@@ -2,6 +2,7 @@ import type { ChatMessage } from "../chat/protocol.ts";
 import type { ReplyStream } from "../chat/streams.ts";
 import { summaryText, type PlanView, type Turn, type TurnStatus, type TurnSummary } from "../chat/turns.ts";
 import { useRef, useState } from "react";
+import { textLang } from "./lang.ts";
 import { Markdown } from "./Markdown.tsx";
 import { CopyButtons } from "./MessageActions.tsx";
 import { replyMarks } from "./reply-marks.ts";
@@ -43,7 +44,10 @@ export function TurnView({ turn, onRetry, onEditResend, onRegenerate }: TurnView
       )}
       {text !== undefined && !(editing && onEditResend) && (
         <div className="bubble user" data-role="USER" data-pending={turn.pending ? turn.pending.status : undefined}>
-          <p className="plain">{text}</p>
+          <Speaker name="You" />
+          <p className="plain" lang={textLang(text)}>
+            {text}
+          </p>
           <footer>
             {statusText && <span className="badge" data-status={turn.status}>{statusText}</span>}
             {turn.user && <CopyButtons markdown={text} />}
@@ -99,12 +103,17 @@ function ActivityTrail({ lines, live, status, summary }: { lines: ChatMessage[];
       <summary>
         <span className="activity-label">Activity</span>
         <span className="activity-count">{lines.length}</span>
-        <span className="activity-last">{summary ? summaryText(summary, status) : last.message}</span>
+        <span className="activity-last" lang={summary ? undefined : textLang(last.message)}>
+          {summary ? summaryText(summary, status) : last.message}
+        </span>
       </summary>
       <ol aria-label="Activity">
         {lines.map((line) => (
           <li key={line.messageId} data-type="AGENT_LOG">
-            <span className="plain">{line.message}</span> <Time at={line.createdAt} />
+            <span className="plain" lang={textLang(line.message)}>
+              {line.message}
+            </span>{" "}
+            <Time at={line.createdAt} />
           </li>
         ))}
       </ol>
@@ -121,7 +130,8 @@ const STEP_LABEL = { pending: "to do", in_progress: "in progress", completed: "d
 function PlanChecklist({ plan, live }: { plan: PlanView; live: boolean }) {
   const done = plan.steps.filter((s) => s.status === "completed").length;
   return (
-    <section className="plan" aria-label="Plan" data-type="PLAN" data-revision={plan.revision} data-complete={done === plan.steps.length || undefined}>
+    // A group, not a region: every turn has a plan, and landmarks must be told apart.
+    <div className="plan" role="group" aria-label="Plan" data-type="PLAN" data-revision={plan.revision} data-complete={done === plan.steps.length || undefined}>
       <header>
         <strong>Plan</strong>
         <span className="plan-progress">
@@ -129,20 +139,26 @@ function PlanChecklist({ plan, live }: { plan: PlanView; live: boolean }) {
         </span>
         <Time at={plan.message.createdAt} />
       </header>
-      {plan.explanation && <p className="plain plan-explanation">{plan.explanation}</p>}
+      {plan.explanation && (
+        <p className="plain plan-explanation" lang={textLang(plan.explanation)}>
+          {plan.explanation}
+        </p>
+      )}
       <ol>
         {plan.steps.map((step, index) => {
           const status = step.status === "in_progress" && !live ? "unfinished" : step.status;
           return (
             <li key={index} data-status={status}>
               <span className="step-mark" aria-hidden="true" />
-              <span className="plain">{step.step}</span>
+              <span className="plain" lang={textLang(step.step)}>
+                {step.step}
+              </span>
               <span className="visually-hidden"> ({STEP_LABEL[status]})</span>
             </li>
           );
         })}
       </ol>
-    </section>
+    </div>
   );
 }
 
@@ -219,7 +235,9 @@ function Item({ message }: { message: ChatMessage }) {
     return (
       <div className="system-notice" role="note" data-type="SYSTEM_LOG">
         <span aria-hidden="true">⚠</span>
-        <p className="plain">{message.message}</p>
+        <p className="plain" lang={textLang(message.message)}>
+          {message.message}
+        </p>
         <Time at={message.createdAt} />
       </div>
     );
@@ -232,7 +250,10 @@ function Item({ message }: { message: ChatMessage }) {
   // A type newer than this page: its text, as plain text.
   return (
     <div className="bubble agent unknown" data-role={message.role} data-type={message.messageType}>
-      <p className="plain">{message.message}</p>
+      <Speaker name="azuchi" />
+      <p className="plain" lang={textLang(message.message)}>
+        {message.message}
+      </p>
       <footer>
         <span className="badge">{message.messageType.toLowerCase().replace(/_/g, " ")}</span>
         <Time at={message.createdAt} />
@@ -243,9 +264,10 @@ function Item({ message }: { message: ChatMessage }) {
 
 function StreamingReply({ stream, stale }: { stream: ReplyStream; stale: boolean }) {
   return (
-    <div className="bubble agent streaming" data-role="AGENT" data-streaming="" aria-label="Reply being written">
+    <div className="bubble agent streaming" data-role="AGENT" data-streaming="">
+      <Speaker name="azuchi, writing" />
       {stream.chunks.map((chunk, index) => (
-        <div key={chunk.offset}>
+        <div key={chunk.offset} lang={textLang(chunk.text)}>
           {(index > 0 || chunk.offset > 0) && (
             <p className="gap" title="Part of this reply was sent while this tab was not connected; the whole reply appears when it is finished.">
               … part of the reply is not shown yet …
@@ -273,27 +295,33 @@ function TypingDots({ label }: { label: string }) {
 function AgentBubble({ message, marks }: { message: ChatMessage; marks: ReturnType<typeof replyMarks> }) {
   const body = useRef<HTMLDivElement>(null);
   return (
-      <div
-        className="bubble agent"
-        data-role={message.role}
-        data-type={message.messageType}
-        data-reply={message.role === "AGENT" && message.messageType === "CONVERSATION" ? message.messageId : undefined}
-        tabIndex={-1}
-        data-stopped={message.stopped || undefined}
-        data-marks={marks.map((m) => m.status).join(" ") || undefined}
-      >
-        <div ref={body}>
-          <Markdown text={message.message} />
-        </div>
-        <footer>
-          {marks.map((mark) => (
-            <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
-              {mark.label}
-            </span>
-          ))}
-          <CopyButtons markdown={message.message} rendered={body} />
-          <Time at={message.createdAt} />
-        </footer>
+    <div
+      className="bubble agent"
+      data-role={message.role}
+      data-type={message.messageType}
+      data-reply={message.role === "AGENT" && message.messageType === "CONVERSATION" ? message.messageId : undefined}
+      tabIndex={-1}
+      data-stopped={message.stopped || undefined}
+      data-marks={marks.map((m) => m.status).join(" ") || undefined}
+    >
+      <Speaker name="azuchi" />
+      <div ref={body} lang={textLang(message.message)}>
+        <Markdown text={message.message} />
       </div>
+      <footer>
+        {marks.map((mark) => (
+          <span key={mark.status} className="badge" data-status={mark.status} title={mark.title}>
+            {mark.label}
+          </span>
+        ))}
+        <CopyButtons markdown={message.message} rendered={body} />
+        <Time at={message.createdAt} />
+      </footer>
+    </div>
   );
+}
+
+/** Who speaks, for screen readers: the bubbles' sides and colours say it to the eye. */
+function Speaker({ name }: { name: string }) {
+  return <span className="visually-hidden">{name}: </span>;
 }
