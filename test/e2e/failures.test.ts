@@ -74,7 +74,7 @@ describe("an answer that comes late", () => {
     const answer = first.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]');
     await expect(answer.innerText()).resolves.toContain('You said: "The first question ⏳".');
     // Under its question, before the later exchange.
-    const order = await conversation.locator("article.turn").evaluateAll((turns) => turns.map((t) => t.querySelector('[data-role="USER"]')?.textContent?.slice(0, 20)));
+    const order = await conversation.locator("article.turn").evaluateAll((turns) => turns.map((t) => t.querySelector('[data-role="USER"] .plain')?.textContent?.slice(0, 20)));
     expect(order[0]).toContain("The first question");
     await expect(answer.evaluate((bubble) => { const view = bubble.closest(".conversation")!.getBoundingClientRect(); return bubble.getBoundingClientRect().bottom < view.top; })).resolves.toBe(true);
 

@@ -15,7 +15,7 @@ describe("what can be done with a message", () => {
 
     await reply.getByRole("button", { name: "Copy as Markdown" }).click();
     await expect.poll(clipboard).toBe('You said: "Copy **this** please 📋".');
-    await reply.getByRole("button", { name: "Copy as text" }).click();
+    await reply.getByRole("button", { name: "Copy text, as shown" }).click();
     await expect.poll(clipboard).toBe('You said: "Copy this please 📋".');
     const question = conversation.locator('.bubble[data-role="USER"]');
     await question.getByRole("button", { name: "Copy", exact: true }).click();

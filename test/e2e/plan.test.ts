@@ -11,7 +11,7 @@ describe("a plan the agent did not finish marking", () => {
     await say(tab, "Plan my evening and tell me the time [[parallel-tool-calls]]");
     const answer = tab.conversation.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]');
     await answer.waitFor({ timeout: 10_000 });
-    const plan = tab.conversation.getByRole("region", { name: "Plan" });
+    const plan = tab.conversation.getByRole("group", { name: "Plan" });
     const steps = plan.getByRole("listitem");
     await expect.poll(() => steps.evaluateAll((items) => items.map((item) => item.getAttribute("data-status")))).toEqual(["unfinished", "pending", "pending"]);
     await expect(steps.first().innerText()).resolves.toContain("(not finished)");

@@ -21,11 +21,11 @@ export function CopyButtons({ markdown, rendered }: { markdown: string; rendered
   };
   return (
     <span className="message-actions">
-      <button type="button" className="message-action" onClick={() => void copy("markdown")} aria-label={rendered ? "Copy as Markdown" : "Copy"}>
-        {copied === "markdown" ? "Copied" : rendered ? "Copy" : "Copy"}
+      <button type="button" className="message-action" onClick={() => void copy("markdown")} aria-label={copied !== "markdown" && rendered ? "Copy as Markdown" : undefined}>
+        {copied === "markdown" ? "Copied" : "Copy"}
       </button>
       {rendered && (
-        <button type="button" className="message-action" onClick={() => void copy("text")} aria-label="Copy as text">
+        <button type="button" className="message-action" onClick={() => void copy("text")} aria-label={copied === "text" ? undefined : "Copy text, as shown"}>
           {copied === "text" ? "Copied" : "Copy text"}
         </button>
       )}
