@@ -26,7 +26,11 @@ export function useChatBrowser(options: LocalStackOptions = {}) {
   const context = { stack: undefined as unknown as TestStack, browser: undefined as unknown as Browser };
   beforeAll(async () => {
     await ensureWebBuild();
-    [context.stack, context.browser] = await Promise.all([startTestStack(options), launchBrowser()]);
+    // Both are kept even when the other fails to start, so afterAll stops what did start (its redis-server too).
+    const [stack, browser] = await Promise.allSettled([startTestStack(options), launchBrowser()]);
+    if (stack.status === "fulfilled") context.stack = stack.value;
+    if (browser.status === "fulfilled") context.browser = browser.value;
+    for (const result of [stack, browser]) if (result.status === "rejected") throw result.reason;
   });
   afterAll(async () => {
     await context.browser?.close();

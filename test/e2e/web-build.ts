@@ -40,3 +40,16 @@ export async function ensureWebBuild(): Promise<void> {
     }
   }
 }
+
+/**
+ * A build of the page with other build-time settings (VITE_*), e.g. a deployed sign-in, into
+ * `outDir`; for a test that serves it itself. Built every time: the settings differ per run.
+ */
+export function buildWebWith(settings: Record<string, string>, outDir: string): void {
+  execFileSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn", "--outDir", outDir, "--emptyOutDir"], {
+    cwd: web,
+    stdio: "inherit",
+    // As `npm run build:web`: vitest's NODE_ENV=test would give React's development build.
+    env: { ...process.env, NODE_ENV: "production", ...settings },
+  });
+}

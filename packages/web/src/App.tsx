@@ -37,8 +37,13 @@ export function App({ config }: { config: ClientConfig }) {
       }}
       onSignInAgain={() => {
         auth.signOut();
-        if (oidc) void beginOidcSignIn(oidc);
-        else {
+        if (oidc) {
+          // The provider could not be reached: say so on the sign-in screen rather than nothing.
+          beginOidcSignIn(oidc).catch((error: unknown) => {
+            setReason(error instanceof Error ? error.message : String(error));
+            setAuth(undefined);
+          });
+        } else {
           setReason("Your sign-in expired. Sign in again.");
           setAuth(undefined);
         }

@@ -15,6 +15,28 @@ interface ComposerProps {
 }
 
 const MESSAGE_BOX_ID = "message";
+/**
+ * The text being typed, kept for this tab (sessionStorage): a reload, or a trip to the
+ * identity provider when the sign-in has expired, gives it back.
+ */
+const DRAFT_KEY = "azuchi.draft";
+
+function readDraft(): string {
+  try {
+    return sessionStorage.getItem(DRAFT_KEY) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function keepDraft(text: string): void {
+  try {
+    if (text) sessionStorage.setItem(DRAFT_KEY, text);
+    else sessionStorage.removeItem(DRAFT_KEY);
+  } catch {
+    // Storage may be full or off: the draft then lives only in the box.
+  }
+}
 
 /** Gives the message box the focus: where it goes when the control that had it disappears. */
 export function focusMessageBox(): void {
@@ -31,7 +53,8 @@ const COUNTER_FROM = 0.9;
 const touchKeyboard = () => typeof window !== "undefined" && window.matchMedia("(pointer: coarse)").matches;
 
 export function Composer({ onSend, onStop, answering, stopping, canStop, online, returned, switches }: ComposerProps) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(readDraft);
+  useEffect(() => keepDraft(text), [text]);
   const box = useRef<HTMLTextAreaElement>(null);
   const [touch] = useState(touchKeyboard);
 
