@@ -26,8 +26,9 @@ const DYNAMODB_PER_TURN = {
   "dynamodb.PutItem": 6,
   // The session's summary for USER, once for the agent's messages; the USER message's enqueuedAt.
   "dynamodb.UpdateItem": 3,
-  // The session's tabs: once by chat, once by the agent's turn.
-  "dynamodb.Query": 2,
+  // The session's tabs: once by chat, and by the agent's turn for each of its stored messages
+  // (AGENT_LOG, reply), so a tab that reconnects mid-turn still gets the reply.
+  "dynamodb.Query": 3,
 };
 const OTHER_CALLS_PER_TURN = { "sqs.SendMessage": 1, "eventbridge.PutEvents": 2 };
 /** ack, USER message, AGENT_LOG, reply, and the deltas (the first at once, then coalesced). */

@@ -2,13 +2,14 @@ import type { ConnectionsRepository, Message, Notifier, ServerFrame } from "@azu
 import type { Logger } from "@aws-lambda-powertools/logger";
 
 /**
- * The turn's line to every open tab of its session. The tab list is read once, for the
- * turn's first frame, and reused for every later one (a query per frame would be most of a
- * turn's DynamoDB reads). A gone tab (410) is dropped from the list as found; one failing for
- * another reason (throttled, an API error) is skipped by the deltas until the next stored
- * message, which tries it again. Nothing one tab does fails the turn for the others. A tab
- * that opens mid-turn misses the rest of the turn's frames and reads them with getSession, as
- * any reconnecting tab does.
+ * The turn's line to every open tab of its session. The tab list is read for each stored
+ * message (a plain turn has two: "working on your message" and the reply) and reused for the
+ * deltas in between (a query per delta would be most of a turn's DynamoDB reads). So a tab
+ * that opens or reconnects mid-turn gets the turn's next stored message, its reply above all,
+ * and the deltas after it; what it missed before it opened it reads with getSession. A gone
+ * tab (410) is dropped from the list as found; one failing for another reason (throttled, an
+ * API error) is skipped by the deltas until the next stored message, which tries it again.
+ * Nothing one tab does fails the turn for the others.
  */
 export class SessionChannel {
   private readonly notifier: Notifier;
@@ -31,6 +32,7 @@ export class SessionChannel {
 
   async sendMessage(message: Message): Promise<void> {
     this.resting.clear();
+    this.targets = undefined;
     await this.send({ type: "message", message });
   }
 

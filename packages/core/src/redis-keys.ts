@@ -35,7 +35,7 @@ export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi
   };
 }
 
-/** azuchi-chat's own keys (docs/architecture.md §1: chat writes only the stop flag in the agent's namespace). */
+/** azuchi-chat's own keys (docs/architecture.md §1: in the agent's namespace chat writes only the stop flag, and deletes a deleted chat's memory). */
 export interface ChatRedisKeys {
   /** A user's message bucket, shared by every socket of the user and the HTTP API (which writes it too). */
   userMessageRate(userId: string): string;
