@@ -94,30 +94,18 @@ export class ConnectionsRepository {
     return count;
   }
 
-  /** Every open tab of a user, whatever their session (GSI byUser). Rows past their TTL are skipped. */
-  async listByUser(userId: string): Promise<ConnectionRecord[]> {
-    const now = Math.floor(Date.now() / 1000);
-    const records: ConnectionRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: CONNECTIONS_BY_USER_INDEX,
-          KeyConditionExpression: "userId = :userId",
-          FilterExpression: "expiresAt > :now",
-          ExpressionAttributeValues: { ":userId": userId, ":now": now },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(ConnectionRecord.parse(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+  /** Every open tab of a user, whatever their session (GSI byUser). */
+  listByUser(userId: string): Promise<ConnectionRecord[]> {
+    return this.listOpen(CONNECTIONS_BY_USER_INDEX, "userId", userId);
   }
 
-  /** Every open tab of a session (GSI bySession). Rows past their TTL are skipped: DynamoDB deletes them late. */
-  async listBySession(sessionId: string): Promise<ConnectionRecord[]> {
+  /** Every open tab of a session (GSI bySession). */
+  listBySession(sessionId: string): Promise<ConnectionRecord[]> {
+    return this.listOpen(CONNECTIONS_BY_SESSION_INDEX, "sessionId", sessionId);
+  }
+
+  /** The rows of an index's key, every page; rows past their TTL are skipped (DynamoDB deletes them late). */
+  private async listOpen(index: string, key: "userId" | "sessionId", value: string): Promise<ConnectionRecord[]> {
     const now = Math.floor(Date.now() / 1000);
     const records: ConnectionRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -125,9 +113,10 @@ export class ConnectionsRepository {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: CONNECTIONS_BY_SESSION_INDEX,
-          KeyConditionExpression: "sessionId = :sessionId",
-          ExpressionAttributeValues: { ":sessionId": sessionId },
+          IndexName: index,
+          KeyConditionExpression: "#key = :value",
+          ExpressionAttributeNames: { "#key": key },
+          ExpressionAttributeValues: { ":value": value },
           ExclusiveStartKey: startKey,
         }),
       );

@@ -1,8 +1,7 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { AgentJob } from "./job.ts";
 import type { Message } from "./message.ts";
 import { RedisUnavailableError } from "./redis-client.ts";
-import type { SubmitLog, SubmitUserMessageDeps } from "./submit-user-message.ts";
+import { jobOf, type SubmitLog, type SubmitUserMessageDeps } from "./submit-user-message.ts";
 
 export interface RetryInput {
   sessionId: string;
@@ -55,19 +54,7 @@ async function requeueUserMessage(deps: RequeueDeps, input: Omit<RetryInput, "re
     if (!(error instanceof RedisUnavailableError)) throw error;
     log.error("rate limit not checked: Redis is unavailable", { error });
   }
-  const job: AgentJob = {
-    v: 1,
-    jobId: queued.jobId,
-    sessionId: stored.sessionId,
-    userId: input.userId,
-    connectionId: input.connectionId,
-    messageId: stored.messageId,
-    message: stored.message,
-    createdAt: stored.createdAt,
-    source: "websocket",
-    ...(input.timeZone && { timeZone: input.timeZone }),
-    ...(input.locale && { locale: input.locale }),
-  };
+  const job = jobOf(stored, { ...input, source: "websocket" }, queued.jobId);
   await deps.sqs.send(
     new SendMessageCommand({
       QueueUrl: deps.queueUrl,

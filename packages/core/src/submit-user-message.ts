@@ -151,16 +151,11 @@ export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
  * `enqueuedAt` mark only means a later retry sends it again (deduplicated, and the turn's
  * job record answers it once).
  */
-export async function enqueueUserMessage(
-  deps: Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl">,
-  stored: Message,
-  input: UserMessageInput,
-  log?: SubmitLog,
-): Promise<Message> {
-  if (stored.enqueuedAt !== undefined) return stored;
-  const job: AgentJob = {
+/** The queue job for a stored USER message: its own id as jobId, unless another answer to it (regenerateReply). */
+export function jobOf(stored: Message, input: Pick<UserMessageInput, "userId" | "connectionId" | "source" | "timeZone" | "locale">, jobId = stored.messageId): AgentJob {
+  return {
     v: 1,
-    jobId: stored.messageId,
+    jobId,
     sessionId: stored.sessionId,
     userId: input.userId,
     connectionId: input.connectionId,
@@ -171,6 +166,16 @@ export async function enqueueUserMessage(
     ...(input.timeZone && { timeZone: input.timeZone }),
     ...(input.locale && { locale: input.locale }),
   };
+}
+
+export async function enqueueUserMessage(
+  deps: Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl">,
+  stored: Message,
+  input: UserMessageInput,
+  log?: SubmitLog,
+): Promise<Message> {
+  if (stored.enqueuedAt !== undefined) return stored;
+  const job = jobOf(stored, input);
   try {
     await deps.sqs.send(
       new SendMessageCommand({
