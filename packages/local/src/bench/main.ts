@@ -233,6 +233,27 @@ function perTurn(counts: CallCounts, turns: number) {
   return { byCall, dynamodb: sum("dynamodb."), all: sum("") };
 }
 
+/**
+ * The idle session's turn in the shape `npm run capacity -- --profile <bench.json>` reads
+ * (packages/ops/src/capacity/model.ts `TurnProfile`): AWS's service names for the operations.
+ */
+const CAPACITY_SERVICE: Record<string, string> = { dynamodb: "DynamoDB_20120810", sqs: "AmazonSQS", eventbridge: "AWSEvents" };
+function capacityProfile(idle: { byCall: Record<string, number> }, redisPerTurn: Record<string, number>) {
+  const callsPerTurn: Record<string, number> = {
+    // Lambda's event source mapping receives and deletes each job (batch size 1, as deployed);
+    // locally the stack's poller stands in for it and is left out of /dev/calls.
+    "AmazonSQS.ReceiveMessage": 1,
+    "AmazonSQS.DeleteMessageBatch": 1,
+  };
+  for (const [name, n] of Object.entries(idle.byCall)) {
+    const [service, operation] = name.split(".") as [string, string];
+    const key = service === "connections" ? `ApiGatewayManagement.${operation === "PostToConnection" ? "POST" : operation === "DeleteConnection" ? "DELETE" : "GET"}` : `${CAPACITY_SERVICE[service] ?? service}.${operation}`;
+    callsPerTurn[key] = (callsPerTurn[key] ?? 0) + n;
+  }
+  const redisRoundTripsPerTurn = Object.values(redisPerTurn).reduce((a, b) => a + b, 0);
+  return { measuredWith: "npm run bench: the idle session's turns, AWS calls from GET /dev/calls, Redis round trips from MONITOR", callsPerTurn, redisRoundTripsPerTurn, clientFramesPerTurn: 1 };
+}
+
 /** Runs `work` and reports its turns' latencies, calls and CPU per turn. */
 async function measured(turns: () => Promise<Latency[]>) {
   await calls(true);
@@ -393,7 +414,7 @@ try {
   for (const run of results.open) row(`open, ${run.rate}/s over ${run.sessions}`, run);
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, platform: process.platform, loadAverageAtStart: loadAtStart };
-  const output = { at: new Date().toISOString(), machine, quick, settings: { ...stack.model, words }, ...results };
+  const output = { at: new Date().toISOString(), machine, quick, settings: { ...stack.model, words }, ...results, profile: capacityProfile(results.idle.calls, results.redisPerTurn) };
   if (values.json) {
     mkdirSync(dirname(values.json), { recursive: true });
     writeFileSync(values.json, `${JSON.stringify(output, null, 2)}\n`);
