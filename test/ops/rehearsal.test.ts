@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,7 +94,19 @@ async function openSession(name: string, user: string) {
 
 /** Sends the messages and waits until the agent has given each up (dead letter and notice). */
 async function failAll(messages: Record<string, string[]>, total: number) {
-  for (const [name, texts] of Object.entries(messages)) for (const text of texts) tabs[name]!.send({ action: "putMessage", message: text });
+  // Each message acked before the next is sent, as the web client's outbox does: two frames of one
+  // connection in flight together may run in either order (API Gateway does not promise it), and
+  // "sessions in order" means in the order their messages were stored.
+  await Promise.all(
+    Object.entries(messages).map(async ([name, texts]) => {
+      const tab = tabs[name]!;
+      for (const text of texts) {
+        const clientMessageId = randomUUID();
+        tab.send({ action: "putMessage", message: text, clientMessageId });
+        await tab.waitFor((f) => f.type === "ack" && f.clientMessageId === clientMessageId);
+      }
+    }),
+  );
   await expect.poll(() => depth(stack.queues.dlq), { timeout: 60_000, interval: 250 }).toBe(total);
   await expect.poll(() => depth(stack.queues.jobs), { timeout: 30_000, interval: 250 }).toBe(0);
 }
