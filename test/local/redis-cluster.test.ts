@@ -39,9 +39,10 @@ describe("the whole turn on a three-master Redis Cluster", () => {
     const replies = await Promise.all(tabs.map((tab) => tab.waitFor(agentReply, 20_000)));
     for (const [i, reply] of replies.entries()) {
       const sessionId = sessions[i]!;
-      expect(await redis.get(keys.job(sessionId, reply.message.jobId!))).toBe("completed");
-      expect(await redis.llen(keys.history(sessionId))).toBeGreaterThanOrEqual(2);
-      // The lock is released after the reply is sent: poll, not a check at the reply's arrival.
+      // The turn writes its memory and completion mark, and releases the lock, after the reply
+      // is sent: poll for them, rather than check at the reply's arrival.
+      await expect.poll(() => redis.get(keys.job(sessionId, reply.message.jobId!))).toBe("completed");
+      await expect.poll(() => redis.llen(keys.history(sessionId))).toBeGreaterThanOrEqual(2);
       await expect.poll(() => redis.exists(keys.sessionLock(sessionId))).toBe(0);
     }
     // Six random sessions nearly always spread over several masters; the run says so if not.
