@@ -142,18 +142,35 @@ export interface MeasureOptions {
  * rather than landing on one handler's every run.
  */
 export async function measureBundles(options: MeasureOptions = {}): Promise<BundleFigure[]> {
+  const [figures] = await compareBundles([options.root ?? repositoryRoot], options);
+  return figures!;
+}
+
+/**
+ * The same for several checkouts at once (e.g. `/work/main` and this one): every checkout's
+ * bundles are built first, then each round imports every bundle of every checkout once, so a
+ * before/after comparison shares the machine's busy and quiet moments alike. One figure list
+ * per root, in the order given.
+ */
+export async function compareBundles(roots: string[], options: Omit<MeasureOptions, "root"> = {}): Promise<BundleFigure[][]> {
   const runs = Math.max(1, options.runs ?? 7);
   const dir = mkdtempSync(join(tmpdir(), "azuchi-bundles-"));
   try {
-    const built: { handler: string; file: string; bytes: number; times: number[] }[] = [];
-    for (const handler of options.handlers ?? declaredHandlers(options.root)) {
-      const bundle = await bundleHandler(handler, options.root);
-      const file = join(dir, `${handler.replaceAll("/", "_")}.mjs`);
-      writeFileSync(file, bundle.code);
-      built.push({ handler, file, bytes: Buffer.byteLength(bundle.code), times: [] });
+    const built: { root: number; handler: string; file: string; bytes: number; times: number[] }[] = [];
+    for (const [index, root] of roots.entries()) {
+      for (const handler of options.handlers ?? declaredHandlers(root)) {
+        const bundle = await bundleHandler(handler, root);
+        const file = join(dir, `${index}-${handler.replaceAll("/", "_")}.mjs`);
+        writeFileSync(file, bundle.code);
+        built.push({ root: index, handler, file, bytes: Buffer.byteLength(bundle.code), times: [] });
+      }
     }
     for (let i = 0; i < runs; i++) for (const entry of built) entry.times.push(await importOnce(entry.file));
-    return built.map(({ handler, bytes, times }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times) }));
+    return roots.map((_, index) =>
+      built
+        .filter((entry) => entry.root === index)
+        .map(({ handler, bytes, times }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times) })),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
