@@ -34,7 +34,8 @@ const readPattern = /\bResource\.([A-Za-z0-9_]+)/g;
 /**
  * Whether a handler's own file talks to Redis: a rate bucket, the stop flag, a turn, or the use
  * case that takes a user's message (which spends the user's bucket). By the handler file only:
- * every chat handler imports chatDeps(), which creates a client, but only these ever connect.
+ * every chat handler imports chat's deps.ts, which can create a client, but only these call it
+ * (test/infra/bundles.test.ts checks that only their bundles carry ioredis).
  */
 export function talksToRedis(handler: string): boolean {
   return /\b(submitUserMessage|retryUserMessage|regenerateReply|deleteSession|requestStop|newSessionRate|messageRate|ensureRedisReady|agentDeps)\b|\.redis\b/.test(withoutComments(readFileSync(handlerFile(handler), "utf8")));

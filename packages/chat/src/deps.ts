@@ -1,88 +1,131 @@
+import { CHAT_EVENT_SOURCE } from "@azuchi/core/contracts";
 import {
-  redisEndpoint,
-  chatRedisKeys,
   ConnectionsRepository,
   createDocumentClient,
-  createManagementClient,
-  createRedis,
-  CHAT_EVENT_SOURCE,
   createEventBridgeClient,
+  createManagementClient,
   createSqsClient,
   EventPublisher,
   MessagesRepository,
   Notifier,
-  redisKeys,
-  Resource,
   SessionsRepository,
-  type ChatRedisKeys,
-  type RedisKeys,
-  messageRateLimiter,
-  newSessionRateLimiter,
-  type RateLimiter,
   type SQSClient,
-} from "@azuchi/core";
+  type SubmitUserMessageDeps,
+} from "@azuchi/core/repositories";
+import { Resource } from "@azuchi/core/resources";
+import { chatRedisKeys, createRedis, messageRateLimiter, newSessionRateLimiter, redisEndpoint, redisKeys, type ChatRedisKeys, type RateLimiter, type RedisClient, type RedisKeys } from "@azuchi/core/redis";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { RedisClient } from "@azuchi/core";
 import { randomBytes } from "node:crypto";
 import { chatConfigFromEnv, type ChatConfig } from "./config.ts";
 import { cursorKey, SessionCursors } from "./session-cursor.ts";
 
-/** Everything azuchi-chat's handlers touch, created once per Lambda instance. */
-export interface ChatDeps {
-  config: ChatConfig;
-  sessions: SessionsRepository;
-  connections: ConnectionsRepository;
-  messages: MessagesRepository;
-  notifier: Notifier;
-  sqs: SQSClient;
-  queueUrl: string;
-  /** MessagePosted for the USER messages chat stores. */
-  events: EventPublisher;
-  /** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
-  redis: RedisClient;
-  agentKeys: RedisKeys;
-  chatKeys: ChatRedisKeys;
-  /** The user's message bucket, shared with the HTTP API. */
-  messageRate: RateLimiter;
-  /** The user's new-session bucket, at $connect. */
-  newSessionRate: RateLimiter;
-  cursors: SessionCursors;
-  logger: Logger;
+type DynamoDBDocumentClient = ReturnType<typeof createDocumentClient>;
+
+/*
+ * azuchi-chat's composition root: everything its handlers touch, each made on its first use
+ * and kept for the Lambda instance. One getter per dependency rather than one object of them
+ * all, so a handler's bundle holds only what it calls: esbuild drops the getters (and with them
+ * the AWS SDK clients, ioredis) that no code of that handler reaches. test/infra/bundles.test.ts
+ * keeps each route to what it uses. This is still the one place that reads the links and the
+ * environment.
+ */
+
+let config: ChatConfig | undefined;
+export function chatConfig(): ChatConfig {
+  return (config ??= chatConfigFromEnv());
 }
 
-let deps: ChatDeps | undefined;
+let logger: Logger | undefined;
+export function chatLogger(): Logger {
+  return (logger ??= new Logger({ serviceName: "azuchi-chat" }));
+}
 
-export function chatDeps(): ChatDeps {
-  if (deps) return deps;
-  const doc = createDocumentClient();
-  const config = chatConfigFromEnv();
-  const logger = new Logger({ serviceName: "azuchi-chat" });
-  const tables = {
+let documentClient: DynamoDBDocumentClient | undefined;
+function documents(): DynamoDBDocumentClient {
+  return (documentClient ??= createDocumentClient());
+}
+
+let sessionsRepository: SessionsRepository | undefined;
+export function sessions(): SessionsRepository {
+  return (sessionsRepository ??= new SessionsRepository(documents(), Resource.Sessions.name));
+}
+
+let connectionsRepository: ConnectionsRepository | undefined;
+export function connections(): ConnectionsRepository {
+  return (connectionsRepository ??= new ConnectionsRepository(documents(), Resource.Connections.name));
+}
+
+let messagesRepository: MessagesRepository | undefined;
+export function messages(): MessagesRepository {
+  return (messagesRepository ??= new MessagesRepository(documents(), {
     sessions: Resource.Sessions.name,
     connections: Resource.Connections.name,
     messages: Resource.Messages.name,
     messageIds: Resource.MessageIds.name,
-  };
-  const connections = new ConnectionsRepository(doc, tables.connections);
-  const redis = createRedis(redisEndpoint(Resource.AgentMemory));
+  }));
+}
+
+let socketNotifier: Notifier | undefined;
+/** Frames to the WebSocket connections (API Gateway's @connections). */
+export function notifier(): Notifier {
+  return (socketNotifier ??= new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections()));
+}
+
+let queue: { sqs: SQSClient; queueUrl: string } | undefined;
+/** The agent's job queue (AgentJobs). */
+export function jobQueue(): { sqs: SQSClient; queueUrl: string } {
+  return (queue ??= { sqs: createSqsClient(), queueUrl: Resource.AgentJobs.url });
+}
+
+let publisher: EventPublisher | undefined;
+/** MessagePosted for the USER messages chat stores. */
+export function events(): EventPublisher {
+  return (publisher ??= new EventPublisher(createEventBridgeClient(), Resource.Events.name, CHAT_EVENT_SOURCE));
+}
+
+let redisClient: RedisClient | undefined;
+/** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
+export function redis(): RedisClient {
+  return (redisClient ??= createRedis(redisEndpoint(Resource.AgentMemory)));
+}
+
+let agentRedisKeys: RedisKeys | undefined;
+export function agentKeys(): RedisKeys {
+  return (agentRedisKeys ??= redisKeys());
+}
+
+let chatKeysCache: ChatRedisKeys | undefined;
+export function chatKeys(): ChatRedisKeys {
+  return (chatKeysCache ??= chatRedisKeys());
+}
+
+let messageBucket: RateLimiter | undefined;
+/** The user's message bucket, shared with the HTTP API. */
+export function messageRate(): RateLimiter {
+  return (messageBucket ??= messageRateLimiter(redis(), chatConfig().limits));
+}
+
+let newSessionBucket: RateLimiter | undefined;
+/** The user's new-session bucket, at $connect. */
+export function newSessionRate(): RateLimiter {
+  return (newSessionBucket ??= newSessionRateLimiter(redis(), chatConfig().limits));
+}
+
+let cursors: SessionCursors | undefined;
+/** listSessions' signed cursors. */
+export function sessionCursors(): SessionCursors {
+  if (cursors) return cursors;
   const secret = Resource.AuthSecret.value;
-  if (!secret) logger.warn("no AuthSecret: listSessions cursors are valid only in this instance");
-  deps = {
-    config,
-    sessions: new SessionsRepository(doc, tables.sessions),
-    connections,
-    messages: new MessagesRepository(doc, tables),
-    notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections),
-    sqs: createSqsClient(),
-    queueUrl: Resource.AgentJobs.url,
-    events: new EventPublisher(createEventBridgeClient(), Resource.Events.name, CHAT_EVENT_SOURCE),
-    redis,
-    agentKeys: redisKeys(),
-    chatKeys: chatRedisKeys(),
-    messageRate: messageRateLimiter(redis, config.limits),
-    newSessionRate: newSessionRateLimiter(redis, config.limits),
-    cursors: new SessionCursors(cursorKey(secret || randomBytes(32).toString("hex"))),
-    logger,
-  };
-  return deps;
+  if (!secret) chatLogger().warn("no AuthSecret: listSessions cursors are valid only in this instance");
+  return (cursors = new SessionCursors(cursorKey(secret || randomBytes(32).toString("hex"))));
+}
+
+/** What putMessage's use case (core's submitUserMessage) needs. */
+export function submitDeps(): SubmitUserMessageDeps {
+  return { messages: messages(), ...jobQueue(), notifier: notifier(), events: events(), messageRate: messageRate(), chatKeys: chatKeys() };
+}
+
+/** What retryMessage and regenerateReply need: the message, the queue and the user's bucket (no fan-out, no event). */
+export function requeueDeps(): Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl" | "messageRate" | "chatKeys"> {
+  return { messages: messages(), ...jobQueue(), messageRate: messageRate(), chatKeys: chatKeys() };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import { chatDeps, type ChatDeps } from "./deps.ts";
+import { chatLogger, connections, notifier } from "./deps.ts";
 import { FrameError } from "./client-frames.ts";
 import { WebSocketEvent, type WebSocketResult } from "./websocket-event.ts";
 
@@ -9,7 +9,6 @@ export interface RouteInput {
   /** The authorizer's userId, present on every event after $connect. */
   userId: string;
   body: string | null | undefined;
-  deps: ChatDeps;
   /** This invocation's logger: its lines carry the connectionId, and the sessionId once known. */
   log: Logger;
 }
@@ -20,24 +19,23 @@ export interface RouteInput {
  */
 export function messageRoute(name: string, run: (input: RouteInput) => Promise<void>) {
   return async (rawEvent: unknown, _context?: Context): Promise<WebSocketResult> => {
-    const deps = chatDeps();
     const event = WebSocketEvent.parse(rawEvent);
     const { connectionId } = event.requestContext;
     const userId = event.requestContext.authorizer?.userId;
-    const log = deps.logger.createChild();
+    const log = chatLogger().createChild();
     log.appendKeys({ route: name, connectionId });
     try {
       if (!userId) throw new Error("no authorizer userId on a message event: is the authorizer attached to $connect?");
-      await run({ connectionId, userId, body: event.body, deps, log });
+      await run({ connectionId, userId, body: event.body, log });
       return { statusCode: 200 };
     } catch (error) {
       if (error instanceof FrameError) {
         log.info("frame refused", { code: error.code, reason: error.message });
-        await deps.notifier.postToConnection(connectionId, { type: "error", code: error.code, message: error.message, ...error.details });
+        await notifier().postToConnection(connectionId, { type: "error", code: error.code, message: error.message, ...error.details });
         return { statusCode: 200 };
       }
       log.error(`${name} failed`, { error: error as Error });
-      await deps.notifier
+      await notifier()
         .postToConnection(connectionId, { type: "error", code: "INTERNAL", message: "Something went wrong on our side; please try again." })
         .catch(() => undefined);
       // Reported to the client above; a 5xx would make API Gateway send a second, vaguer error.
@@ -71,8 +69,8 @@ export class ConnectionSessions {
 }
 
 /** The connection's session, which $connect recorded; from here on the log lines carry its sessionId. */
-export async function sessionOfConnection(input: Pick<RouteInput, "deps" | "connectionId" | "log">, known?: ConnectionSessions): Promise<{ sessionId: string; userId: string }> {
-  const connection = known?.get(input.connectionId) ?? (await input.deps.connections.get(input.connectionId));
+export async function sessionOfConnection(input: Pick<RouteInput, "connectionId" | "log">, known?: ConnectionSessions): Promise<{ sessionId: string; userId: string }> {
+  const connection = known?.get(input.connectionId) ?? (await connections().get(input.connectionId));
   if (!connection) throw new FrameError("NOT_FOUND", "This connection has no session; reconnect.");
   known?.remember(input.connectionId, connection);
   input.log.appendKeys({ sessionId: connection.sessionId });

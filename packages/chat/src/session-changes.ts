@@ -1,12 +1,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { toSessionSummary, type SessionRecord, type ServerFrame } from "@azuchi/core";
-import type { ChatDeps } from "./deps.ts";
+import type { ServerFrame } from "@azuchi/core/contracts";
+import type { RedisClient, RedisKeys } from "@azuchi/core/redis";
+import { toSessionSummary, type ConnectionsRepository, type MessagesRepository, type Notifier, type SessionRecord, type SessionsRepository } from "@azuchi/core/repositories";
 
 /**
  * Tells every open tab of the user (whatever chat it shows) that one of their chats changed,
  * so each sidebar follows without a reload. A tab that misses it still has listSessions.
  */
-export async function pushToUser(deps: Pick<ChatDeps, "connections" | "notifier">, userId: string, frame: ServerFrame, log: Pick<Logger, "warn">): Promise<void> {
+export async function pushToUser(deps: { connections: ConnectionsRepository; notifier: Notifier }, userId: string, frame: ServerFrame, log: Pick<Logger, "warn">): Promise<void> {
   try {
     const connections = await deps.connections.listByUser(userId);
     const result = await deps.notifier.postToConnections(
@@ -36,7 +37,7 @@ export interface DeleteSessionResult {
  * find no session), the messages, and the agent's memory of it in Redis. A turn running at that
  * moment may still store its reply; no session leads to it.
  */
-export async function deleteSession(deps: Pick<ChatDeps, "sessions" | "connections" | "messages" | "redis" | "agentKeys">, sessionId: string, userId: string): Promise<DeleteSessionResult> {
+export async function deleteSession(deps: { sessions: SessionsRepository; connections: ConnectionsRepository; messages: MessagesRepository; redis: RedisClient; agentKeys: Pick<RedisKeys, "history" | "previousResponseId" | "stop"> }, sessionId: string, userId: string): Promise<DeleteSessionResult> {
   if (!(await deps.sessions.delete(sessionId, userId))) return { deleted: false, messages: 0, tabs: 0 };
   const tabs = await deps.connections.listBySession(sessionId);
   await Promise.all(tabs.map((tab) => deps.connections.delete(tab.connectionId)));

@@ -3,7 +3,7 @@ import { createTokenVerifier, InvalidTokenError, tokenVerifierConfigFromEnv, typ
 import { Resource } from "@azuchi/core/resources";
 import type { Logger } from "@aws-lambda-powertools/logger";
 
-// Its own small set of dependencies, not chatDeps(): the authorizer links only AuthSecret.
+// Its own small set of dependencies, not deps.ts: the authorizer links only AuthSecret.
 // The logger is for refusals only, so it is loaded at the first one, off the cold start.
 let logger: Promise<Logger> | undefined;
 let verifyToken: TokenVerifier | undefined;

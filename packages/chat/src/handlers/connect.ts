@@ -1,6 +1,6 @@
 import { RedisUnavailableError } from "@azuchi/core/redis";
 import * as z from "zod";
-import { chatDeps, type ChatDeps } from "../deps.ts";
+import { chatConfig, chatKeys, chatLogger, connections, newSessionRate, sessions } from "../deps.ts";
 import { WebSocketEvent, type WebSocketResult } from "../websocket-event.ts";
 
 /**
@@ -10,48 +10,49 @@ import { WebSocketEvent, type WebSocketResult } from "../websocket-event.ts";
  * refused with 429.
  */
 export async function handler(rawEvent: unknown): Promise<WebSocketResult> {
-  const deps = chatDeps();
   const event = WebSocketEvent.parse(rawEvent);
   const { connectionId, connectedAt } = event.requestContext;
   const userId = event.requestContext.authorizer?.userId;
   if (!userId) return { statusCode: 401, body: "Unauthorized" };
 
-  const open = await deps.connections.countByUser(userId);
-  if (open >= deps.config.limits.maxConnectionsPerUser) {
-    deps.logger.warn("connect refused: too many open connections", { connectionId, userId, open });
-    return { statusCode: 429, body: `at most ${deps.config.limits.maxConnectionsPerUser} open connections per user` };
+  const { limits } = chatConfig();
+  const logger = chatLogger();
+  const open = await connections().countByUser(userId);
+  if (open >= limits.maxConnectionsPerUser) {
+    logger.warn("connect refused: too many open connections", { connectionId, userId, open });
+    return { statusCode: 429, body: `at most ${limits.maxConnectionsPerUser} open connections per user` };
   }
 
   const requested = event.queryStringParameters?.sessionId;
   let sessionId: string;
   if (requested === undefined || requested === "") {
-    if (!(await mayCreateSession(deps, userId))) {
-      deps.logger.warn("connect refused: too many new sessions", { connectionId, userId });
-      return { statusCode: 429, body: `at most ${deps.config.limits.maxNewSessionsPerHour} new sessions per hour` };
+    if (!(await mayCreateSession(userId))) {
+      logger.warn("connect refused: too many new sessions", { connectionId, userId });
+      return { statusCode: 429, body: `at most ${limits.maxNewSessionsPerHour} new sessions per hour` };
     }
-    sessionId = (await deps.sessions.create(userId)).sessionId;
+    sessionId = (await sessions().create(userId)).sessionId;
   } else {
     if (!z.uuid().safeParse(requested).success) return { statusCode: 400, body: "sessionId must be a UUID" };
-    const session = await deps.sessions.get(requested);
+    const session = await sessions().get(requested);
     if (!session) return { statusCode: 404, body: "no such session" };
     if (session.userId !== userId) {
-      deps.logger.warn("connect to another user's session refused", { connectionId, sessionId: requested });
+      logger.warn("connect to another user's session refused", { connectionId, sessionId: requested });
       return { statusCode: 403, body: "not your session" };
     }
     sessionId = session.sessionId;
   }
-  await deps.connections.put({ connectionId, sessionId, userId, connectedAt: connectedAt ?? Date.now() });
-  deps.logger.info("connected", { connectionId, sessionId });
+  await connections().put({ connectionId, sessionId, userId, connectedAt: connectedAt ?? Date.now() });
+  logger.info("connected", { connectionId, sessionId });
   return { statusCode: 200 };
 }
 
 /** Without Redis the session is created: a limit must not take chat down. */
-async function mayCreateSession(deps: ChatDeps, userId: string): Promise<boolean> {
+async function mayCreateSession(userId: string): Promise<boolean> {
   try {
-    return (await deps.newSessionRate.consume(deps.chatKeys.userNewSessionRate(userId))).allowed;
+    return (await newSessionRate().consume(chatKeys().userNewSessionRate(userId))).allowed;
   } catch (error) {
     if (!(error instanceof RedisUnavailableError)) throw error;
-    deps.logger.error("new-session limit not checked: Redis is unavailable", { error });
+    chatLogger().error("new-session limit not checked: Redis is unavailable", { error });
     return true;
   }
 }

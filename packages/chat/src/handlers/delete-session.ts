@@ -1,5 +1,6 @@
 import { FrameError, parseClientFrame } from "../client-frames.ts";
 import { messageRoute } from "../message-route.ts";
+import { agentKeys, connections, messages, notifier, redis, sessions } from "../deps.ts";
 import { deleteSession } from "../session-changes.ts";
 
 /**
@@ -8,13 +9,13 @@ import { deleteSession } from "../session-changes.ts";
  * before the delete, so the tabs that were on the chat are told too.
  */
 export const handler = messageRoute("deleteSession", async (route) => {
-  const { userId, deps, log } = route;
+  const { userId, log } = route;
   const frame = parseClientFrame("deleteSession", route.body);
-  const tabs = await deps.connections.listByUser(userId);
-  const result = await deleteSession(deps, frame.sessionId, userId);
+  const tabs = await connections().listByUser(userId);
+  const result = await deleteSession({ sessions: sessions(), connections: connections(), messages: messages(), redis: redis(), agentKeys: agentKeys() }, frame.sessionId, userId);
   if (!result.deleted) throw new FrameError("NOT_FOUND", "There is no such chat of yours.", { sessionId: frame.sessionId });
   log.info("session deleted", { sessionId: frame.sessionId, messages: result.messages, tabs: result.tabs });
-  const fanout = await deps.notifier.postToConnections(
+  const fanout = await notifier().postToConnections(
     tabs.map((t) => t.connectionId),
     { type: "sessionDeleted", sessionId: frame.sessionId },
   );

@@ -2,6 +2,7 @@ import { submitUserMessage } from "@azuchi/core/repositories";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { ConnectionSessions, messageRoute, sessionOfConnection } from "../message-route.ts";
 import { recordSubmit } from "../message-metrics.ts";
+import { chatConfig, notifier, submitDeps } from "../deps.ts";
 
 /**
  * putMessage: parse, submit (the user's rate limit, store, enqueue, ack, show to every tab:
@@ -13,16 +14,16 @@ import { recordSubmit } from "../message-metrics.ts";
 const connectionSessions = new ConnectionSessions();
 
 export const handler = messageRoute("putMessage", async (route) => {
-  const { connectionId, userId, body, deps, log } = route;
+  const { connectionId, userId, body, log } = route;
   const frame = parseClientFrame("putMessage", body);
-  const text = checkMessageText(frame.message, deps.config.maxMessageChars);
+  const text = checkMessageText(frame.message, chatConfig().maxMessageChars);
   const { sessionId } = await sessionOfConnection(route, connectionSessions);
   const input = { sessionId, userId, text, source: "websocket" as const, connectionId, clientMessageId: frame.clientMessageId, timeZone: frame.timeZone, locale: frame.locale };
 
-  const result = await submitUserMessage(deps, input, {
+  const result = await submitUserMessage(submitDeps(), input, {
     log,
     acknowledge: (message) =>
-      deps.notifier.postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt }),
+      notifier().postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt }),
   });
   recordSubmit(result);
   if (result.status === "rate_limited") {

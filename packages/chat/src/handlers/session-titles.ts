@@ -1,6 +1,6 @@
 import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core/contracts";
 import * as z from "zod";
-import { chatDeps } from "../deps.ts";
+import { chatLogger, connections, messages, notifier, sessions } from "../deps.ts";
 import { pushToUser, sessionUpdated } from "../session-changes.ts";
 import { titleFromMessage } from "../session-title.ts";
 
@@ -31,8 +31,7 @@ function rememberTitled(sessionId: string): void {
  * dropped: retrying cannot fix it.
  */
 export async function handler(rawEvent: unknown): Promise<void> {
-  const deps = chatDeps();
-  const { sessions, messages, logger } = deps;
+  const logger = chatLogger();
   const event = AgentRunCompletedEvent.safeParse(rawEvent);
   if (!event.success) {
     logger.error("not an AgentRunCompleted event; dropped", { issues: z.prettifyError(event.error) });
@@ -40,15 +39,15 @@ export async function handler(rawEvent: unknown): Promise<void> {
   }
   const { sessionId, jobId } = event.data.detail;
   if (titled.has(sessionId)) return;
-  const session = await sessions.get(sessionId);
+  const session = await sessions().get(sessionId);
   if (!session) return;
   if (session.title !== "") return rememberTitled(sessionId);
-  const first = await messages.first(sessionId, "USER");
+  const first = await messages().first(sessionId, "USER");
   const title = first ? titleFromMessage(first.message) : "";
   if (title === "") return;
-  const titledNow = await sessions.setTitleIfEmpty(sessionId, title);
+  const titledNow = await sessions().setTitleIfEmpty(sessionId, title);
   rememberTitled(sessionId);
   if (!titledNow) return;
   logger.info("session titled", { sessionId, jobId });
-  await pushToUser(deps, session.userId, sessionUpdated({ ...session, title }), logger);
+  await pushToUser({ connections: connections(), notifier: notifier() }, session.userId, sessionUpdated({ ...session, title }), logger);
 }

@@ -1,5 +1,6 @@
 import { ensureRedisReady, requestStop } from "@azuchi/core/redis";
 import { parseClientFrame } from "../client-frames.ts";
+import { agentKeys, redis } from "../deps.ts";
 import { messageRoute, sessionOfConnection } from "../message-route.ts";
 
 /**
@@ -9,10 +10,10 @@ import { messageRoute, sessionOfConnection } from "../message-route.ts";
  * and sends it to every tab. Chat itself sends nothing: what the user sees is the agent's doing.
  */
 export const handler = messageRoute("stopGeneration", async (route) => {
-  const { deps, log } = route;
+  const { log } = route;
   parseClientFrame("stopGeneration", route.body);
   const { sessionId } = await sessionOfConnection(route);
-  await ensureRedisReady(deps.redis);
-  await requestStop(deps.redis, deps.agentKeys, sessionId);
+  await ensureRedisReady(redis());
+  await requestStop(redis(), agentKeys(), sessionId);
   log.info("stop requested");
 });

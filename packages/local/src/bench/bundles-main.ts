@@ -2,10 +2,11 @@
  * `npm run bundles`: each handler's bundle as SST would deploy it — its size, its largest
  * packages, and the median time a fresh `node` takes to import it. `--json` prints the figures
  * as JSON; `--runs N` sets the fresh processes per handler; `--root DIR` measures another
- * checkout (an earlier commit's, with node_modules) instead of this one.
+ * checkout (an earlier commit's, with node_modules) beside this one, in the same rounds, and
+ * prints the two side by side (before: DIR, after: this checkout).
  */
 import { parseArgs } from "node:util";
-import { bundleHandler, measureBundles, packagesIn } from "./bundles.ts";
+import { bundleHandler, compareBundles, packagesIn, repositoryRoot, type BundleFigure } from "./bundles.ts";
 
 const { values } = parseArgs({
   options: {
@@ -15,19 +16,34 @@ const { values } = parseArgs({
   },
 });
 
-const figures = await measureBundles({ runs: Number(values.runs), root: values.root });
+const roots = values.root ? [values.root, repositoryRoot] : [repositoryRoot];
+const figures = await compareBundles(roots, { runs: Number(values.runs) });
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+const shortName = (handler: string) => handler.replace(/^packages\//, "").replace("/src/handlers/", "/").replace(/\.handler$/, "");
+
 if (values.json) {
-  console.log(JSON.stringify(figures, null, 2));
-} else {
-  const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
-  console.log(`handler bundles (esbuild, as SST bundles nodejs24.x; cold import: median and fastest of ${values.runs} fresh \`node ${process.version}\`)`);
-  for (const { handler, bytes, coldImportMs, coldImportMinMs } of figures) {
-    const largest = [...packagesIn(await bundleHandler(handler, values.root))]
+  console.log(JSON.stringify(values.root ? { before: { root: values.root, figures: figures[0] }, after: { root: repositoryRoot, figures: figures[1] } } : figures[0], null, 2));
+} else if (!values.root) {
+  console.log(`handler bundles (esbuild, as SST bundles nodejs24.x; cold import: median and fastest of ${values.runs} fresh \`node ${process.version}\`, and median CPU time)`);
+  for (const { handler, bytes, coldImportMs, coldImportMinMs, coldImportCpuMs } of figures[0]!) {
+    const largest = [...packagesIn(await bundleHandler(handler))]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 4)
       .map(([name, size]) => `${name} ${kb(size)}`)
       .join(", ");
-    const name = handler.replace(/^packages\//, "").replace("/src/handlers/", "/").replace(/\.handler$/, "");
-    console.log(`  ${name.padEnd(24)} ${kb(bytes).padStart(8)}  ${`${coldImportMs.toFixed(0)} ms`.padStart(7)} (min ${`${coldImportMinMs.toFixed(0)} ms`.padStart(6)})   ${largest}`);
+    console.log(`  ${shortName(handler).padEnd(24)} ${kb(bytes).padStart(8)}  ${ms(coldImportMs).padStart(7)} (min ${ms(coldImportMinMs).padStart(6)}, cpu ${ms(coldImportCpuMs).padStart(6)})   ${largest}`);
+  }
+} else {
+  const [before, after] = figures as [BundleFigure[], BundleFigure[]];
+  console.log(`handler bundles, before (${values.root}) → after (${repositoryRoot}), measured in the same rounds`);
+  console.log(`(esbuild as SST bundles nodejs24.x; cold import of ${values.runs} fresh \`node ${process.version}\`: wall-clock median and fastest, and the median CPU time, which the machine's other load inflates least)`);
+  console.log(`  ${"handler".padEnd(24)} ${"size".padStart(19)}   ${"import, median".padStart(19)}   ${"fastest".padStart(15)}   ${"CPU, median".padStart(17)}`);
+  const handlers = [...new Set([...before, ...after].map((figure) => figure.handler))];
+  for (const handler of handlers) {
+    const b = before.find((figure) => figure.handler === handler);
+    const a = after.find((figure) => figure.handler === handler);
+    const pair = (value: (figure: BundleFigure) => string, width: number) => `${b ? value(b) : "—"} → ${a ? value(a) : "—"}`.padStart(width);
+    console.log(`  ${shortName(handler).padEnd(24)} ${pair((f) => kb(f.bytes), 19)}   ${pair((f) => ms(f.coldImportMs), 19)}   ${pair((f) => ms(f.coldImportMinMs), 15)}   ${pair((f) => ms(f.coldImportCpuMs), 17)}`);
   }
 }

@@ -25,6 +25,11 @@ export interface BundleFigure {
   coldImportMs: number;
   /** The fastest of those imports: closer to what an idle machine takes when others share this one. */
   coldImportMinMs: number;
+  /**
+   * Median CPU time (user + system, all the process' threads) the import took: the work itself,
+   * which other processes on a shared machine do not inflate as they do the wall-clock time.
+   */
+  coldImportCpuMs: number;
 }
 
 export interface HandlerBundle {
@@ -107,9 +112,11 @@ function packageName(path: string): string | undefined {
   return scope?.startsWith("@") ? `${scope}/${name}` : scope;
 }
 
-/** One fresh `node` (this one's binary), no flags: how long the bundle's import takes in it. */
-function importOnce(file: string): Promise<number> {
-  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+/** One fresh `node` (this one's binary), no flags: how long the bundle's import takes in it, in wall-clock and CPU time. */
+function importOnce(file: string): Promise<{ ms: number; cpuMs: number }> {
+  const script =
+    `const t = performance.now(); const c = process.cpuUsage(); await import(${JSON.stringify(pathToFileURL(file).href)}); ` +
+    `const { user, system } = process.cpuUsage(c); process.stdout.write(JSON.stringify([performance.now() - t, (user + system) / 1000]));`;
   return new Promise((resolveTime, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
     let out = "";
@@ -118,8 +125,8 @@ function importOnce(file: string): Promise<number> {
     child.stderr.on("data", (chunk: Buffer) => (err += chunk));
     child.on("error", reject);
     child.on("exit", (code) => {
-      const ms = Number(out);
-      if (code === 0 && Number.isFinite(ms) && out !== "") resolveTime(ms);
+      const [ms, cpuMs] = code === 0 && out.startsWith("[") ? (JSON.parse(out) as number[]) : [];
+      if (Number.isFinite(ms) && Number.isFinite(cpuMs)) resolveTime({ ms: ms!, cpuMs: cpuMs! });
       else reject(new Error(`importing ${file} failed (exit ${code}): ${err.trim().split("\n").slice(0, 3).join(" ")}`));
     });
   });
@@ -142,18 +149,41 @@ export interface MeasureOptions {
  * rather than landing on one handler's every run.
  */
 export async function measureBundles(options: MeasureOptions = {}): Promise<BundleFigure[]> {
+  const [figures] = await compareBundles([options.root ?? repositoryRoot], options);
+  return figures!;
+}
+
+/**
+ * The same for several checkouts at once (e.g. `/work/main` and this one): every checkout's
+ * bundles are built first, then each round imports every bundle of every checkout once, so a
+ * before/after comparison shares the machine's busy and quiet moments alike. One figure list
+ * per root, in the order given.
+ */
+export async function compareBundles(roots: string[], options: Omit<MeasureOptions, "root"> = {}): Promise<BundleFigure[][]> {
   const runs = Math.max(1, options.runs ?? 7);
   const dir = mkdtempSync(join(tmpdir(), "azuchi-bundles-"));
   try {
-    const built: { handler: string; file: string; bytes: number; times: number[] }[] = [];
-    for (const handler of options.handlers ?? declaredHandlers(options.root)) {
-      const bundle = await bundleHandler(handler, options.root);
-      const file = join(dir, `${handler.replaceAll("/", "_")}.mjs`);
-      writeFileSync(file, bundle.code);
-      built.push({ handler, file, bytes: Buffer.byteLength(bundle.code), times: [] });
+    const built: { root: number; handler: string; file: string; bytes: number; times: number[]; cpuTimes: number[] }[] = [];
+    for (const [index, root] of roots.entries()) {
+      for (const handler of options.handlers ?? declaredHandlers(root)) {
+        const bundle = await bundleHandler(handler, root);
+        const file = join(dir, `${index}-${handler.replaceAll("/", "_")}.mjs`);
+        writeFileSync(file, bundle.code);
+        built.push({ root: index, handler, file, bytes: Buffer.byteLength(bundle.code), times: [], cpuTimes: [] });
+      }
     }
-    for (let i = 0; i < runs; i++) for (const entry of built) entry.times.push(await importOnce(entry.file));
-    return built.map(({ handler, bytes, times }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times) }));
+    for (let i = 0; i < runs; i++) {
+      for (const entry of built) {
+        const { ms, cpuMs } = await importOnce(entry.file);
+        entry.times.push(ms);
+        entry.cpuTimes.push(cpuMs);
+      }
+    }
+    return roots.map((_, index) =>
+      built
+        .filter((entry) => entry.root === index)
+        .map(({ handler, bytes, times, cpuTimes }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times), coldImportCpuMs: median(cpuTimes) })),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
