@@ -103,7 +103,11 @@ describe("the consumer", () => {
   it("finishes with the reply an earlier attempt stored instead of answering again", async () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "answer me once");
-    // The earlier attempt stored (and showed) its reply, then failed before writing the turn.
+    // The earlier attempt (of an earlier SQS message of the job: this is a first delivery) stored
+    // and showed its AGENT_LOG and its reply, then failed before writing the turn.
+    const log = await kit.messages.put({
+      sessionId, messageId: agentMessageId(j.jobId, "log:received"), createdAt: Date.now(), role: "AGENT", messageType: "AGENT_LOG", message: "working on it", jobId: j.jobId,
+    });
     const earlier = await kit.messages.put({
       sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId,
     });
@@ -114,7 +118,7 @@ describe("the consumer", () => {
     } finally {
       await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
     }
-    expect(await agentMessages(sessionId)).toEqual([earlier.message]);
+    expect(await agentMessages(sessionId)).toEqual([log.message, earlier.message]);
     expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
     const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
