@@ -152,6 +152,29 @@ describe("the consumer", () => {
     expect(second.map((m) => m.messageId)).toEqual(first.map((m) => m.messageId));
   });
 
+  it("publishes an announced job's USER MessagePosted once, as chat's, with its turn's events, though the turn is retried", async () => {
+    const sessionId = randomUUID();
+    const announced: AgentJob = { ...job(sessionId, "announce me once"), announce: true };
+    const quiet = job(sessionId, "a retry's job announces nothing");
+    const ofSession = () =>
+      kit.stack
+        .recentEvents()
+        .filter((e) => (e.detail as { sessionId?: string }).sessionId === sessionId)
+        .map((e) => ({ source: e.source, type: e["detail-type"], role: (e.detail as { role?: string }).role, messageId: (e.detail as { messageId?: string }).messageId }));
+    // The first attempt fails after its AGENT_LOG (the model fails, not retried by the client); the second answers.
+    const agent = deps({ openai: { ...settingsFromEnvironment().openai, maxRetries: 0 } });
+    kit.stack.model!.configure({ mode: "fail", faultRequests: 1 });
+    const messageId = randomUUID();
+    expect((await consume(agent, [recordOf(announced, 1, messageId)])).batchItemFailures).toHaveLength(1);
+    expect((await consume(agent, [recordOf(announced, 2, messageId)])).batchItemFailures).toEqual([]);
+    expect((await consume(agent, [recordOf(quiet)])).batchItemFailures).toEqual([]);
+    await kit.stack.eventsDelivered();
+    const users = ofSession().filter((e) => e.type === "MessagePosted" && e.role === "USER");
+    expect(users).toEqual([{ source: "azuchi.chat", type: "MessagePosted", role: "USER", messageId: announced.messageId }]);
+    // Once a turn: the retried job's AgentRunCompleted and the quiet one's.
+    expect(ofSession().filter((e) => e.type === "AgentRunCompleted")).toHaveLength(2);
+  });
+
   it("sends a malformed job straight to the dead-letter queue instead of retrying it", async () => {
     const record = toSqsRecord({ MessageId: randomUUID(), ReceiptHandle: "stale", Body: '{"v":1,"jobId":"not-a-uuid"}', Attributes: { MessageGroupId: "poison", ApproximateReceiveCount: "1" } }, kit.queue.arn);
     const response = await consume(deps(), [record]);
