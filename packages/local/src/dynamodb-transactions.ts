@@ -169,9 +169,17 @@ export function addTransactionFront(server: Server, onRequest?: (req: IncomingMe
       }, () => res.destroy());
       return;
     }
-    // Paused until granted: its body waits in the socket's buffer.
-    void gate.acquire(false).then((release) => {
-      res.once("close", release);
+    // Paused until granted: its body waits in the socket's buffer. Released when its response
+    // is done, or at once if the client went away while it waited.
+    let release: (() => void) | undefined;
+    let closed = false;
+    res.once("close", () => {
+      closed = true;
+      release?.();
+    });
+    void gate.acquire(false).then((granted) => {
+      if (closed) return granted();
+      release = granted;
       pass(req, res);
     });
   });
