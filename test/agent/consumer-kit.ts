@@ -26,10 +26,14 @@ export function messagesWithFault(fault: (write: MessageWrite) => Promise<void>)
   const doc = createDocumentClient();
   doc.middlewareStack.add(
     (next) => async (args) => {
-      const input = args.input as { TableName?: string; Item?: { messageId?: string | { S?: string } } };
-      if (input.Item && input.TableName) {
-        const id = input.Item.messageId;
-        await fault({ table: input.TableName, messageId: typeof id === "string" ? id : id?.S });
+      type Put = { TableName?: string; Item?: { messageId?: string | { S?: string } } };
+      const input = args.input as Put & { TransactItems?: { Put?: Put }[] };
+      // A plain put, or the puts of a transaction (a message and its guard are written in one).
+      const puts = [input, ...(input.TransactItems ?? []).map((item) => item.Put ?? {})];
+      for (const put of puts) {
+        if (!put.Item || !put.TableName) continue;
+        const id = put.Item.messageId;
+        await fault({ table: put.TableName, messageId: typeof id === "string" ? id : id?.S });
       }
       return next(args);
     },

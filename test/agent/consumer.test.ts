@@ -103,7 +103,11 @@ describe("the consumer", () => {
   it("finishes with the reply an earlier attempt stored instead of answering again", async () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "answer me once");
-    // The earlier attempt stored (and showed) its reply, then failed before writing the turn.
+    // The earlier attempt (of an earlier SQS message of the job: this is a first delivery) stored
+    // and showed its AGENT_LOG and its reply, then failed before writing the turn.
+    const log = await kit.messages.put({
+      sessionId, messageId: agentMessageId(j.jobId, "log:received"), createdAt: Date.now(), role: "AGENT", messageType: "AGENT_LOG", message: "working on it", jobId: j.jobId,
+    });
     const earlier = await kit.messages.put({
       sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId,
     });
@@ -114,7 +118,7 @@ describe("the consumer", () => {
     } finally {
       await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
     }
-    expect(await agentMessages(sessionId)).toEqual([earlier.message]);
+    expect(await agentMessages(sessionId)).toEqual([log.message, earlier.message]);
     expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
     const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
@@ -146,6 +150,29 @@ describe("the consumer", () => {
     await consume(deps(), [recordOf(j)]);
     const second = await agentMessages(sessionId);
     expect(second.map((m) => m.messageId)).toEqual(first.map((m) => m.messageId));
+  });
+
+  it("publishes an announced job's USER MessagePosted once, as chat's, with its turn's events, though the turn is retried", async () => {
+    const sessionId = randomUUID();
+    const announced: AgentJob = { ...job(sessionId, "announce me once"), announce: true };
+    const quiet = job(sessionId, "a retry's job announces nothing");
+    const ofSession = () =>
+      kit.stack
+        .recentEvents()
+        .filter((e) => (e.detail as { sessionId?: string }).sessionId === sessionId)
+        .map((e) => ({ source: e.source, type: e["detail-type"], role: (e.detail as { role?: string }).role, messageId: (e.detail as { messageId?: string }).messageId }));
+    // The first attempt fails after its AGENT_LOG (the model fails, not retried by the client); the second answers.
+    const agent = deps({ openai: { ...settingsFromEnvironment().openai, maxRetries: 0 } });
+    kit.stack.model!.configure({ mode: "fail", faultRequests: 1 });
+    const messageId = randomUUID();
+    expect((await consume(agent, [recordOf(announced, 1, messageId)])).batchItemFailures).toHaveLength(1);
+    expect((await consume(agent, [recordOf(announced, 2, messageId)])).batchItemFailures).toEqual([]);
+    expect((await consume(agent, [recordOf(quiet)])).batchItemFailures).toEqual([]);
+    await kit.stack.eventsDelivered();
+    const users = ofSession().filter((e) => e.type === "MessagePosted" && e.role === "USER");
+    expect(users).toEqual([{ source: "azuchi.chat", type: "MessagePosted", role: "USER", messageId: announced.messageId }]);
+    // Once a turn: the retried job's AgentRunCompleted and the quiet one's.
+    expect(ofSession().filter((e) => e.type === "AgentRunCompleted")).toHaveLength(2);
   });
 
   it("sends a malformed job straight to the dead-letter queue instead of retrying it", async () => {

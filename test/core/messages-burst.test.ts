@@ -47,9 +47,10 @@ describe("a burst of messages into one session", () => {
     const requests = countRequests();
     const written = await Promise.all(texts.map((text) => repo.put(userMessage(sessionId, text, at))));
     expect(written.every((w) => w.created)).toBe(true);
-    // Two writes a message (its guard, then itself: no clash, nothing to mark); the session's summary updated in batches.
+    // One request a message (its guard and itself in one transaction: no clash); the session's summary updated in batches.
     const sent = requests.stop();
-    expect(sent.PutItemCommand).toBe(2_000);
+    expect(sent.TransactWriteItemsCommand).toBe(1_000);
+    expect(sent.PutItemCommand).toBeUndefined();
     expect(sent.UpdateItemCommand).toBeLessThan(100);
 
     const stored = await repo.list(sessionId, { limit: 1_000 });

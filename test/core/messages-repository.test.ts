@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
@@ -71,21 +71,69 @@ describe("the messages repository", () => {
     expect(await repo.list(sessionId)).toEqual([message]);
   });
 
-  it("finds a finished write at once on replay, while its lease still runs and after, with no second write to its guard", async () => {
+  it("finds at once a write of the old two steps that finished, its guard still pending, while its lease still runs and after", async () => {
     const { sessionId } = await ctx.sessions.create("alice");
     const message = userMessage(sessionId, "written", 1_700_000_000_500);
-    await repo.put(message);
+    // As a write before guard and message went in one transaction left it: the message at the
+    // guard's first millisecond, the guard pending with a lease running.
+    await ctx.db.doc.send(new PutCommand({ TableName: ctx.db.tables.messages, Item: message }));
+    await ctx.db.doc.send(
+      new PutCommand({
+        TableName: ctx.db.tables.messageIds,
+        Item: { messageId: message.messageId, sessionId, createdAt: message.createdAt, state: "pending", owner: "old", leaseUntil: Date.now() + 10_000, expiresAt: 0 },
+      }),
+    );
     const replay = async () => {
       const started = Date.now();
       await expect(new MessagesRepository(ctx.db.doc, ctx.db.tables).put(message)).resolves.toEqual({ created: false, message });
       return Date.now() - started;
     };
-    // A client's retry a moment later: the guard is still as the write claimed it (pending, leased).
     expect(await replay()).toBeLessThan(1_000);
     // Ten minutes later, the lease long over.
     await ctx.db.doc.send(new UpdateCommand({ TableName: ctx.db.tables.messageIds, Key: { messageId: message.messageId }, UpdateExpression: "SET leaseUntil = :past", ExpressionAttributeValues: { ":past": Date.now() - 600_000 } }));
     expect(await replay()).toBeLessThan(1_000);
     expect(await repo.list(sessionId)).toEqual([message]);
+  });
+
+  it("counts the session's summary in the message's own request when asked, with the messages stored before it", async () => {
+    const { sessionId } = await ctx.sessions.create("alice");
+    const base = Date.now() + 60_000;
+    const log = await repo.put(userMessage(sessionId, "log", base + 800), { touch: false });
+    const replyInput = userMessage(sessionId, "reply", base + 900);
+    const { message: reply } = await repo.put(replyInput, { touch: "with-message", alsoCount: { count: 1, latest: log.message.createdAt } });
+    expect(await ctx.sessions.get(sessionId)).toMatchObject({ messageCount: 2, updatedAt: reply.createdAt });
+    // A replay counts nothing.
+    await expect(repo.put(replyInput, { touch: "with-message", alsoCount: { count: 1, latest: 0 } })).resolves.toMatchObject({ created: false });
+    expect((await ctx.sessions.get(sessionId))?.messageCount).toBe(2);
+    // updatedAt only moves forward: a later message counted first leaves it; the count still grows.
+    // (Another instance's: this one's clock would place it after its own reply.)
+    await new MessagesRepository(ctx.db.doc, ctx.db.tables).put(userMessage(sessionId, "late", base + 850), { touch: "with-message" });
+    expect(await ctx.sessions.get(sessionId)).toMatchObject({ messageCount: 3, updatedAt: reply.createdAt });
+    // A deleted session's message is still stored, without a summary.
+    await ctx.db.doc.send(new DeleteCommand({ TableName: ctx.db.tables.sessions, Key: { sessionId } }));
+    await expect(repo.put(userMessage(sessionId, "orphan", base + 1000), { touch: "with-message" })).resolves.toMatchObject({ created: true });
+    expect(await ctx.sessions.get(sessionId)).toBeUndefined();
+  });
+
+  it("marks a USER message queued and counts it in one request, and tells a session's first message", async () => {
+    const { sessionId } = await ctx.sessions.create("alice");
+    const base = Date.now() + 60_000;
+    const first = await repo.put(userMessage(sessionId, "first", base + 1100), { touch: false });
+    await expect(repo.markEnqueued(sessionId, first.message.createdAt, Date.now(), { touch: true })).resolves.toEqual({ firstMessage: true });
+    const second = await repo.put(userMessage(sessionId, "second", base + 1200), { touch: false });
+    await expect(repo.markEnqueued(sessionId, second.message.createdAt, Date.now(), { touch: true })).resolves.toEqual({ firstMessage: false });
+    expect(await ctx.sessions.get(sessionId)).toMatchObject({ messageCount: 2, updatedAt: second.message.createdAt });
+    expect((await repo.get(sessionId, second.message.createdAt))?.enqueuedAt).toBeGreaterThan(0);
+    // Two first messages at once (two tabs): exactly one is the first.
+    const other = await ctx.sessions.create("alice");
+    const both = await Promise.all(
+      ["a", "b"].map(async (text, i) => {
+        const { message } = await repo.put(userMessage(other.sessionId, text, base + 1300 + i), { touch: false });
+        return repo.markEnqueued(other.sessionId, message.createdAt, Date.now(), { touch: true });
+      }),
+    );
+    expect(both.filter((b) => b.firstMessage)).toHaveLength(1);
+    expect((await ctx.sessions.get(other.sessionId))?.messageCount).toBe(2);
   });
 
   it("records where a write moved by another instance's message went, so a replay finds it there", async () => {
@@ -96,7 +144,8 @@ describe("the messages repository", () => {
     const { message: stored } = await repo.put(mine);
     expect(stored.createdAt).toBeGreaterThan(at);
     const { Item: guard } = await ctx.db.doc.send(new GetCommand({ TableName: ctx.db.tables.messageIds, Key: { messageId: mine.messageId } }));
-    expect(guard).toMatchObject({ state: "stored", createdAt: stored.createdAt });
+    // Written with the message, where it went: a guard always has its message.
+    expect(guard).toEqual({ messageId: mine.messageId, sessionId, createdAt: stored.createdAt, expiresAt: expect.any(Number) });
     await expect(new MessagesRepository(ctx.db.doc, ctx.db.tables).put(mine)).resolves.toEqual({ created: false, message: stored });
     expect(await repo.findById(mine.messageId)).toEqual(stored);
   });

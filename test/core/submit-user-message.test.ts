@@ -95,7 +95,7 @@ describe("storing and queueing a USER message", () => {
     const queueUrl = await newQueue();
     const message = await input("こんにちは 🎌");
     const { message: stored } = await storeUserMessage({ messages }, message);
-    const queued = await enqueueUserMessage({ messages, sqs, queueUrl }, stored, message);
+    const { message: queued } = await enqueueUserMessage({ messages, sqs, queueUrl }, stored, message);
     expect(queued.enqueuedAt).toBeGreaterThanOrEqual(stored.createdAt);
     expect(await messages.get(stored.sessionId, stored.createdAt)).toEqual(queued);
     const jobs = await drain(queueUrl);
@@ -116,7 +116,7 @@ describe("storing and queueing a USER message", () => {
     // The client sends it again, later: the same message, now queued.
     const retry = await storeUserMessage({ messages }, { ...message, now: Date.now() + 5_000 });
     expect(retry).toEqual({ created: false, message: stored });
-    const queued = await enqueueUserMessage({ messages, sqs, queueUrl }, retry.message, message);
+    const { message: queued } = await enqueueUserMessage({ messages, sqs, queueUrl }, retry.message, message);
     expect(queued.enqueuedAt).toBeDefined();
     expect((await messages.list(message.sessionId)).map((m) => m.messageId)).toEqual([stored.messageId]);
     expect((await drain(queueUrl)).map((j) => j.job.jobId)).toEqual([stored.messageId]);
@@ -174,23 +174,32 @@ async function queueDepth(queueUrl: string): Promise<number> {
 const postedFor = (messageId: string) => posted.filter((event) => event.detail.messageId === messageId);
 
 describe("submitUserMessage, the one path of putMessage and generateChatReply", () => {
-  it("acks only once the message is stored and its job is on the queue, then announces it", async () => {
+  it("acks only once the message is stored and its job is on the queue, counted in the session, its job announcing it", async () => {
     const queueUrl = await newQueue();
     const message = await input("store, queue, then ack");
-    const atAck: { depth: number; stored?: Message }[] = [];
+    const atAck: { depth: number; stored?: Message; count?: number }[] = [];
     const result = await submitUserMessage(await submitDeps(queueUrl), message, {
       log: silent,
-      acknowledge: async (acked) => void atAck.push({ depth: await queueDepth(queueUrl), stored: await messages.get(acked.sessionId, acked.createdAt) }),
+      acknowledge: async (acked) =>
+        void atAck.push({ depth: await queueDepth(queueUrl), stored: await messages.get(acked.sessionId, acked.createdAt), count: (await sessions.get(acked.sessionId))?.messageCount }),
     });
-    expect(result).toMatchObject({ status: "enqueued", created: true, message: { message: "store, queue, then ack" } });
+    expect(result).toMatchObject({ status: "enqueued", created: true, firstMessage: true, message: { message: "store, queue, then ack" } });
     expect(atAck).toHaveLength(1);
     expect(atAck[0]!.depth).toBe(1);
     expect(atAck[0]!.stored?.enqueuedAt).toBeDefined();
+    expect(atAck[0]!.count).toBe(1);
+    // The turn publishes its MessagePosted (one PutEvents a turn): chat does not.
+    const [job] = await drain(queueUrl);
+    expect(job!.job).toMatchObject({ jobId: result.status === "enqueued" ? result.message.messageId : "", announce: true });
     await bus.idle();
-    expect(postedFor(result.status === "enqueued" ? result.message.messageId : "")).toHaveLength(1);
+    expect(postedFor(result.status === "enqueued" ? result.message.messageId : "")).toEqual([]);
+    // The session's second message is not its first.
+    const second = await submitUserMessage(await submitDeps(queueUrl), { ...message, clientMessageId: randomUUID(), text: "again" }, { log: silent });
+    expect(second).toMatchObject({ status: "enqueued", created: true, firstMessage: false });
+    expect((await sessions.get(message.sessionId))?.messageCount).toBe(2);
   });
 
-  it("does not ack a message whose job could not be queued; the retry stores nothing new, queues it and acks it, announced once", async () => {
+  it("does not ack a message whose job could not be queued, announcing it then; the retry stores nothing new, queues it and acks it, its job announcing nothing", async () => {
     const queueUrl = await newQueue();
     const message = await input("SQS is down after the store");
     const acks: Message[] = [];
@@ -201,19 +210,25 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     expect(down.cause).toBeDefined();
     expect(acks).toEqual([]);
     expect((await messages.get(down.message.sessionId, down.message.createdAt))?.enqueuedAt).toBeUndefined();
+    // Counted in the session all the same: a reload shows it.
+    expect((await sessions.get(message.sessionId))?.messageCount).toBe(1);
+    // No job will announce it: chat did.
     await bus.idle();
-    expect(postedFor(down.message.messageId)).toEqual([]);
+    expect(postedFor(down.message.messageId)).toHaveLength(1);
 
     const retry = await submitUserMessage(await submitDeps(queueUrl), { ...message, now: Date.now() + 1_000 }, hooks);
     expect(retry).toMatchObject({ status: "enqueued", created: false, message: { messageId: down.message.messageId, createdAt: down.message.createdAt } });
     expect(acks.map((m) => m.messageId)).toEqual([down.message.messageId]);
     expect((await messages.list(message.sessionId)).map((m) => m.messageId)).toEqual([down.message.messageId]);
-    expect((await drain(queueUrl)).map((j) => j.job.jobId)).toEqual([down.message.messageId]);
+    const jobs = await drain(queueUrl);
+    expect(jobs.map((j) => j.job.jobId)).toEqual([down.message.messageId]);
+    expect(jobs[0]!.job.announce).toBeUndefined();
     // A further retry (its ack was lost) is acked again, queues nothing and announces nothing.
     expect(await submitUserMessage(await submitDeps(queueUrl), message, hooks)).toMatchObject({ status: "enqueued", created: false });
     expect(await drain(queueUrl)).toEqual([]);
     await bus.idle();
     expect(postedFor(down.message.messageId)).toHaveLength(1);
+    expect((await sessions.get(message.sessionId))?.messageCount).toBe(1);
   });
 
   it("refuses a user over their message rate before storing anything, whichever entry they use; other users are not slowed", async () => {

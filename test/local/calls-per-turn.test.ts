@@ -15,22 +15,22 @@ import type { TestClient } from "../support/ws-client.ts";
 
 /**
  * The bounds a plain turn with one tab must stay within, chat and agent and the session-title
- * subscriber together. (Issue 12's targets are 8 DynamoDB requests and 16 AWS calls; these are
- * what the code does today, so that nothing adds to them unnoticed.)
+ * subscriber together: issue 12's targets are at most 8 DynamoDB requests and 16 AWS calls.
  */
 const DYNAMODB_PER_TURN = {
-  // The reply's replay check (agent). Chat knows the connection's session from the tab's first
-  // message, the title subscriber that the session has its title: a warm instance reads each once.
-  "dynamodb.GetItem": 1,
-  // Guard and item for USER, AGENT_LOG and reply.
-  "dynamodb.PutItem": 6,
-  // The session's summary for USER, once for the agent's messages; the USER message's enqueuedAt.
-  "dynamodb.UpdateItem": 3,
+  // One request per stored message, guard and item together: USER (chat), AGENT_LOG and the
+  // reply (agent; the reply's carries the session's summary for the turn's messages); and the
+  // USER message's enqueuedAt with the session's summary for it (chat, once the job is queued).
+  "dynamodb.TransactWriteItems": 4,
   // The session's tabs: once by chat, and by the agent's turn for each of its stored messages
   // (AGENT_LOG, reply), so a tab that reconnects mid-turn still gets the reply.
   "dynamodb.Query": 3,
+  // No GetItem: chat knows the connection's session from the tab's first message, the title
+  // subscriber that the session has its title, and a first delivery's AGENT_LOG write says
+  // whether an earlier one could have stored the reply (it could not: nothing to read).
 };
-const OTHER_CALLS_PER_TURN = { "sqs.SendMessage": 1, "eventbridge.PutEvents": 2 };
+/** One PutEvents a turn: the agent's, with the USER message's MessagePosted (the job's `announce`). */
+const OTHER_CALLS_PER_TURN = { "sqs.SendMessage": 1, "eventbridge.PutEvents": 1 };
 /** ack, USER message, AGENT_LOG, reply, and the deltas (the first at once, then coalesced). */
 const MAX_POSTS_PER_TURN = 4 + 3;
 
@@ -93,6 +93,9 @@ describe("AWS calls per plain turn (GET /dev/calls)", () => {
     expect(rest).toEqual(OTHER_CALLS_PER_TURN);
     expect(posts).toBeGreaterThanOrEqual(5);
     expect(posts).toBeLessThanOrEqual(MAX_POSTS_PER_TURN);
+    const dynamodbRequests = Object.values(dynamodb).reduce((sum, n) => sum + n, 0);
+    expect(dynamodbRequests).toBeLessThanOrEqual(8);
+    expect(dynamodbRequests + Object.values(rest).reduce((sum, n) => sum + n, 0) + posts).toBeLessThanOrEqual(16);
 
     // The model is asked before the AGENT_LOG is shown, yet the tab sees the protocol's order.
     const kinds = frames.filter((f) => f.type !== "ack").map((f) => (f.type === "message" ? `${f.message.role} ${f.message.messageType}` : f.type));

@@ -5,7 +5,8 @@ import type { SessionChannel } from "./session-channel.ts";
  * The messages one turn shows. Each is stored first, through the one messages repository,
  * then sent to every tab — a reload never lacks what a tab has seen. Ids come from the job
  * and the message's place in the turn, so a redelivered job rewrites nothing. The session's
- * summary is updated once for all of the turn's messages (touchSession), not once each.
+ * summary is updated once for all of the turn's messages, not once each: in the reply's own
+ * request (`withSummary`), or by touchSession for what no such request counted.
  */
 export class TurnMessages {
   private readonly messages: MessagesRepository;
@@ -28,8 +29,13 @@ export class TurnMessages {
     return agentMessageId(this.job.jobId, position);
   }
 
-  /** Stores a message without showing it; `created` is false when an earlier delivery stored it. */
-  async store(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<StoredMessage> {
+  /**
+   * Stores a message without showing it; `created` is false when an earlier delivery stored it.
+   * `withSummary`: the session's summary is updated in the message's own request, counting the
+   * turn's messages stored before it (the reply: one request for the message and the summary).
+   */
+  async store(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}, options: { withSummary?: boolean } = {}): Promise<StoredMessage> {
+    const { count, latest } = this.untouched;
     const stored = await this.messages.put({
       sessionId: this.job.sessionId,
       messageId: this.idFor(position),
@@ -39,12 +45,18 @@ export class TurnMessages {
       message: text,
       jobId: this.job.jobId,
       ...extra,
-    }, { after: this.job.createdAt, touch: false });
+    }, { after: this.job.createdAt, ...(options.withSummary ? { touch: "with-message", alsoCount: { count, latest } } : { touch: false }) });
     this.stored.add(position);
     // A retried turn re-sends what it had stored, but its event was published (and the session touched) the first time.
     if (stored.created) {
       this.posted.push(messagePosted(stored.message));
-      this.untouched = { count: this.untouched.count + 1, latest: Math.max(this.untouched.latest, stored.message.createdAt) };
+      if (options.withSummary) {
+        // Counted with it: what was stored since counts on.
+        const remaining = this.untouched.count - count;
+        this.untouched = remaining > 0 ? { count: remaining, latest: this.untouched.latest } : { count: 0, latest: 0 };
+      } else {
+        this.untouched = { count: this.untouched.count + 1, latest: Math.max(this.untouched.latest, stored.message.createdAt) };
+      }
     }
     return stored;
   }
@@ -53,8 +65,8 @@ export class TurnMessages {
     await this.channel.sendMessage(message);
   }
 
-  async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}): Promise<Message> {
-    const { message } = await this.store(position, messageType, text, extra);
+  async post(position: string, messageType: MessageType, text: string, extra: Partial<Pick<Message, "payload" | "stopped">> = {}, options: { withSummary?: boolean } = {}): Promise<Message> {
+    const { message } = await this.store(position, messageType, text, extra, options);
     await this.show(message);
     return message;
   }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { detectLanguage, ensureRedisReady, stopAppliesTo, type AgentJob, type Message, type PendingEvent } from "@azuchi/core";
+import { detectLanguage, ensureRedisReady, questionPosted, stopAppliesTo, type AgentJob, type Message, type PendingEvent } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
@@ -69,8 +69,15 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     startAfter: deltasMayStart,
     onError: (error) => logger.warn("deltas not sent", { error: error as Error }),
   });
-  const publish = (events: PendingEvent[]) =>
-    deps.events.publish(events).catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+  // The USER message's MessagePosted goes with the turn's events when the job says so
+  // (`announce`), published by the delivery that stored the turn's first message: one PutEvents a turn.
+  let announceQuestion = false;
+  const publish = (events: PendingEvent[]) => {
+    const all = announceQuestion ? [questionPosted(job), ...events] : events;
+    announceQuestion = false;
+    if (all.length === 0) return Promise.resolve();
+    return deps.events.publish(all).catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+  };
   const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
   // When Redis had lost the conversation, the rebuilt part is written back with this turn.
@@ -102,12 +109,17 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // request. Whatever the turn shows next (deltas, notes, tool logs) waits for that AGENT_LOG,
     // the protocol's order; if it fails, the model is stopped and the turn fails with its error.
     const cancelModel = new AbortController();
+    // A first delivery's AGENT_LOG write answers whether an earlier delivery of the job got this
+    // far (a job replayed from the dead-letter queue, Redis having lost its attempts): only then
+    // is the reply looked for, so a plain turn reads nothing.
     const received = (async () => {
-      if (!redelivered) {
+      const log = await messages.store("log:received", "AGENT_LOG", say("received", language));
+      if (log.created) announceQuestion = job.announce === true;
+      else if (!redelivered) {
         const earlier = await deps.messages.findById(messages.idFor("reply"));
         if (earlier) throw new EarlierReplyFound(earlier);
       }
-      await messages.post("log:received", "AGENT_LOG", say("received", language));
+      await messages.show(log.message);
     })();
     const receivedFailure = received.then(
       () => (openDeltas(true), undefined),
@@ -154,9 +166,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // for a whole answer; one cut before any answer (reasoning spent the budget) says so.
     const text = result.incomplete && !streamed.trim() ? say("cutOffEmpty", language) : streamed;
     const payload = { ...(result.refusal && { refusal: true }), ...(result.incomplete && { incomplete: result.incomplete }) };
-    // Stored and shown, then written to the session's memory while the lock is still renewed
-    // (the session's summary beside it); the events come last, as a report of what happened.
-    const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {});
+    // Stored (with the session's summary, in one request) and shown, then written to the
+    // session's memory while the lock is still renewed; the events come last, as a report of
+    // what happened, in one PutEvents (the USER message's MessagePosted too, when announced).
+    const stored = await messages.post("reply", "CONVERSATION", text, Object.keys(payload).length > 0 ? { payload } : {}, { withSummary: true });
     if (result.incomplete) logger.warn("the model's response was cut off", { reason: result.incomplete });
     const touched = touchSession();
     await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], result.chainable ? result.responseId : null);
@@ -185,7 +198,9 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       try {
         // A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
         // context from the history, since the interrupted response cannot be continued.
-        const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true });
+        // Stopped before it began (no AGENT_LOG): the first delivery announces the question here.
+        if (!messages.stored.has("log:received") && attempt === 1 && (options.receiveCount ?? 1) === 1) announceQuestion = job.announce === true;
+        const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true }, { withSummary: true });
         await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], null);
         await touchSession();
         await publish(messages.posted);
@@ -196,7 +211,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     }
     await reply.cancel();
     await touchSession();
-    if (messages.posted.length > 0) await publish(messages.posted);
+    await publish(messages.posted);
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await guard.stop();

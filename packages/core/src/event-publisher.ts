@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { EventDetails, type EventDetail, type EventDetailType } from "./events.ts";
+import { CHAT_EVENT_SOURCE, EventDetails, type EventDetail, type EventDetailType } from "./events.ts";
+import type { AgentJob } from "./job.ts";
 import type { Message } from "./message.ts";
 
 export class EventPublishError extends Error {
@@ -14,6 +15,11 @@ const MAX_ENTRIES_PER_CALL = 10;
 export interface PendingEvent<T extends EventDetailType = EventDetailType> {
   detailType: T;
   detail: EventDetail<T>;
+  /**
+   * The service the event is of, when not the publisher's own: the agent's turn publishes the
+   * MessagePosted of the USER message chat stored, as chat's (CHAT_EVENT_SOURCE).
+   */
+  source?: string;
 }
 
 /** Publishes azuchi's events on the bus, checking PutEvents' per-entry failures (it does not throw for them). */
@@ -33,9 +39,9 @@ export class EventPublisher {
       const batch = events.slice(start, start + MAX_ENTRIES_PER_CALL);
       const result = await this.client.send(
         new PutEventsCommand({
-          Entries: batch.map(({ detailType, detail }) => ({
+          Entries: batch.map(({ detailType, detail, source }) => ({
             EventBusName: this.busName,
-            Source: this.source,
+            Source: source ?? this.source,
             DetailType: detailType,
             Detail: JSON.stringify(EventDetails[detailType].parse(detail)),
           })),
@@ -63,5 +69,17 @@ export function messagePosted(message: Message): PendingEvent<"MessagePosted"> {
       messageType: message.messageType,
       jobId: message.jobId,
     },
+  };
+}
+
+/**
+ * The MessagePosted of the USER message a job answers, as chat, which stored it, publishes it:
+ * the turn of a job with `announce` sends it with its own events (one PutEvents a turn).
+ */
+export function questionPosted(job: Pick<AgentJob, "sessionId" | "messageId" | "createdAt">): PendingEvent<"MessagePosted"> {
+  return {
+    detailType: "MessagePosted",
+    detail: { sessionId: job.sessionId, messageId: job.messageId, createdAt: job.createdAt, role: "USER", messageType: "CONVERSATION" },
+    source: CHAT_EVENT_SOURCE,
   };
 }

@@ -25,6 +25,12 @@ export const AgentJob = z.object({
   /** The user's IANA time zone and BCP 47 locale, as their page reported them: the time tool answers in them. */
   timeZone: z.string().max(64).optional(),
   locale: z.string().max(35).optional(),
+  /**
+   * The turn publishes the USER message's MessagePosted with its own events (one PutEvents a
+   * turn): set by the call that stored the message and queued it; absent for a retry's or
+   * another answer's job, and for a message announced by chat (stored, its first queueing failed).
+   */
+  announce: z.literal(true).optional(),
 });
 export type AgentJob = z.infer<typeof AgentJob>;
 

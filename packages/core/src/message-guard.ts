@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /** How long a messageId guard blocks replays: longer than SQS keeps a job (14 days at most). */
 const GUARD_TTL_SECONDS = 15 * 24 * 3600;
@@ -9,8 +9,6 @@ const LEASE_MS = 10_000;
 const POLL_MS = 25;
 
 export type GuardClaim =
-  /** No write of this messageId was seen before: write it. */
-  | { kind: "new"; owner: string; createdAt: number }
   /** An earlier write finished: the message is at createdAt. */
   | { kind: "stored"; createdAt: number }
   /** An earlier write stopped before it finished: it may or may not have put the message. */
@@ -27,14 +25,15 @@ export class MessageGuardError extends Error {
 export type MessageProbe = (sessionId: string, createdAt: number, messageId: string) => Promise<boolean>;
 
 /**
- * The messageIds table: which messageIds were written, and where. A writer first claims
- * the guard (pending, with a lease, at the millisecond it will try first); a second writer
- * of the same messageId waits for the write to finish, or takes over when the lease runs
- * out (the first writer crashed).
+ * The messageIds table: which messageIds were written, and where. Today a guard is written in
+ * one transaction with its message (MessagesRepository.put), so it exists only when its message
+ * does, at the guard's createdAt, and carries no state.
  *
- * A write is finished when its message is at the guard's createdAt, or when the guard is
- * marked stored. Most writes take the millisecond they tried first, so they need no
- * second write to the guard; only a write moved by a clash records where it went.
+ * Guards written before that (until 15 days after the change: their TTL) were claimed first,
+ * `pending` with a lease, and the message put after. Such a guard is settled here as it was
+ * then: a replay waits while the lease runs and the message is not found, and takes the write
+ * over when the lease runs out (the first writer crashed). Such a write is finished when its
+ * message is at the guard's createdAt, or when the guard is marked stored.
  */
 export class MessageGuards {
   private readonly doc: DynamoDBDocumentClient;
@@ -47,27 +46,16 @@ export class MessageGuards {
     this.isStoredAt = isStoredAt;
   }
 
-  async claim(messageId: string, sessionId: string, createdAt: number): Promise<GuardClaim> {
+  /** Settles a replay of a write whose guard is a pending one of the old two-step writes. */
+  async settle(messageId: string, sessionId: string): Promise<GuardClaim> {
     const owner = randomUUID();
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { messageId, sessionId, createdAt, state: "pending", owner, leaseUntil: Date.now() + LEASE_MS, expiresAt: ttl() },
-          ConditionExpression: "attribute_not_exists(messageId)",
-        }),
-      );
-      return { kind: "new", owner, createdAt };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
     const deadline = Date.now() + LEASE_MS + 5_000;
     while (Date.now() < deadline) {
       const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { messageId }, ConsistentRead: true }));
       if (!Item) throw new MessageGuardError(`guard of message ${messageId} vanished during a replay`);
       if (Item.sessionId !== sessionId) throw new MessageGuardError(`message ${messageId} belongs to another session`);
       const at = Number(Item.createdAt);
-      if (Item.state === "stored" || (await this.isStoredAt(sessionId, at, messageId))) return { kind: "stored", createdAt: at };
+      if (Item.state !== "pending" || (await this.isStoredAt(sessionId, at, messageId))) return { kind: "stored", createdAt: at };
       if (Number(Item.leaseUntil) < Date.now()) {
         try {
           await this.doc.send(
@@ -80,7 +68,7 @@ export class MessageGuards {
               ExpressionAttributeValues: { ":owner": owner, ":leaseUntil": Date.now() + LEASE_MS, ":previous": Item.owner },
             }),
           );
-          return { kind: "takeover", owner, createdAt: Number(Item.createdAt) };
+          return { kind: "takeover", owner, createdAt: at };
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
@@ -116,6 +104,7 @@ export class MessageGuards {
   }
 }
 
-function ttl(): number {
+/** The guard's expiresAt (TTL), written with every guard. */
+export function guardExpiresAt(): number {
   return Math.floor(Date.now() / 1000) + GUARD_TTL_SECONDS;
 }

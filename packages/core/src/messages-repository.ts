@@ -1,15 +1,17 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException, type CancellationReason } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { MessageClock } from "./message-clock.ts";
-import { MessageGuards } from "./message-guard.ts";
+import { guardExpiresAt, MessageGuardError, MessageGuards } from "./message-guard.ts";
 import { Message } from "./message.ts";
 import type { Tables } from "./resources.ts";
-import { SessionTouches } from "./session-touches.ts";
+import { nextSummary, SessionTouches, summaryUpdate, type SummaryPlan } from "./session-touches.ts";
 
 /** Same-millisecond clashes are rare; this many in a row means something is wrong. */
 const MAX_CLASHES = 100;
 /** How far past its first millisecond a message can have moved (a replay searches this far). */
 const MAX_DRIFT_MS = 60_000;
+/** Concurrent transactions on the same items (DynamoDB's TransactionConflict) are sent again this often at most. */
+const MAX_CONFLICTS = 10;
 
 /**
  * The next millisecond to try after a clash with another instance's write: the first clash
@@ -35,12 +37,31 @@ export interface PutOptions {
    */
   after?: number;
   /**
-   * Default true: the session's summary (`updatedAt`, `messageCount`) is updated before put()
-   * returns. False leaves that to the caller, who counts the messages it stored and calls
-   * touchSession() once for all of them (an agent turn: one update instead of one per message).
+   * The session's summary (`updatedAt`, `messageCount`). Default true: updated before put()
+   * returns, in batches (SessionTouches: a burst into one session shares its updates). False
+   * leaves that to the caller, who counts the messages it stored and calls touchSession() once
+   * for all of them. "with-message": in the message's own request (its TransactWriteItems),
+   * counting `alsoCount` too — an agent turn's reply, with the turn's earlier messages.
    */
-  touch?: boolean;
+  touch?: boolean | "with-message";
+  /**
+   * Messages stored before with `touch: false`, counted with this one (`touch: "with-message"`).
+   * Counted only when this message is created: a replay counts nothing, and the caller then
+   * counts them itself.
+   */
+  alsoCount?: { count: number; latest: number };
 }
+
+/** What one transaction of a message's put found. */
+type PutOutcome =
+  | { kind: "stored" }
+  /** The guard exists: this messageId was written before (the guard as it is). */
+  | { kind: "replay"; guard: Record<string, unknown> }
+  /** The millisecond is taken by another message; `session`: the summary's condition failed too. */
+  | { kind: "clash"; session?: { item: Record<string, unknown> | undefined } }
+  /** Only the summary's condition failed (the session's item as it is). */
+  | { kind: "summary"; session: { item: Record<string, unknown> | undefined } }
+  | { kind: "conflict" };
 
 export class MessageStoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -51,10 +72,12 @@ export class MessageStoreError extends Error {
 
 /**
  * The one way messages are written, by chat and agent alike (docs/architecture.md §2).
- * No overwrite: a message only takes a free (sessionId, createdAt) slot, moving forward
- * on a clash. No duplicate: the messageIds guard remembers each messageId and where it
- * went, so a replay finds its message instead of writing a second one. Only conditional
- * puts, because dynalite (the local DynamoDB) has no transactions.
+ * One request per stored message: a TransactWriteItems of the messageIds guard
+ * (`attribute_not_exists(messageId)`), the message (`attribute_not_exists(createdAt)`) and,
+ * when asked, the session's summary. No overwrite: a message only takes a free
+ * (sessionId, createdAt) slot, moving forward on a clash. No duplicate: the guard remembers
+ * each messageId and where it went, so a replay finds its message instead of writing a second
+ * one; since guard and message are written together, a guard always has its message.
  *
  * Order: a session's messages are ordered by createdAt, which is unique in the session,
  * so every reader sees one total order. One instance hands out its milliseconds in the
@@ -87,33 +110,110 @@ export class MessagesRepository {
     const wanted = options.after === undefined ? message.createdAt : Math.max(message.createdAt, options.after + 1);
     // Taken before the first await, so this instance's writes are placed in the order they were issued.
     const first = this.clock.next(message.sessionId, wanted);
-    const claim = await this.guards.claim(message.messageId, message.sessionId, first);
+    let summary: SummaryPlan | undefined =
+      options.touch === "with-message"
+        ? { sessionId: message.sessionId, count: 1 + (options.alsoCount?.count ?? 0), latest: Math.max(first, options.alsoCount?.latest ?? 0), forward: true, before: "any" }
+        : undefined;
+    let createdAt = first;
+    let clashes = 0;
+    let conflicts = 0;
+    for (;;) {
+      const candidate = { ...message, createdAt };
+      const plan = summary && { ...summary, latest: Math.max(summary.latest, createdAt) };
+      const outcome = await this.transact(candidate, plan);
+      switch (outcome.kind) {
+        case "stored":
+          if (createdAt !== first) this.clock.observe(message.sessionId, createdAt);
+          if (options.touch === true || options.touch === undefined) await this.touches.touch(message.sessionId, createdAt);
+          return { message: candidate, created: true };
+        case "replay":
+          return this.replay(message, outcome.guard, options);
+        case "conflict":
+          if (++conflicts > MAX_CONFLICTS) throw new MessageStoreError(`message ${message.messageId}: ${MAX_CONFLICTS} transaction conflicts in a row`);
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(conflicts, 6)));
+          break;
+        case "summary":
+          summary = plan && nextSummary(plan, outcome.session.item);
+          break;
+        case "clash":
+          if (outcome.session) summary = plan && nextSummary(plan, outcome.session.item);
+          if (++clashes >= MAX_CLASHES) throw new MessageStoreError(`no free millisecond for message ${message.messageId} after ${MAX_CLASHES} tries`);
+          createdAt = this.clock.next(message.sessionId, nextCandidate(createdAt, clashes - 1));
+          break;
+      }
+    }
+  }
+
+  /** One try: guard, message and (when asked) the session's summary, all or nothing. */
+  private async transact(candidate: Message, summary: SummaryPlan | undefined): Promise<PutOutcome> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.messageIds,
+                Item: { messageId: candidate.messageId, sessionId: candidate.sessionId, createdAt: candidate.createdAt, expiresAt: guardExpiresAt() },
+                ConditionExpression: "attribute_not_exists(messageId)",
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+              },
+            },
+            { Put: { TableName: this.tables.messages, Item: candidate, ConditionExpression: "attribute_not_exists(createdAt)" } },
+            ...(summary ? [summaryUpdate(this.tables.sessions, summary)] : []),
+          ],
+        }),
+      );
+      return { kind: "stored" };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = (i: number) => reasons[i]?.Code === "ConditionalCheckFailed";
+      if (failed(0)) return { kind: "replay", guard: plainItem(reasons[0]) ?? {} };
+      if (reasons.some((reason) => reason.Code === "TransactionConflict")) return { kind: "conflict" };
+      const session = failed(2) ? { item: plainItem(reasons[2]) } : undefined;
+      if (failed(1)) return { kind: "clash", session };
+      if (session) return { kind: "summary", session };
+      throw error;
+    }
+  }
+
+  /** A replay: the guard says where the message went. */
+  private async replay(message: Message, guard: Record<string, unknown>, options: PutOptions): Promise<StoredMessage> {
+    if (guard.sessionId !== message.sessionId) throw new MessageGuardError(`message ${message.messageId} belongs to another session`);
+    if (guard.state === "pending") return this.settleLegacy(message, options);
+    const stored = await this.get(message.sessionId, Number(guard.createdAt));
+    if (stored?.messageId === message.messageId) return { message: stored, created: false };
+    throw new MessageStoreError(`message ${message.messageId} is recorded as stored but is not in the session`);
+  }
+
+  /**
+   * A replay of a write that began before guard and message were written together: its guard
+   * is pending (message-guard.ts). As then: find the message, or take the write over.
+   */
+  private async settleLegacy(message: Message, options: PutOptions): Promise<StoredMessage> {
+    const claim = await this.guards.settle(message.messageId, message.sessionId);
     if (claim.kind === "stored") {
       const stored = await this.get(message.sessionId, claim.createdAt);
       if (stored?.messageId === message.messageId) return { message: stored, created: false };
       throw new MessageStoreError(`message ${message.messageId} is recorded as stored but is not in the session`);
     }
-    if (claim.kind === "takeover") {
-      // The earlier writer stopped after the guard; it may have put the message before stopping.
-      const earlier = await this.findFrom(message.sessionId, message.messageId, claim.createdAt);
-      if (earlier) {
-        await this.guards.markStored(message.messageId, claim.owner, earlier.createdAt);
-        return { message: earlier, created: false };
-      }
+    // The earlier writer stopped after the guard; it may have put the message before stopping.
+    const earlier = await this.findFrom(message.sessionId, message.messageId, claim.createdAt);
+    if (earlier) {
+      await this.guards.markStored(message.messageId, claim.owner, earlier.createdAt);
+      return { message: earlier, created: false };
     }
     let createdAt = claim.createdAt;
     for (let clash = 0; clash < MAX_CLASHES; clash++) {
       const candidate = { ...message, createdAt };
       try {
-        await this.doc.send(
-          new PutCommand({ TableName: this.tables.messages, Item: candidate, ConditionExpression: "attribute_not_exists(createdAt)" }),
-        );
-        // The guard already says where a write that took its first millisecond is.
-        if (createdAt !== claim.createdAt || claim.kind === "takeover") {
-          this.clock.observe(message.sessionId, createdAt);
-          await this.guards.markStored(message.messageId, claim.owner, createdAt);
+        await this.doc.send(new PutCommand({ TableName: this.tables.messages, Item: candidate, ConditionExpression: "attribute_not_exists(createdAt)" }));
+        this.clock.observe(message.sessionId, createdAt);
+        await this.guards.markStored(message.messageId, claim.owner, createdAt);
+        if (options.touch !== false) {
+          const also = options.touch === "with-message" ? options.alsoCount : undefined;
+          await this.touches.touch(message.sessionId, Math.max(createdAt, also?.latest ?? 0), 1 + (also?.count ?? 0));
         }
-        if (options.touch !== false) await this.touches.touch(message.sessionId, createdAt);
         return { message: candidate, created: true };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -253,16 +353,54 @@ export class MessagesRepository {
     return deleted;
   }
 
-  /** Records that a USER message's job reached the queue. */
-  async markEnqueued(sessionId: string, createdAt: number, enqueuedAt: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tables.messages,
-        Key: { sessionId, createdAt },
-        UpdateExpression: "SET enqueuedAt = :enqueuedAt",
-        ConditionExpression: "attribute_exists(createdAt)",
-        ExpressionAttributeValues: { ":enqueuedAt": enqueuedAt },
-      }),
-    );
+  /**
+   * Records that a USER message's job reached the queue, and with `touch` counts the message in
+   * the session's summary in the same request (a TransactWriteItems). `firstMessage`: the
+   * session had no message before this one (its count went from 0 to 1, known from the
+   * summary's condition: a session's first message costs one request more).
+   */
+  async markEnqueued(sessionId: string, createdAt: number, enqueuedAt: number, options: { touch?: boolean } = {}): Promise<{ firstMessage: boolean }> {
+    const mark = {
+      TableName: this.tables.messages,
+      Key: { sessionId, createdAt },
+      UpdateExpression: "SET enqueuedAt = :enqueuedAt",
+      ConditionExpression: "attribute_exists(createdAt)",
+      ExpressionAttributeValues: { ":enqueuedAt": enqueuedAt },
+    };
+    let plan: SummaryPlan | undefined = options.touch ? { sessionId, count: 1, latest: createdAt, forward: true, before: "counted" } : undefined;
+    for (let round = 0; round < MAX_CONFLICTS; round++) {
+      if (!plan) {
+        await this.doc.send(new UpdateCommand(mark));
+        return { firstMessage: false };
+      }
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: mark }, summaryUpdate(this.tables.sessions, plan)] }));
+        return { firstMessage: typeof plan.before === "object" && !plan.before.was };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const [message, session] = error.CancellationReasons ?? [];
+        if (message?.Code === "ConditionalCheckFailed") throw new MessageStoreError(`message ${sessionId}/${createdAt} is not stored`, { cause: error });
+        if (session?.Code === "ConditionalCheckFailed") plan = nextSummary(plan, plainItem(session));
+        else if (message?.Code === "TransactionConflict" || session?.Code === "TransactionConflict") await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** round));
+        else throw error;
+      }
+    }
+    throw new MessageStoreError(`the summary of session ${sessionId} kept changing under message ${createdAt}`);
   }
+}
+
+/**
+ * A cancellation reason's item (ALL_OLD) as plain values: the few attributes read of a guard or
+ * a session are strings and numbers. The document client leaves errors as the wire has them.
+ */
+function plainItem(reason: CancellationReason | undefined): Record<string, unknown> | undefined {
+  if (!reason?.Item) return undefined;
+  const plain: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(reason.Item as Record<string, unknown>)) {
+    if (value && typeof value === "object" && "S" in value) plain[name] = (value as { S: string }).S;
+    else if (value && typeof value === "object" && "N" in value) plain[name] = Number((value as { N: string }).N);
+    else if (value && typeof value === "object" && "BOOL" in value) plain[name] = (value as { BOOL: boolean }).BOOL;
+    else plain[name] = value;
+  }
+  return plain;
 }

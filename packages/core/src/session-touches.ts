@@ -95,3 +95,69 @@ export class SessionTouches {
     }
   }
 }
+
+/**
+ * The session's summary update as one action of a TransactWriteItems (a message's put, a USER
+ * message's `enqueuedAt`): the same update as SessionTouches', each of its conditions a state
+ * the transaction's cancellation reveals (the session's item, ALL_OLD), so the caller sends the
+ * transaction once more with the summary plan that fits (nextSummary).
+ */
+export interface SummaryPlan {
+  sessionId: string;
+  /** Messages counted. */
+  count: number;
+  /** The latest of their createdAt. */
+  latest: number;
+  /** Whether `updatedAt` moves to `latest` (false: an update from a later message came first). */
+  forward: boolean;
+  /**
+   * What the count must be before: "counted" (above 0: the session had messages) so that the
+   * USER message's update tells a session's first message, which then goes as `{ was }`; "any"
+   * for the agent's.
+   */
+  before: "counted" | "any" | { was: number | undefined };
+}
+
+export function summaryUpdate(table: string, plan: SummaryPlan) {
+  const conditions = ["attribute_exists(sessionId)"];
+  const values: Record<string, number> = { ":count": plan.count };
+  if (plan.forward) {
+    conditions.push("(attribute_not_exists(updatedAt) OR updatedAt < :latest)");
+    values[":latest"] = plan.latest;
+  }
+  if (plan.before === "counted") {
+    conditions.push("messageCount > :zero");
+    values[":zero"] = 0;
+  } else if (plan.before !== "any") {
+    if (plan.before.was === undefined) conditions.push("attribute_not_exists(messageCount)");
+    else {
+      conditions.push("messageCount = :was");
+      values[":was"] = plan.before.was;
+    }
+  }
+  return {
+    Update: {
+      TableName: table,
+      Key: { sessionId: plan.sessionId },
+      UpdateExpression: plan.forward ? "SET updatedAt = :latest ADD messageCount :count" : "ADD messageCount :count",
+      ConditionExpression: conditions.join(" AND "),
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+    },
+  };
+}
+
+/**
+ * The plan to send again after the summary's condition failed, from the session's item as it
+ * was (undefined: the session is gone, and its message is kept without a summary update).
+ */
+export function nextSummary(plan: SummaryPlan, session: Record<string, unknown> | undefined): SummaryPlan | undefined {
+  if (!session) return undefined;
+  const updatedAt = typeof session.updatedAt === "number" ? session.updatedAt : undefined;
+  const count = typeof session.messageCount === "number" ? session.messageCount : undefined;
+  const forward = plan.forward && (updatedAt === undefined || updatedAt < plan.latest);
+  let before = plan.before;
+  if (before === "counted" && !(count !== undefined && count > 0)) before = { was: count };
+  else if (typeof before === "object" && before.was !== count) before = count !== undefined && count > 0 ? "counted" : { was: count };
+  return { ...plan, forward, before };
+}

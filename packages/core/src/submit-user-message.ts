@@ -52,8 +52,11 @@ export interface SubmitHooks {
 }
 
 export type SubmitResult =
-  /** Stored and queued: ack it (the 202 of the HTTP API). */
-  | { status: "enqueued"; message: Message; created: boolean }
+  /**
+   * Stored and queued: ack it (the 202 of the HTTP API). `firstMessage`: the session had no
+   * message before (its summary's count went from 0 to 1 with this call).
+   */
+  | { status: "enqueued"; message: Message; created: boolean; firstMessage: boolean }
   /** Stored, but its job is not on the queue: NOT acked; a retry with the same clientMessageId queues it. */
   | { status: "stored"; message: Message; created: boolean; cause: unknown }
   /** Over the user's message rate: nothing stored. */
@@ -66,6 +69,12 @@ export type SubmitResult =
  * no order between a connection's frames) then has its messages queued, and answered, in the
  * order it sent them, and an acked message always has its job. Stored before queued: a job
  * never exists for a message a reload would not show.
+ *
+ * Two DynamoDB requests: the message with its guard (one transaction), then, once the job is
+ * on the queue, its `enqueuedAt` with the session's summary (another). Its MessagePosted goes
+ * out with its turn's events (the job says so: `announce`), in the agent's one PutEvents of
+ * the turn; chat publishes it only when no job will, the attempt that stored it having failed
+ * to queue it.
  */
 export async function submitUserMessage(deps: SubmitUserMessageDeps, input: UserMessageInput, hooks: SubmitHooks): Promise<SubmitResult> {
   const { log } = hooks;
@@ -74,25 +83,24 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
 
   const { message: stored, created } = await storeUserMessage(deps, input, { touch: false });
   log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
-  // The session's summary (updatedAt, messageCount) is updated beside the enqueue, not before
-  // it: the job, and so the model's request, need not wait for it (the ack does).
-  const touched = created
-    ? deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }))
-    : Promise.resolve();
-  const wasQueued = stored.enqueuedAt !== undefined;
-  let message: Message;
+  let queued: QueuedMessage;
   try {
-    message = await enqueueUserMessage(deps, stored, input, log);
+    // Counted in the session's summary with its enqueuedAt, once, by the call that stored it.
+    queued = await enqueueUserMessage(deps, stored, input, log, { touch: created, announce: created });
   } catch (error) {
     if (!(error instanceof EnqueueFailedError)) throw error;
     log.error("enqueue failed", { jobId: stored.messageId, error: error.cause });
-    await touched;
+    if (created) {
+      await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((cause: unknown) => log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error: cause }));
+      // No job of this call carries it, and a retry's job will not announce it: announced here, once.
+      await deps.events.publish([messagePosted(stored)]).catch((cause: unknown) => log.warn("MessagePosted not published", { error: cause }));
+    }
     return { status: "stored", message: stored, created, cause: error.cause };
   }
+  const { message } = queued;
 
   // What follows shows what is stored and queued; a failure is logged, never undoes the job.
-  // The ack waits for the summary: an acked message's session is in listSessions.
-  await touched;
+  // The summary was written with enqueuedAt: an acked message's session is in listSessions.
   if (hooks.acknowledge) {
     await hooks.acknowledge(message).catch((error: unknown) => log.warn("the ack did not reach the sender", { messageId: message.messageId, error }));
   }
@@ -102,9 +110,7 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   } catch (error) {
     log.warn("the message was not shown to the tabs", { messageId: message.messageId, error });
   }
-  // Published by the call that queued it, so a message stored by one attempt and queued by the retry is announced once.
-  if (!wasQueued) await deps.events.publish([messagePosted(message)]).catch((error: unknown) => log.warn("MessagePosted not published", { error }));
-  return { status: "enqueued", message, created };
+  return { status: "enqueued", message, created, firstMessage: queued.firstMessage };
 }
 
 /** Without Redis the message still goes through: a limit must not take chat down. */
@@ -144,15 +150,8 @@ export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messag
   }, options);
 }
 
-/**
- * Queues the job of a stored USER message and records that it is queued. jobId = messageId
- * and SQS deduplicates on it, so a retry is one job. Throws EnqueueFailedError only when the
- * job did not reach the queue: once SendMessage succeeded the job exists, and a failed
- * `enqueuedAt` mark only means a later retry sends it again (deduplicated, and the turn's
- * job record answers it once).
- */
 /** The queue job for a stored USER message: its own id as jobId, unless another answer to it (regenerateReply). */
-export function jobOf(stored: Message, input: Pick<UserMessageInput, "userId" | "connectionId" | "source" | "timeZone" | "locale">, jobId = stored.messageId): AgentJob {
+export function jobOf(stored: Message, input: Pick<UserMessageInput, "userId" | "connectionId" | "source" | "timeZone" | "locale">, jobId = stored.messageId, announce = false): AgentJob {
   return {
     v: 1,
     jobId,
@@ -165,17 +164,39 @@ export function jobOf(stored: Message, input: Pick<UserMessageInput, "userId" | 
     source: input.source,
     ...(input.timeZone && { timeZone: input.timeZone }),
     ...(input.locale && { locale: input.locale }),
+    ...(announce && { announce: true as const }),
   };
 }
 
+export interface QueuedMessage {
+  message: Message;
+  /** The session had no message before this one (known only when the call counted it: `touch`). */
+  firstMessage: boolean;
+}
+
+export interface EnqueueOptions {
+  /** Count the message in the session's summary, with its enqueuedAt (the call that stored it). */
+  touch?: boolean;
+  /** The job's turn publishes the message's MessagePosted (the call that stored it queues it). */
+  announce?: boolean;
+}
+
+/**
+ * Queues the job of a stored USER message and records that it is queued. jobId = messageId
+ * and SQS deduplicates on it, so a retry is one job. Throws EnqueueFailedError only when the
+ * job did not reach the queue: once SendMessage succeeded the job exists, and a failed
+ * `enqueuedAt` mark only means a later retry sends it again (deduplicated, and the turn's
+ * job record answers it once).
+ */
 export async function enqueueUserMessage(
   deps: Pick<SubmitUserMessageDeps, "messages" | "sqs" | "queueUrl">,
   stored: Message,
   input: UserMessageInput,
   log?: SubmitLog,
-): Promise<Message> {
-  if (stored.enqueuedAt !== undefined) return stored;
-  const job = jobOf(stored, input);
+  options: EnqueueOptions = {},
+): Promise<QueuedMessage> {
+  if (stored.enqueuedAt !== undefined) return { message: stored, firstMessage: false };
+  const job = jobOf(stored, input, stored.messageId, options.announce);
   try {
     await deps.sqs.send(
       new SendMessageCommand({
@@ -189,10 +210,14 @@ export async function enqueueUserMessage(
     throw new EnqueueFailedError(stored, error);
   }
   const enqueuedAt = Date.now();
+  let firstMessage = false;
   try {
-    await deps.messages.markEnqueued(stored.sessionId, stored.createdAt, enqueuedAt);
+    ({ firstMessage } = await deps.messages.markEnqueued(stored.sessionId, stored.createdAt, enqueuedAt, { touch: options.touch }));
   } catch (error) {
     log?.warn("the job is queued but the message is not marked so", { jobId: job.jobId, error });
+    if (options.touch) {
+      await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((cause: unknown) => log?.warn("the session's summary was not updated", { sessionId: stored.sessionId, error: cause }));
+    }
   }
-  return { ...stored, enqueuedAt };
+  return { message: { ...stored, enqueuedAt }, firstMessage };
 }

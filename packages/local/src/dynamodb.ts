@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
 import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
+import { addTransactionFront } from "./dynamodb-transactions.ts";
 
 export interface LocalDynamo {
   endpoint: string;
@@ -23,13 +24,13 @@ export interface StartDynamoOptions {
   onRequest?: (request: RequestHeaders) => void;
 }
 
-/** dynalite: a real DynamoDB API on loopback, kept in `dir` or in memory. */
+/** dynalite: a real DynamoDB API on loopback, kept in `dir` or in memory, with TransactWriteItems and TransactGetItems added (dynamodb-transactions.ts). */
 export async function startDynamo(options: StartDynamoOptions = {}): Promise<LocalDynamo> {
   if (options.thread) return startDynamoThread(options.dir, options.onRequest);
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
-  // Before dynalite's own listener: it sees each request as it arrives.
-  if (options.onRequest) server.prependListener("request", options.onRequest);
+  // dynalite has no transactions: the front carries them out (and sees each request as it arrives, to count it).
+  const front = addTransactionFront(server, options.onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -37,7 +38,7 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => (front.close(), server.close(() => resolve()))),
   };
 }
 
