@@ -4,7 +4,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamod
 interface Batch {
   count: number;
   latest: number;
-  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  waiters: { resolve: (first: boolean) => void; reject: (error: unknown) => void }[];
 }
 
 /**
@@ -13,7 +13,8 @@ interface Batch {
  * serialized (by DynamoDB, and by dynalite's per-item lock): a burst of N messages would
  * queue N updates behind each other. So one instance sends at most one update per session
  * at a time, and the touches that arrive meanwhile are added up into the next one.
- * A touch resolves once an update that includes it is written.
+ * A touch resolves once an update that includes it is written, to true if it was the session's
+ * first (the update found `messageCount` 0: from then on listSessions shows the session).
  */
 export class SessionTouches {
   private readonly doc: DynamoDBDocumentClient;
@@ -28,8 +29,11 @@ export class SessionTouches {
     this.table = table;
   }
 
-  /** Counts `count` messages stored in the session, the latest at `createdAt`. */
-  touch(sessionId: string, createdAt: number, count = 1): Promise<void> {
+  /**
+   * Counts `count` messages stored in the session, the latest at `createdAt`. Resolves to true
+   * for the one touch that took the session from no messages (the first of its batch).
+   */
+  touch(sessionId: string, createdAt: number, count = 1): Promise<boolean> {
     return new Promise((resolve, reject) => {
       let batch = this.waiting.get(sessionId);
       if (!batch) {
@@ -51,8 +55,8 @@ export class SessionTouches {
       this.waiting.delete(sessionId);
       if (!batch) return;
       try {
-        await this.write(sessionId, batch.count, batch.latest);
-        for (const waiter of batch.waiters) waiter.resolve();
+        const before = await this.write(sessionId, batch.count, batch.latest);
+        batch.waiters.forEach((waiter, index) => waiter.resolve(before === 0 && index === 0));
       } catch (error) {
         for (const waiter of batch.waiters) waiter.reject(error);
       }
@@ -63,35 +67,49 @@ export class SessionTouches {
     });
   }
 
-  /** `updatedAt` only moves forward (writers' clocks and batches may arrive out of order); the count always grows. */
-  private async write(sessionId: string, count: number, latest: number): Promise<void> {
+  /**
+   * `updatedAt` only moves forward (writers' clocks and batches may arrive out of order); the
+   * count always grows. Returns the count before this update (from the update itself, no
+   * read), or undefined when the session is gone.
+   */
+  private async write(sessionId: string, count: number, latest: number): Promise<number | undefined> {
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { sessionId },
           UpdateExpression: "SET updatedAt = :latest ADD messageCount :count",
           ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(updatedAt) OR updatedAt < :latest)",
           ExpressionAttributeValues: { ":latest": latest, ":count": count },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
-      return;
+      return countBefore(Attributes);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { sessionId },
           UpdateExpression: "ADD messageCount :count",
           ConditionExpression: "attribute_exists(sessionId)",
           ExpressionAttributeValues: { ":count": count },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
+      return countBefore(Attributes);
     } catch (error) {
       // A message of a deleted session is still kept; only the summary is not updated.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return undefined;
     }
   }
+}
+
+/** UPDATED_OLD holds the attributes the update changed, as they were: no messageCount, none counted yet. */
+function countBefore(attributes: Record<string, unknown> | undefined): number {
+  const before = attributes?.messageCount;
+  return typeof before === "number" ? before : 0;
 }

@@ -52,8 +52,12 @@ export interface SubmitHooks {
 }
 
 export type SubmitResult =
-  /** Stored and queued: ack it (the 202 of the HTTP API). */
-  | { status: "enqueued"; message: Message; created: boolean }
+  /**
+   * Stored and queued: ack it (the 202 of the HTTP API). `firstMessage`: the session's first
+   * stored message, so the session has just begun to exist for listSessions (the user's other
+   * tabs can be told).
+   */
+  | { status: "enqueued"; message: Message; created: boolean; firstMessage: boolean }
   /** Stored, but its job is not on the queue: NOT acked; a retry with the same clientMessageId queues it. */
   | { status: "stored"; message: Message; created: boolean; cause: unknown }
   /** Over the user's message rate: nothing stored. */
@@ -76,9 +80,10 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
   // The session's summary (updatedAt, messageCount) is updated beside the enqueue, not before
   // it: the job, and so the model's request, need not wait for it (the ack does).
+  // Its write tells, with no read, whether this is the session's first message.
   const touched = created
-    ? deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }))
-    : Promise.resolve();
+    ? deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => (log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }), false))
+    : Promise.resolve(false);
   const wasQueued = stored.enqueuedAt !== undefined;
   let message: Message;
   try {
@@ -92,7 +97,7 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
 
   // What follows shows what is stored and queued; a failure is logged, never undoes the job.
   // The ack waits for the summary: an acked message's session is in listSessions.
-  await touched;
+  const firstMessage = await touched;
   if (hooks.acknowledge) {
     await hooks.acknowledge(message).catch((error: unknown) => log.warn("the ack did not reach the sender", { messageId: message.messageId, error }));
   }
@@ -104,7 +109,7 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   }
   // Published by the call that queued it, so a message stored by one attempt and queued by the retry is announced once.
   if (!wasQueued) await deps.events.publish([messagePosted(message)]).catch((error: unknown) => log.warn("MessagePosted not published", { error }));
-  return { status: "enqueued", message, created };
+  return { status: "enqueued", message, created, firstMessage };
 }
 
 /** Without Redis the message still goes through: a limit must not take chat down. */
