@@ -36,11 +36,43 @@ async function answeredChat(user: string, text: string): Promise<{ tab: TestClie
 }
 
 describe("a chat's title and its deletion, pushed to every tab of the user", () => {
-  it("tells the user's other tabs when a new chat gets its title", async () => {
+  it("tells the user's other tabs of a new chat at its first message, untitled, before any answer", async () => {
+    const other = await stack.connect("nao");
+    const tab = await stack.connect("nao");
+    const sessionId = await stack.sessionOf(tab);
+    const pace = stack.model!.settings();
+    // The model holds its first token for a minute: the answer cannot come before the stop below.
+    stack.model!.configure({ firstTokenMs: 60_000 });
+    try {
+      const clientMessageId = randomUUID();
+      tab.send({ action: "putMessage", message: "a chat in the making", clientMessageId });
+      const ack = await tab.waitFor(isType("ack", (f) => f.clientMessageId === clientMessageId));
+      const begun = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId));
+      expect(begun.session).toEqual({ sessionId, title: "", updatedAt: ack.createdAt });
+      expect(tab.frames.some(messageFrame("CONVERSATION", "AGENT"))).toBe(false);
+      other.send({ action: "listSessions" });
+      expect((await other.waitFor(isType("sessions"))).sessions.map((s) => s.sessionId)).toContain(sessionId);
+      tab.send({ action: "stopGeneration" });
+      await tab.waitFor(messageFrame("CONVERSATION", "AGENT"));
+    } finally {
+      stack.model!.configure({ firstTokenMs: pace.firstTokenMs });
+    }
+    await Promise.all([tab.close(), other.close()]);
+  });
+
+  it("tells the user's other tabs when a new chat gets its title, once its first answer is stored", async () => {
     const other = await stack.connect("tomo");
     const { tab, sessionId } = await answeredChat("tomo", "Where is the nearest onsen? ♨️");
-    const updated = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId));
+    const updated = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && f.session.title !== ""));
     expect(updated.session.title).toBe("Where is the nearest onsen? ♨️");
+    // Told twice: the chat begun (untitled), then titled; its later messages tell nothing.
+    const told = () => other.frames.filter(isType("sessionUpdated", (f) => f.session.sessionId === sessionId)).map((f) => f.session.title);
+    expect(told()).toEqual(["", "Where is the nearest onsen? ♨️"]);
+    const clientMessageId = randomUUID();
+    tab.send({ action: "putMessage", message: "and the second one?", clientMessageId });
+    await tab.waitFor(isType("ack", (f) => f.clientMessageId === clientMessageId));
+    await tab.waitFor((f) => f.type === "message" && f.message.role === "AGENT" && f.message.messageType === "CONVERSATION" && f.message.message.includes("the second one"));
+    expect(told()).toEqual(["", "Where is the nearest onsen? ♨️"]);
     await Promise.all([tab.close(), other.close()]);
   });
 
@@ -50,7 +82,7 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const stranger = await stack.connect("mallory");
     elsewhere.send({ action: "renameSession", sessionId, title: "  Trip\nto Nara 🦌  " });
     for (const each of [tab, elsewhere]) {
-      const updated = await each.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && f.session.title !== "first name"));
+      const updated = await each.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && !["", "first name"].includes(f.session.title)));
       expect(updated.session.title).toBe("Trip");
     }
     elsewhere.send({ action: "listSessions" });

@@ -24,6 +24,15 @@ export function sessionUpdated(session: SessionRecord): ServerFrame {
   return { type: "sessionUpdated", session: { sessionId, title, updatedAt } };
 }
 
+/**
+ * A chat that has just stored its first message: from now on listSessions shows it. It has no
+ * title yet (the first answer brings one, another sessionUpdated); a client keeps a title it
+ * knows (a chat renamed while empty) over this empty one.
+ */
+export function sessionBegun(sessionId: string, firstMessageAt: number): ServerFrame {
+  return { type: "sessionUpdated", session: { sessionId, title: "", updatedAt: firstMessageAt } };
+}
+
 export interface DeleteSessionResult {
   deleted: boolean;
   messages: number;
