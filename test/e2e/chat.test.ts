@@ -8,7 +8,7 @@ const QUESTION = "京都で週末を過ごす計画を立てて、今の時刻�
 
 describe("the browser chat", () => {
   it("streams the reply in, with the agent's plan as a checklist and its activity trail, rendered as Markdown", async () => {
-    const tab = await openChat(env.browser, env.stack.url, "hana");
+    const tab = await openChat(env.browser, env.stack.url, "hana", { locale: "ja-JP" });
     const { page, conversation } = tab;
     // Slow enough to watch the reply being written.
     await setModel(env.stack.url, { tokenMs: 10 });
