@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,5 +123,37 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
     expect(Items).toEqual([]);
     await Promise.all([onIt, other, stranger].map((t) => t.close()));
+  });
+
+  it("stops a turn running when its chat is deleted, and keeps nothing of it, nor of a job queued behind it", async () => {
+    const tab = await stack.connect("yui");
+    const sessionId = await stack.sessionOf(tab);
+    const elsewhere = await stack.connect("yui");
+    const pace = stack.model!.settings();
+    // The model holds its first token for a minute: only the stop can end this turn sooner.
+    stack.model!.configure({ firstTokenMs: 60_000 });
+    try {
+      tab.send({ action: "putMessage", message: "answered slowly, then deleted", clientMessageId: randomUUID() });
+      await tab.waitFor(messageFrame("AGENT_LOG", "AGENT"));
+      const queued = randomUUID();
+      tab.send({ action: "putMessage", message: "queued behind it", clientMessageId: queued });
+      await tab.waitFor(isType("ack", (f) => f.clientMessageId === queued));
+      elsewhere.send({ action: "deleteSession", sessionId });
+      await elsewhere.waitFor(isType("sessionDeleted", (f) => f.sessionId === sessionId));
+      // Both jobs end (the queue empties) long before the model's first token.
+      const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+      const onQueue = async () => {
+        const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
+        return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      };
+      await expect.poll(onQueue, { timeout: 30_000, interval: 100 }).toBe(0);
+      sqs.destroy();
+    } finally {
+      stack.model!.configure({ firstTokenMs: pace.firstTokenMs });
+    }
+    const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
+    expect(Items.map((m) => `${String(m.role)}/${String(m.messageType)}`)).toEqual([]);
+    expect(await redis.exists(`azuchi:ai-agent:session:{${sessionId}}:history`)).toBe(0);
+    await Promise.all([tab.close(), elsewhere.close()]);
   });
 });

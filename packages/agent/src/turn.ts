@@ -183,6 +183,13 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       }
     } else if (error instanceof TurnStoppedError) {
       try {
+        // A chat deleted meanwhile raised the stop flag (chat's deleteSession): nothing more is
+        // kept, as no chat leads to it. One read, on a stop only.
+        if (!(await deps.sessions.get(job.sessionId))) {
+          await reply.cancel();
+          logger.info("turn stopped: its session was deleted; nothing stored");
+          return { status: "stopped", ...metrics() };
+        }
         // A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
         // context from the history, since the interrupted response cannot be continued.
         const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true });

@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { toSessionSummary, type SessionRecord, type ServerFrame } from "@azuchi/core";
+import { ensureRedisReady, requestStop } from "@azuchi/core/redis";
 import type { ChatDeps } from "./deps.ts";
 
 /**
@@ -41,16 +42,20 @@ export interface DeleteSessionResult {
 
 /**
  * Deletes a chat of `userId`: the session first (from then on it is not found: no tab can
- * connect to it or list it), then the subscriptions of the tabs open on it (their later frames
- * find no session), the messages, and the agent's memory of it in Redis. A turn running at that
- * moment may still store its reply; no session leads to it.
+ * connect to it or list it), then its stop flag is raised, then the subscriptions of the tabs
+ * open on it (their later frames find no session), the messages, and the agent's memory of it in
+ * Redis. The stop flag ends a turn running at that moment within a second, and stops a job of
+ * the chat still queued when it starts; a turn stopped finds its session gone and stores
+ * nothing more (agent turn.ts), so no reply is kept that no chat leads to.
  */
 export async function deleteSession(deps: Pick<ChatDeps, "sessions" | "connections" | "messages" | "redis" | "agentKeys">, sessionId: string, userId: string): Promise<DeleteSessionResult> {
   if (!(await deps.sessions.delete(sessionId, userId))) return { deleted: false, messages: 0, tabs: 0 };
+  const keys = deps.agentKeys;
+  await ensureRedisReady(deps.redis);
+  await requestStop(deps.redis, keys, sessionId);
   const tabs = await deps.connections.listBySession(sessionId);
   await Promise.all(tabs.map((tab) => deps.connections.delete(tab.connectionId)));
   const messages = await deps.messages.deleteSession(sessionId);
-  const keys = deps.agentKeys;
-  await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId), keys.stop(sessionId));
+  await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId));
   return { deleted: true, messages, tabs: tabs.length };
 }
