@@ -20,18 +20,18 @@ describe("managing chats across tabs", () => {
     try {
       await say(first, "Cross-tab hello 👋");
       // Listed in the other tab at its first message, untitled, while its answer is still coming.
-      await expect.poll(() => listedTitles(second.page), { timeout: 10_000 }).toEqual(["Untitled chat"]);
+      await expect.poll(() => listedTitles(second.page), { timeout: 30_000 }).toEqual(["Untitled chat"]);
       expect(await answer.count()).toBe(0);
       await first.page.getByRole("button", { name: "Stop", exact: true }).click();
-      await first.conversation.locator('article.turn[data-status="stopped"]').waitFor({ timeout: 10_000 });
+      await first.conversation.locator('article.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
     } finally {
       await setModel(env.stack.url, { firstTokenMs: pace });
     }
     // A stopped turn is not a finished exchange; the next answer titles the chat (after its first
     // message) and the title is pushed to the other tab: no reload.
     await say(first, "And now an answer, please");
-    await answer.waitFor({ timeout: 10_000 });
-    await expect.poll(() => listedTitles(second.page), { timeout: 10_000 }).toEqual(["Cross-tab hello 👋"]);
+    await answer.waitFor({ timeout: 30_000 });
+    await expect.poll(() => listedTitles(second.page), { timeout: 30_000 }).toEqual(["Cross-tab hello 👋"]);
     const sessionId = first.sessionId()!;
     const onIt = await openChat(env.browser, env.stack.url, "aoi", { sessionId });
 
