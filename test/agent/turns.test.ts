@@ -71,6 +71,22 @@ describe("a streamed turn", () => {
   });
 });
 
+describe("the language azuchi speaks in a turn", () => {
+  it("is the page's locale when it is Japanese or English, else the message's", async () => {
+    const received = async (message: string, locale?: string) => {
+      const tab = await stack.connect("polyglot");
+      await stack.sessionOf(tab);
+      tab.send({ action: "putMessage", message, ...(locale && { locale }) });
+      await tab.waitFor(agentReply);
+      await tab.close();
+      return messagesIn(tab.frames).find((m) => m.messageType === "AGENT_LOG")?.message;
+    };
+    expect(await received("京都でおすすめの寺は？", "en-US")).toBe("Working on your message…");
+    expect(await received("Which temple in Kyoto?", "ja-JP")).toBe("メッセージを確認しています…");
+    expect(await received("京都でおすすめの寺は？", "fr-FR")).toBe("メッセージを確認しています…");
+  });
+});
+
 describe("exactly-once turns", () => {
   it("posts nothing new when a completed job is delivered again", async () => {
     const tab = await stack.connect("replayer");

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,11 +37,43 @@ async function answeredChat(user: string, text: string): Promise<{ tab: TestClie
 }
 
 describe("a chat's title and its deletion, pushed to every tab of the user", () => {
-  it("tells the user's other tabs when a new chat gets its title", async () => {
+  it("tells the user's other tabs of a new chat at its first message, untitled, before any answer", async () => {
+    const other = await stack.connect("nao");
+    const tab = await stack.connect("nao");
+    const sessionId = await stack.sessionOf(tab);
+    const pace = stack.model!.settings();
+    // The model holds its first token for a minute: the answer cannot come before the stop below.
+    stack.model!.configure({ firstTokenMs: 60_000 });
+    try {
+      const clientMessageId = randomUUID();
+      tab.send({ action: "putMessage", message: "a chat in the making", clientMessageId });
+      const ack = await tab.waitFor(isType("ack", (f) => f.clientMessageId === clientMessageId));
+      const begun = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId));
+      expect(begun.session).toEqual({ sessionId, title: "", updatedAt: ack.createdAt });
+      expect(tab.frames.some(messageFrame("CONVERSATION", "AGENT"))).toBe(false);
+      other.send({ action: "listSessions" });
+      expect((await other.waitFor(isType("sessions"))).sessions.map((s) => s.sessionId)).toContain(sessionId);
+      tab.send({ action: "stopGeneration" });
+      await tab.waitFor(messageFrame("CONVERSATION", "AGENT"));
+    } finally {
+      stack.model!.configure({ firstTokenMs: pace.firstTokenMs });
+    }
+    await Promise.all([tab.close(), other.close()]);
+  });
+
+  it("tells the user's other tabs when a new chat gets its title, once its first answer is stored", async () => {
     const other = await stack.connect("tomo");
     const { tab, sessionId } = await answeredChat("tomo", "Where is the nearest onsen? ♨️");
-    const updated = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId));
+    const updated = await other.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && f.session.title !== ""));
     expect(updated.session.title).toBe("Where is the nearest onsen? ♨️");
+    // Told twice: the chat begun (untitled), then titled; its later messages tell nothing.
+    const told = () => other.frames.filter(isType("sessionUpdated", (f) => f.session.sessionId === sessionId)).map((f) => f.session.title);
+    expect(told()).toEqual(["", "Where is the nearest onsen? ♨️"]);
+    const clientMessageId = randomUUID();
+    tab.send({ action: "putMessage", message: "and the second one?", clientMessageId });
+    await tab.waitFor(isType("ack", (f) => f.clientMessageId === clientMessageId));
+    await tab.waitFor((f) => f.type === "message" && f.message.role === "AGENT" && f.message.messageType === "CONVERSATION" && f.message.message.includes("the second one"));
+    expect(told()).toEqual(["", "Where is the nearest onsen? ♨️"]);
     await Promise.all([tab.close(), other.close()]);
   });
 
@@ -50,7 +83,7 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const stranger = await stack.connect("mallory");
     elsewhere.send({ action: "renameSession", sessionId, title: "  Trip\nto Nara 🦌  " });
     for (const each of [tab, elsewhere]) {
-      const updated = await each.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && f.session.title !== "first name"));
+      const updated = await each.waitFor(isType("sessionUpdated", (f) => f.session.sessionId === sessionId && !["", "first name"].includes(f.session.title)));
       expect(updated.session.title).toBe("Trip");
     }
     elsewhere.send({ action: "listSessions" });
@@ -90,5 +123,37 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
     expect(Items).toEqual([]);
     await Promise.all([onIt, other, stranger].map((t) => t.close()));
+  });
+
+  it("stops a turn running when its chat is deleted, and keeps nothing of it, nor of a job queued behind it", async () => {
+    const tab = await stack.connect("yui");
+    const sessionId = await stack.sessionOf(tab);
+    const elsewhere = await stack.connect("yui");
+    const pace = stack.model!.settings();
+    // The model holds its first token for a minute: only the stop can end this turn sooner.
+    stack.model!.configure({ firstTokenMs: 60_000 });
+    try {
+      tab.send({ action: "putMessage", message: "answered slowly, then deleted", clientMessageId: randomUUID() });
+      await tab.waitFor(messageFrame("AGENT_LOG", "AGENT"));
+      const queued = randomUUID();
+      tab.send({ action: "putMessage", message: "queued behind it", clientMessageId: queued });
+      await tab.waitFor(isType("ack", (f) => f.clientMessageId === queued));
+      elsewhere.send({ action: "deleteSession", sessionId });
+      await elsewhere.waitFor(isType("sessionDeleted", (f) => f.sessionId === sessionId));
+      // Both jobs end (the queue empties) long before the model's first token.
+      const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+      const onQueue = async () => {
+        const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
+        return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      };
+      await expect.poll(onQueue, { timeout: 30_000, interval: 100 }).toBe(0);
+      sqs.destroy();
+    } finally {
+      stack.model!.configure({ firstTokenMs: pace.firstTokenMs });
+    }
+    const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
+    expect(Items.map((m) => `${String(m.role)}/${String(m.messageType)}`)).toEqual([]);
+    expect(await redis.exists(`azuchi:ai-agent:session:{${sessionId}}:history`)).toBe(0);
+    await Promise.all([tab.close(), elsewhere.close()]);
   });
 });

@@ -231,6 +231,29 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     expect((await sessions.get(message.sessionId))?.messageCount).toBe(1);
   });
 
+  it("says which message was the session's first (firstMessage): one, even among messages sent at once, and not its retry", async () => {
+    const queueUrl = await newQueue();
+    const deps = await submitDeps(queueUrl);
+    const first = await input("the first");
+    const firstResult = await submitUserMessage(deps, first, { log: silent });
+    expect(firstResult).toMatchObject({ status: "enqueued", created: true, firstMessage: true });
+    expect(await submitUserMessage(deps, first, { log: silent })).toMatchObject({ status: "enqueued", created: false, firstMessage: false });
+    expect(await submitUserMessage(deps, { ...first, clientMessageId: randomUUID(), text: "the second" }, { log: silent })).toMatchObject({ created: true, firstMessage: false });
+
+    // Tabs of a new chat send together, through one instance (its touches batched) and another
+    // (its own update): the summary's updates tell exactly one of them it was first.
+    const fresh = await input("tab one");
+    const otherInstance = { ...deps, messages: new MessagesRepository(db.doc, db.tables) };
+    const together = await Promise.all(
+      [deps, deps, otherInstance, otherInstance].map((d, i) => submitUserMessage(d, { ...fresh, clientMessageId: randomUUID(), text: `tab ${i}` }, { log: silent })),
+    );
+    expect(together.map((r) => r.status === "enqueued" && r.firstMessage).filter(Boolean)).toHaveLength(1);
+    expect((await sessions.get(fresh.sessionId))?.messageCount).toBe(4);
+    // Touches of one instance in the same moment are one update: only the first of them is first.
+    const { sessionId: batched } = await sessions.create("alice");
+    expect(await Promise.all([1, 2, 3].map(() => messages.touchSession(batched, Date.now(), 1)))).toEqual([true, false, false]);
+  });
+
   it("refuses a user over their message rate before storing anything, whichever entry they use; other users are not slowed", async () => {
     const queueUrl = await newQueue();
     const deps = await submitDeps(queueUrl, { burst: 2, perSecond: 0.001 });

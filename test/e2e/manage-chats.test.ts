@@ -1,19 +1,37 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { openChat, say, useChatBrowser } from "./browser.ts";
+import { openChat, say, setModel, useChatBrowser } from "./browser.ts";
 
 const env = useChatBrowser();
 
 const sessionTitles = (page: Page) => page.getByRole("navigation", { name: "Chats" }).locator(".session-title").allInnerTexts();
+/** The chats listed from the server (each with its time), not the tab's own chat before it has a message. */
+const listedTitles = (page: Page) => page.getByRole("navigation", { name: "Chats" }).locator("button.session:has(.session-time) .session-title").allInnerTexts();
 
 describe("managing chats across tabs", () => {
-  it("shows a chat begun in one tab in the others' sidebars, renames it everywhere, and deletes it everywhere once confirmed", async () => {
+  it("shows a chat begun in one tab in the others' sidebars from its first message, renames it everywhere, and deletes it everywhere once confirmed", async () => {
     const first = await openChat(env.browser, env.stack.url, "aoi");
     const second = await openChat(env.browser, env.stack.url, "aoi");
-    await say(first, "Cross-tab hello 👋");
-    await first.conversation.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]').waitFor({ timeout: 10_000 });
-    // Titled by the server after the first exchange, and pushed to the other tab: no reload.
-    await expect.poll(() => sessionTitles(second.page), { timeout: 10_000 }).toContain("Cross-tab hello 👋");
+    await expect.poll(() => listedTitles(second.page)).toEqual([]);
+    // The first answer is held back (the model's first token in a minute) until it is stopped below.
+    const pace = env.stack.model!.settings().firstTokenMs;
+    await setModel(env.stack.url, { firstTokenMs: 60_000 });
+    const answer = first.conversation.locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]');
+    try {
+      await say(first, "Cross-tab hello 👋");
+      // Listed in the other tab at its first message, untitled, while its answer is still coming.
+      await expect.poll(() => listedTitles(second.page), { timeout: 30_000 }).toEqual(["Untitled chat"]);
+      expect(await answer.count()).toBe(0);
+      await first.page.getByRole("button", { name: "Stop", exact: true }).click();
+      await first.conversation.locator('article.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
+    } finally {
+      await setModel(env.stack.url, { firstTokenMs: pace });
+    }
+    // A stopped turn is not a finished exchange; the next answer titles the chat (after its first
+    // message) and the title is pushed to the other tab: no reload.
+    await say(first, "And now an answer, please");
+    await answer.waitFor({ timeout: 30_000 });
+    await expect.poll(() => listedTitles(second.page), { timeout: 30_000 }).toEqual(["Cross-tab hello 👋"]);
     const sessionId = first.sessionId()!;
     const onIt = await openChat(env.browser, env.stack.url, "aoi", { sessionId });
 

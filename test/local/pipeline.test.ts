@@ -29,7 +29,8 @@ describe("the whole pipeline, through a real WebSocket client", () => {
     if (reply.type !== "message") throw new Error("unreachable");
     expect(reply.message.message).toContain("こんにちは！！ 🎌");
 
-    const order = tab.frames.filter((f) => f.type !== "session").map((f) => (f.type === "message" ? `${f.message.role}:${f.message.messageType}` : f.type));
+    // The session's own frames (getSession's answer, the sidebar's sessionUpdated: the chat begun, then titled) aside.
+    const order = tab.frames.filter((f) => f.type !== "session" && f.type !== "sessionUpdated").map((f) => (f.type === "message" ? `${f.message.role}:${f.message.messageType}` : f.type));
     expect(order[0]).toBe("ack");
     expect(order.slice(1, 3)).toEqual(["USER:CONVERSATION", "AGENT:AGENT_LOG"]);
     expect(order.at(-1)).toBe("AGENT:CONVERSATION");

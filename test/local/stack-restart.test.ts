@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
 import { freePort } from "../support/ports.ts";
@@ -13,6 +14,14 @@ import { openClient, type TestClient } from "../support/ws-client.ts";
  * `npm start` stopped (SIGTERM) or killed (SIGKILL) with a job queued or in flight, and started
  * again on the same data folder: the job is answered, once. The stack runs in a child process,
  * as npm start does, because a handler's clients are created once per process.
+ *
+ * A turn sends its reply before it writes its memory and publishes AgentRunCompleted (the events
+ * report what happened, last), so seeing the reply says nothing about the event yet. The tests
+ * count a job's completions once the queue holds no job at all, visible or in flight: the
+ * consumer has returned from every delivery, so each PutEvents it made has been answered, and the
+ * bus (on the stack's main thread, as the queue) has handed its events to /dev/events before it
+ * could take the DeleteMessage that emptied the queue. The first stack's bus is in its memory
+ * only: a killed stack's events are not counted, and in these tests it never completes a turn.
  */
 
 const main = fileURLToPath(new URL("../../packages/local/src/main.ts", import.meta.url));
@@ -31,6 +40,8 @@ interface StackProcess {
   url: string;
   connect(sessionId?: string): Promise<TestClient>;
   events(): Promise<{ "detail-type": string; detail: { jobId?: string } }[]>;
+  /** Jobs on AgentJobs, visible, in flight or delayed. */
+  jobsOnQueue(): Promise<number>;
   stop(signal: "SIGTERM" | "SIGKILL"): Promise<number | null>;
 }
 
@@ -65,11 +76,29 @@ async function startStack(environment: Record<string, string> = {}): Promise<Sta
     async events() {
       return ((await (await fetch(`${url}/dev/events`)).json()) as { events: { "detail-type": string; detail: { jobId?: string } }[] }).events;
     },
+    async jobsOnQueue() {
+      const { region, sqs: queues } = (await (await fetch(`${url}/dev/resources`)).json()) as { region: string; sqs: { endpoint: string; jobs: { url: string } } };
+      const sqs = new SQSClient({ endpoint: queues.endpoint, region, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+      try {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queues.jobs.url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] }),
+        );
+        return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible) + Number(Attributes.ApproximateNumberOfMessagesDelayed);
+      } finally {
+        sqs.destroy();
+      }
+    },
     async stop(signal) {
       child.kill(signal);
       return exited;
     },
   };
+}
+
+/** AgentRunCompleted events of `jobId` on this stack's bus, once every job on its queue is done. */
+async function completionsOnceSettled(stack: StackProcess, jobId: string): Promise<number> {
+  await expect.poll(() => stack.jobsOnQueue(), { timeout: 30_000, interval: 200 }).toBe(0);
+  return completions(await stack.events(), jobId);
 }
 
 async function slowModel(stack: StackProcess, firstTokenMs: number): Promise<void> {
@@ -121,7 +150,7 @@ describe("the local stack restarted on the same data folder", () => {
     await expect.poll(async () => repliesTo((await sessionOf(reopened)).messages, queued).length, { timeout: 30_000, interval: 200 }).toBe(1);
     const { messages } = await sessionOf(reopened);
     expect(repliesTo(messages, running)).toHaveLength(1);
-    expect(completions(await second.events(), queued)).toBe(1);
+    expect(await completionsOnceSettled(second, queued)).toBe(1);
     await reopened.close();
     await tab.close();
   }, 60_000);
@@ -145,7 +174,7 @@ describe("the local stack restarted on the same data folder", () => {
     await reopened.waitFor(isReplyTo(job), 60_000);
     const { messages } = await sessionOf(reopened);
     expect(repliesTo(messages, job)).toHaveLength(1);
-    expect(completions(await second.events(), job)).toBe(1);
+    expect(await completionsOnceSettled(second, job)).toBe(1);
     await reopened.close();
   }, 90_000);
 });

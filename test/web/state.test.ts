@@ -351,6 +351,20 @@ describe("chats changed in other tabs", () => {
     expect(renamed.session?.title).toBe("renamed");
   });
 
+  it("lists a chat begun elsewhere at its first message, untitled, then takes its title; an empty title never hides a name", () => {
+    const begun = run(listed(), frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "", updatedAt: 90 } })).state;
+    expect(begun.sessions.items).toEqual([
+      { sessionId: OTHER, title: "", updatedAt: 90 },
+      { sessionId: SESSION, title: "mine", updatedAt: 50 },
+    ]);
+    const titled = run(begun, frame({ type: "sessionUpdated", session: { sessionId: OTHER, title: "from the other tab", updatedAt: 95 } })).state;
+    expect(titled.sessions.items.map((i) => i.title)).toEqual(["from the other tab", "mine"]);
+    // The chat on screen told it has begun (this tab sent its first message) keeps its name and place.
+    const own = run(titled, frame({ type: "sessionUpdated", session: { sessionId: SESSION, title: "", updatedAt: 40 } })).state;
+    expect(own.sessions.items).toEqual(titled.sessions.items);
+    expect(own.session?.title).toBe(titled.session?.title);
+  });
+
   it("renames at once and sends renameSession; deletes only by sending deleteSession, then leaves the chat when it is gone", () => {
     const { state, commands } = run(listed(), { type: "renameSession", sessionId: SESSION, title: "  new name " });
     expect(sent(commands)).toEqual([{ action: "renameSession", sessionId: SESSION, title: "new name" }]);

@@ -1,4 +1,15 @@
-import type { Language } from "@azuchi/core";
+import { detectLanguage, type AgentJob, type Language } from "@azuchi/core/contracts";
+
+/**
+ * The language azuchi speaks to a job's user: the page's locale when it is Japanese or English
+ * (the language they set their browser to read in), otherwise that of their message, since
+ * the notices come in those two languages only. A job without a locale (the HTTP API without
+ * one, a job queued before jobs carried it) goes by the message.
+ */
+export function noticeLanguage(job: Pick<AgentJob, "message" | "locale">): Language {
+  const language = job.locale?.split(/[-_]/, 1)[0]?.toLowerCase();
+  return language === "ja" || language === "en" ? language : detectLanguage(job.message);
+}
 
 /** What azuchi itself says to the user, in the user's language. */
 export const notices = {

@@ -1,8 +1,8 @@
-import { agentMessageId, detectLanguage, type AgentJob } from "@azuchi/core";
+import { agentMessageId, type AgentJob } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ToldFailure } from "./classify-failure.ts";
 import type { AgentDeps } from "./deps.ts";
-import { say } from "./notices.ts";
+import { noticeLanguage, say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
 
 export interface FailedAttempt {
@@ -23,7 +23,7 @@ export interface FailedAttempt {
  * Answers whether the user was told (false when silent, or when the notice could not be stored).
  */
 export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failure: FailedAttempt, logger: Logger): Promise<boolean> {
-  const language = detectLanguage(job.message);
+  const language = noticeLanguage(job);
   const text = !failure.final ? say("willRetry", language)(failure.attempt) : failure.tell ? say("modelFailed", language)[failure.tell] : say("gaveUp", language);
   const [notice, event] = await Promise.allSettled([
     (async () => {

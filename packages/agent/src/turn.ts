@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { detectLanguage, ensureRedisReady, questionPosted, stopAppliesTo, type AgentJob, type Message, type PendingEvent } from "@azuchi/core";
+import { ensureRedisReady, questionPosted, stopAppliesTo, type AgentJob, type Language, type Message, type PendingEvent } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
@@ -9,7 +9,7 @@ import type { HistoryEntry } from "./history.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
 import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
 import { runModel } from "./model-run.ts";
-import { say } from "./notices.ts";
+import { noticeLanguage, say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
 import { ReceivesExhaustedError, SessionBusyError, TurnFailedError, TurnStoppedError } from "./turn-errors.ts";
 import { TurnGuard } from "./turn-guard.ts";
@@ -61,7 +61,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   guard.start(Math.min(options.deadlineAt, started + deps.settings.turnTimeoutMs));
   const channel = new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger);
   const messages = new TurnMessages(deps.messages, channel, job);
-  const language = detectLanguage(job.message);
+  const language = noticeLanguage(job);
   // The deltas wait for the turn's first AGENT_LOG to be shown (true), or are dropped (false).
   let openDeltas: (go: boolean) => void = () => undefined;
   const deltasMayStart = new Promise<boolean>((resolve) => (openDeltas = resolve));
@@ -196,6 +196,13 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       }
     } else if (error instanceof TurnStoppedError) {
       try {
+        // A chat deleted meanwhile raised the stop flag (chat's deleteSession): nothing more is
+        // kept, as no chat leads to it. One read, on a stop only.
+        if (!(await deps.sessions.get(job.sessionId))) {
+          await reply.cancel();
+          logger.info("turn stopped: its session was deleted; nothing stored");
+          return { status: "stopped", ...metrics() };
+        }
         // A stopped turn keeps what was written, marked as stopped; the next turn rebuilds its
         // context from the history, since the interrupted response cannot be continued.
         // Stopped before it began (no AGENT_LOG): the first delivery announces the question here.
@@ -233,7 +240,7 @@ class EarlierReplyFound extends Error {
  * Runs one tool call and shows it. Positions are ordinal ("tool:0", "tool:1"), not the
  * model's call ids, which differ on every run, so a retried turn rewrites the same messages.
  */
-async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFunctionToolCall, position: string, language: ReturnType<typeof detectLanguage>, guard: TurnGuard, user: Pick<AgentJob, "timeZone" | "locale">): Promise<string> {
+async function runTool(deps: AgentDeps, messages: TurnMessages, call: ResponseFunctionToolCall, position: string, language: Language, guard: TurnGuard, user: Pick<AgentJob, "timeZone" | "locale">): Promise<string> {
   guard.throwIfAborted();
   const tool = deps.tools.get(call.name);
   if (!tool) {

@@ -1,6 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ServerFrame } from "@azuchi/core/contracts";
-import type { RedisClient, RedisKeys } from "@azuchi/core/redis";
+import { ensureRedisReady, requestStop, type RedisClient, type RedisKeys } from "@azuchi/core/redis";
 import { toSessionSummary, type ConnectionsRepository, type MessagesRepository, type Notifier, type SessionRecord, type SessionsRepository } from "@azuchi/core/repositories";
 
 /**
@@ -25,6 +25,15 @@ export function sessionUpdated(session: SessionRecord): ServerFrame {
   return { type: "sessionUpdated", session: { sessionId, title, updatedAt } };
 }
 
+/**
+ * A chat that has just stored its first message: from now on listSessions shows it. It has no
+ * title yet (the first answer brings one, another sessionUpdated); a client keeps a title it
+ * knows (a chat renamed while empty) over this empty one.
+ */
+export function sessionBegun(sessionId: string, firstMessageAt: number): ServerFrame {
+  return { type: "sessionUpdated", session: { sessionId, title: "", updatedAt: firstMessageAt } };
+}
+
 export interface DeleteSessionResult {
   deleted: boolean;
   messages: number;
@@ -33,16 +42,20 @@ export interface DeleteSessionResult {
 
 /**
  * Deletes a chat of `userId`: the session first (from then on it is not found: no tab can
- * connect to it or list it), then the subscriptions of the tabs open on it (their later frames
- * find no session), the messages, and the agent's memory of it in Redis. A turn running at that
- * moment may still store its reply; no session leads to it.
+ * connect to it or list it), then its stop flag is raised, then the subscriptions of the tabs
+ * open on it (their later frames find no session), the messages, and the agent's memory of it in
+ * Redis. The stop flag ends a turn running at that moment within a second, and stops a job of
+ * the chat still queued when it starts; a turn stopped finds its session gone and stores
+ * nothing more (agent turn.ts), so no reply is kept that no chat leads to.
  */
 export async function deleteSession(deps: { sessions: SessionsRepository; connections: ConnectionsRepository; messages: MessagesRepository; redis: RedisClient; agentKeys: Pick<RedisKeys, "history" | "previousResponseId" | "stop"> }, sessionId: string, userId: string): Promise<DeleteSessionResult> {
   if (!(await deps.sessions.delete(sessionId, userId))) return { deleted: false, messages: 0, tabs: 0 };
+  const keys = deps.agentKeys;
+  await ensureRedisReady(deps.redis);
+  await requestStop(deps.redis, keys, sessionId);
   const tabs = await deps.connections.listBySession(sessionId);
   await Promise.all(tabs.map((tab) => deps.connections.delete(tab.connectionId)));
   const messages = await deps.messages.deleteSession(sessionId);
-  const keys = deps.agentKeys;
-  await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId), keys.stop(sessionId));
+  await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId));
   return { deleted: true, messages, tabs: tabs.length };
 }

@@ -399,13 +399,16 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
 
 /**
  * A chat's new title (and time) in the sidebar, kept newest first; a chat not listed yet (begun
- * in another tab) is added. The chat on screen takes the title too.
+ * in another tab, told at its first message) is added. The chat on screen takes the title too.
+ * An empty title is a chat not titled yet: what this tab calls it (its first message, a rename)
+ * stays, as a title once set never goes back to empty; and the time only moves forward.
  */
 function withSessionItem(state: ChatState, sessionId: string, change: { title: string; updatedAt?: number }): ChatState {
   const existing = state.sessions.items.find((i) => i.sessionId === sessionId);
-  const item = { sessionId, title: change.title, updatedAt: change.updatedAt ?? existing?.updatedAt ?? 0 };
+  const title = change.title || existing?.title || "";
+  const item = { sessionId, title, updatedAt: Math.max(change.updatedAt ?? 0, existing?.updatedAt ?? 0) };
   const items = [...state.sessions.items.filter((i) => i.sessionId !== sessionId), item].sort((a, b) => b.updatedAt - a.updatedAt);
-  const session = state.session && state.session.sessionId === sessionId ? { ...state.session, title: change.title } : state.session;
+  const session = state.session && state.session.sessionId === sessionId && change.title ? { ...state.session, title: change.title } : state.session;
   return { ...state, session, sessions: { ...state.sessions, items } };
 }
 
