@@ -85,9 +85,9 @@ async function drain(queueUrl: string) {
   }
 }
 
-async function input(text: string): Promise<UserMessageInput> {
-  const { sessionId } = await sessions.create("alice");
-  return { sessionId, userId: "alice", text, source: "websocket", connectionId: "conn-1", clientMessageId: randomUUID() };
+async function input(text: string, userId = "alice"): Promise<UserMessageInput> {
+  const { sessionId } = await sessions.create(userId);
+  return { sessionId, userId, text, source: "websocket", connectionId: "conn-1", clientMessageId: randomUUID() };
 }
 
 describe("storing and queueing a USER message", () => {
@@ -251,6 +251,21 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     expect((await sessions.get(fresh.sessionId))?.messageCount).toBe(4);
   });
 
+  it("stores nothing in a chat deleted since the tab opened it, nor in another user's, and queues nothing (NOT_FOUND)", async () => {
+    const queueUrl = await newQueue();
+    const deps = await submitDeps(queueUrl);
+    const deleted = await input("hello?");
+    expect(await sessions.delete(deleted.sessionId, "alice")).toBe(true);
+    expect(await submitUserMessage(deps, deleted, { log: silent })).toEqual({ status: "not_found" });
+    const others = await input("mine");
+    expect(await submitUserMessage(deps, { ...others, userId: "mallory" }, { log: silent })).toEqual({ status: "not_found" });
+    expect(await messages.list(deleted.sessionId)).toEqual([]);
+    expect(await messages.list(others.sessionId)).toEqual([]);
+    expect(await drain(queueUrl)).toEqual([]);
+    // The same chat, while it exists, takes it.
+    expect(await submitUserMessage(deps, others, { log: silent })).toMatchObject({ status: "enqueued", created: true });
+  });
+
   it("refuses a user over their message rate before storing anything, whichever entry they use; other users are not slowed", async () => {
     const queueUrl = await newQueue();
     const deps = await submitDeps(queueUrl, { burst: 2, perSecond: 0.001 });
@@ -263,7 +278,7 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     expect(refused).toMatchObject({ status: "rate_limited" });
     expect(refused.status === "rate_limited" && refused.retryAfterMs).toBeGreaterThan(0);
     expect((await messages.list(first.sessionId)).map((m) => m.message)).toEqual(["one", "two"]);
-    const bob = { ...(await input("bob's")), userId: "bob" };
+    const bob = await input("bob's", "bob");
     expect((await submitUserMessage(deps, bob, { log: silent })).status).toBe("enqueued");
   });
 

@@ -25,6 +25,8 @@ const metrics = () =>
 
 /** Counts one submit's result and flushes at once: one EMF line per message, as its invocation ends. */
 export function recordSubmit(result: SubmitResult): void {
+  // A message to a chat deleted meanwhile is the client's mistake, not a failure of ours: uncounted.
+  if (result.status === "not_found") return;
   const metric =
     result.status === "enqueued" ? CHAT_METRICS.messagesAccepted : result.status === "rate_limited" ? CHAT_METRICS.messagesRateLimited : CHAT_METRICS.enqueueFailures;
   metrics().addMetric(metric.name, metric.unit, 1).publishStoredMetrics();

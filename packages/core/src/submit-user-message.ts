@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { messagePosted, type EventPublisher } from "./event-publisher.ts";
 import type { AgentJob } from "./job.ts";
-import type { MessagesRepository, PutOptions } from "./messages-repository.ts";
+import { SessionGoneError, type MessagesRepository, type PutOptions } from "./messages-repository.ts";
 import type { Message } from "./message.ts";
 import type { Notifier } from "./notifier.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -60,7 +60,9 @@ export type SubmitResult =
   /** Stored, but its job is not on the queue: NOT acked; a retry with the same clientMessageId queues it. */
   | { status: "stored"; message: Message; created: boolean; cause: unknown }
   /** Over the user's message rate: nothing stored. */
-  | { status: "rate_limited"; retryAfterMs: number };
+  | { status: "rate_limited"; retryAfterMs: number }
+  /** The session is gone (deleted since the tab opened it) or not the user's: nothing stored. */
+  | { status: "not_found" };
 
 /**
  * The one path of a USER message, for putMessage and generateChatReply alike: the user's rate
@@ -81,7 +83,15 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   const rate = await checkMessageRate(deps, input.userId, log);
   if (rate) return rate;
 
-  const { message: stored, created } = await storeUserMessage(deps, input, { touch: false });
+  let stored: Message;
+  let created: boolean;
+  try {
+    ({ message: stored, created } = await storeUserMessage(deps, input, { touch: false, ofUser: input.userId }));
+  } catch (error) {
+    if (!(error instanceof SessionGoneError)) throw error;
+    log.warn("the session is gone; nothing stored", { sessionId: input.sessionId });
+    return { status: "not_found" };
+  }
   log.info(created ? "message stored" : "message replayed", { messageId: stored.messageId, createdAt: stored.createdAt });
   let queued: QueuedMessage;
   try {
@@ -138,7 +148,7 @@ export class EnqueueFailedError extends Error {
  * Stores a USER message (or finds it again: a client retry, same clientMessageId, is the same
  * messageId and so the same message).
  */
-export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messages">, input: UserMessageInput, options: Pick<PutOptions, "touch"> = {}) {
+export async function storeUserMessage(deps: Pick<SubmitUserMessageDeps, "messages">, input: UserMessageInput, options: Pick<PutOptions, "touch" | "ofUser"> = {}) {
   return deps.messages.put({
     sessionId: input.sessionId,
     messageId: userMessageId(input.sessionId, input.clientMessageId),

@@ -57,6 +57,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       return reply(429, { message: `Too many messages; retry in ${seconds} s.`, retryAfterMs: result.retryAfterMs }, { "retry-after": String(seconds) });
     }
+    case "not_found":
+      return reply(404, { message: "No such session." });
     case "stored":
       return reply(503, { message: "The message was saved but the agent could not be reached; retry with the same clientMessageId.", jobId: result.message.messageId });
   }

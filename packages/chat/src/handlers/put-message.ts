@@ -29,6 +29,7 @@ export const handler = messageRoute("putMessage", async (route) => {
   recordSubmit(result);
   // A chat's first message makes it a chat: the user's other tabs list it now, not at its title.
   if (result.status === "enqueued" && result.firstMessage) await pushToUser({ connections: connections(), notifier: notifier() }, userId, sessionBegun(sessionId, result.message.createdAt), log);
+  if (result.status === "not_found") throw new FrameError("NOT_FOUND", "This chat no longer exists.");
   if (result.status === "rate_limited") {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
     throw new FrameError("RATE_LIMITED", `Too many messages; wait ${seconds} s before sending the next one.`, { retryAfterMs: result.retryAfterMs });
