@@ -121,7 +121,7 @@ const BUS_NAME = "azuchi-local-Events";
 const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: 5, batchSize: 1 };
 /**
  * The consumer's event source mapping `maximumConcurrency` in production (stacks/scaling.ts
- * consumerMaxConcurrency(true); test/local/sqs-poller.test.ts holds them equal): Lambda runs one
+ * consumerMaxConcurrency(true); test/local/sqs-stack-queues.test.ts holds them equal): Lambda runs one
  * batch per message group, up to this many at once, and so does the local poller. The local
  * stack stands for production here, not for a dev stage's cap of 5: it is what the bench
  * measures capacity against.
