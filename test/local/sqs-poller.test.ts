@@ -3,7 +3,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InvalidBatchItemFailureError, startSqsEmulator, startSqsPoller } from "../../packages/local/src/sqs/index.ts";
+import { inProcessTransport, InvalidBatchItemFailureError, startSqsEmulator, startSqsPoller } from "../../packages/local/src/sqs/index.ts";
 import type { SqsEmulator, SqsPoller, SqsPollerOptions } from "../../packages/local/src/sqs/index.ts";
 
 let emulator: SqsEmulator;
@@ -40,8 +40,13 @@ async function send(queueUrl: string, body: string, group: string): Promise<stri
   return output.MessageId!;
 }
 
+/** The poller's calls: through the SDK and HTTP (as `sst dev` polls SQS), or in process (as the local stack polls its emulator). */
+type Transport = "sdk" | "in-process";
+let transport: Transport = "sdk";
+const pollerClient = () => (transport === "sdk" ? client : inProcessTransport(emulator));
+
 function poll(options: Omit<SqsPollerOptions, "client">): SqsPoller {
-  const poller = startSqsPoller({ client, ...options });
+  const poller = startSqsPoller({ client: pollerClient(), ...options });
   pollers.push(poller);
   return poller;
 }
@@ -65,12 +70,14 @@ async function messageCounts(queueUrl: string) {
   return Attributes;
 }
 
-describe("SQS poller (Lambda event source mapping)", () => {
+describe.each<Transport>(["sdk", "in-process"])("SQS poller (Lambda event source mapping), calls %s", (kind) => {
+  beforeAll(() => void (transport = kind));
+
   it("invokes the handler with records in Lambda's SQS event shape and deletes them after success", async () => {
     const { queueUrl, queueArn } = await createFifo("shape");
     const messageId = (await client.send(new SendMessageCommand({
       QueueUrl: queueUrl, MessageBody: "hello", MessageGroupId: "session-1",
-      MessageAttributes: { jobType: { DataType: "String", StringValue: "turn" } },
+      MessageAttributes: { jobType: { DataType: "String", StringValue: "turn" }, blob: { DataType: "Binary", BinaryValue: Uint8Array.of(1, 2, 3) } },
     }))).MessageId;
     const events: SQSEvent[] = [];
     poll({ queueUrl, queueArn, invoke: async (event) => void events.push(event) });
@@ -89,7 +96,10 @@ describe("SQS poller (Lambda event source mapping)", () => {
         MessageGroupId: "session-1",
         MessageDeduplicationId: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
-      messageAttributes: { jobType: { stringValue: "turn", stringListValues: [], binaryListValues: [], dataType: "String" } },
+      messageAttributes: {
+        jobType: { stringValue: "turn", stringListValues: [], binaryListValues: [], dataType: "String" },
+        blob: { binaryValue: "AQID", stringListValues: [], binaryListValues: [], dataType: "Binary" },
+      },
       md5OfBody: "5d41402abc4b2a76b9719d911017c592",
       md5OfMessageAttributes: expect.stringMatching(/^[0-9a-f]{32}$/),
       eventSource: "aws:sqs",
@@ -232,7 +242,7 @@ describe("SQS poller (Lambda event source mapping)", () => {
     const seen: string[] = [];
     let finish = () => {};
     const poller = startSqsPoller({
-      client, queueUrl, queueArn,
+      client: pollerClient(), queueUrl, queueArn,
       invoke: async (event) => {
         seen.push(...bodiesOf(event));
         await new Promise<void>((resolve) => (finish = resolve));

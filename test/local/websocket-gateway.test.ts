@@ -10,6 +10,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createWebSocketGateway, type WebSocketEvent, type WebSocketGatewayOptions } from "../../packages/local/src/gateway/index.ts";
+import { requestTime } from "../../packages/local/src/gateway/websocket-events.ts";
 
 interface Stack {
   wsUrl: string;
@@ -218,6 +219,17 @@ describe("WebSocket gateway: $connect and the authorizer", () => {
     const error = (await attempt.promise) as { name: string; $metadata: { httpStatusCode: number } };
     expect(error.name).toBe("GoneException");
     expect(error.$metadata.httpStatusCode).toBe(410);
+  });
+});
+
+describe("WebSocket gateway: requestTime", () => {
+  it("is API Gateway's Common Log Format time in UTC, every month by its English abbreviation", () => {
+    expect(requestTime(Date.UTC(2020, 3, 9, 18, 3, 41))).toBe("09/Apr/2020:18:03:41 +0000");
+    for (let month = 0; month < 12; month++) {
+      const at = Date.UTC(2026, month, 28, 23, 59, 7);
+      const name = new Date(at).toLocaleString("en-US", { month: "short", timeZone: "UTC" });
+      expect(requestTime(at)).toBe(`28/${name}/2026:23:59:07 +0000`);
+    }
   });
 });
 

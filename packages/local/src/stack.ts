@@ -22,7 +22,7 @@ import { invokeLambda } from "./lambda.ts";
 import { startLambdaHost, startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
 import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
-import { startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
+import { inProcessTransport, startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
 import { startTtlSweeper } from "./ttl-sweeper.ts";
 
@@ -119,6 +119,14 @@ const BUS_NAME = "azuchi-local-Events";
  * 5 receives would not be 5 of their own attempts.
  */
 const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: 5, batchSize: 1 };
+/**
+ * The consumer's event source mapping `maximumConcurrency` in production (stacks/scaling.ts
+ * consumerMaxConcurrency(true); test/local/sqs-stack-queues.test.ts holds them equal): Lambda runs one
+ * batch per message group, up to this many at once, and so does the local poller. The local
+ * stack stands for production here, not for a dev stage's cap of 5: it is what the bench
+ * measures capacity against.
+ */
+export const CONSUMER_MAX_CONCURRENCY = 200;
 const RECENT_EVENTS = 200;
 const webRoot = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)));
 
@@ -282,10 +290,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       consumerWorker = worker;
     }
     const poller = startSqsPoller({
-      client: sqsClient,
+      // Lambda's own receives and deletes: in this process, off the HTTP path (the handlers'
+      // SQS calls still go through the SDK and the emulator's endpoint).
+      client: inProcessTransport(sqs),
       queueUrl: queues.jobs,
       queueArn: queues.jobsArn,
       batchSize: deployedJobTiming.batchSize,
+      maxConcurrency: CONSUMER_MAX_CONCURRENCY,
       invoke: (event) =>
         consumerWorker
           ? consumerWorker.invoke(event)

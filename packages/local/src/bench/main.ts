@@ -12,6 +12,7 @@
  * turn and peak RSS of the stack; bundle sizes and cold imports when bundles.ts is present.
  *
  *   npm run bench -- [--quick] [--json out.json] [--svg out.svg] [--first-token-ms 300] [--token-ms 2] [--words 10]
+ *     [--rates 10,20,40] [--closed 1,10|none] [--seconds 4] [--skip-bundles] [--cpu-prof DIR]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -39,13 +40,23 @@ const { values } = parseArgs({
     words: { type: "string", default: "10" },
     "first-token-ms": { type: "string", default: "300" },
     "token-ms": { type: "string", default: "2" },
+    /** The open loop's rates, e.g. `10,20,40` (default: the plan's); and the closed loop's session counts (`none` skips it). */
+    rates: { type: "string" },
+    closed: { type: "string" },
+    /** Leaves out the bundle sizes and cold imports (about half a minute). */
+    "skip-bundles": { type: "boolean", default: false },
+    /** Seconds each open-loop rate runs. */
+    seconds: { type: "string" },
+    /** Writes a CPU profile of each of the stack's threads (node --cpu-prof) into this folder. */
+    "cpu-prof": { type: "string" },
   },
 });
 const quick = values.quick;
+const numbers = (text: string | undefined) => (text === undefined ? undefined : text === "none" ? [] : text.split(",").map(Number));
 const plan = {
   idleTurns: Number(values.turns ?? (quick ? 10 : 30)),
-  closed: { sessions: quick ? [1, 10, 50] : [1, 10, 50, 200], turnsEach: quick ? 3 : 5 },
-  open: { sessions: quick ? 100 : 200, rates: quick ? [10, 20, 40, 60] : [10, 20, 30, 40, 60, 80, 100], seconds: quick ? 4 : 10 },
+  closed: { sessions: numbers(values.closed) ?? (quick ? [1, 10, 50] : [1, 10, 50, 200]), turnsEach: quick ? 3 : 5 },
+  open: { sessions: quick ? 100 : 200, rates: numbers(values.rates) ?? (quick ? [10, 20, 40, 60] : [10, 20, 30, 40, 60, 80, 100]), seconds: Number(values.seconds ?? (quick ? 4 : 10)) },
 };
 const words = Math.max(1, Number(values.words));
 /** The capacity criterion: p99 first delta within this many times the model's own first token. */
@@ -55,7 +66,10 @@ const TURN_TIMEOUT_MS = 60_000;
 // ---- the stack, in its own process ------------------------------------------------------------
 const child: ChildProcess = fork(fileURLToPath(new URL("./stack-process.ts", import.meta.url)), [
   JSON.stringify({ firstTokenMs: Number(values["first-token-ms"]), tokenMs: Number(values["token-ms"]) }),
-], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+], {
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+  ...(values["cpu-prof"] ? { execArgv: [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] } : {}),
+});
 const stack = await new Promise<BenchStackReady>((resolve, reject) => {
   child.once("exit", (code) => reject(new Error(`the stack process exited (${code}) before it was ready`)));
   child.on("message", (message: BenchStackMessage) => {
@@ -258,9 +272,14 @@ function capacityProfile(idle: { byCall: Record<string, number> }, redisPerTurn:
 async function measured(turns: () => Promise<Latency[]>) {
   await calls(true);
   const before = await usageNow();
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const samples = await turns();
   const wallMs = performance.now() - started;
+  // The load generator's own CPU (the tabs, their frames' parsing, the measuring): if it neared a
+  // core, the bench and not the stack would set the figures.
+  const client = process.cpuUsage(clientBefore);
+  const clientCpuMs = (client.user + client.system) / 1000;
   // Session titles run on the AgentRunCompleted event, after the reply: give them a moment.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const after = await usageNow();
@@ -274,7 +293,9 @@ async function measured(turns: () => Promise<Latency[]>) {
     turnsPerSecond: (count - unanswered) / (wallMs / 1000),
     latency: distributions(samples),
     calls: perTurn(await calls(), count),
-    cpuMsPerTurn: { stack: (after.stackCpuMs - before.stackCpuMs) / count, redis: (after.redisCpuMs - before.redisCpuMs) / count },
+    cpuMsPerTurn: { stack: (after.stackCpuMs - before.stackCpuMs) / count, redis: (after.redisCpuMs - before.redisCpuMs) / count, client: clientCpuMs / count },
+    /** The bench process's CPU over the run's wall time: 1000 would be a whole core. */
+    clientCpuMsPerSecond: clientCpuMs / (wallMs / 1000),
     maxRssBytes: after.maxRssBytes,
   };
 }
@@ -361,7 +382,7 @@ async function main() {
   const within = open.filter((run) => run.unanswered === 0 && run.latency.firstDelta.p99 <= CAPACITY_RATIO * modelFirstTokenMs);
   const capacity = within.length > 0 ? Math.max(...within.map((run) => run.rate)) : 0;
 
-  const bundles = await measureBundles();
+  const bundles = values["skip-bundles"] ? undefined : await measureBundles();
   for (const tab of [warm, ...pool]) tab.socket.close();
   return { modelFirstTokenMs, modelSamples, idleCpuMsPerSecond, idle, idleBreakdown, redisPerTurn, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
 }
@@ -376,7 +397,7 @@ const ratio = (value: number) => `${(value / baseline).toFixed(2)}×`;
 function report(label: string, run: Awaited<ReturnType<typeof measured>>) {
   const d = run.latency.firstDelta;
   console.log(`  ${label.padEnd(28)} ${run.turnsPerSecond.toFixed(1).padStart(6)} turns/s  first delta p50 ${ratio(d.p50)} p95 ${ratio(d.p95)} p99 ${ratio(d.p99)}  ` +
-    `reply p99 ${ms(run.latency.reply.p99)}${run.unanswered > 0 ? ` (${run.unanswered} unanswered in ${TURN_TIMEOUT_MS / 1000} s)` : ""}  CPU/turn ${run.cpuMsPerTurn.stack.toFixed(1)} ms (+redis ${run.cpuMsPerTurn.redis.toFixed(1)})  AWS calls/turn ${run.calls.all.toFixed(1)}`);
+    `reply p99 ${ms(run.latency.reply.p99)}${run.unanswered > 0 ? ` (${run.unanswered} unanswered in ${TURN_TIMEOUT_MS / 1000} s)` : ""}  CPU/turn ${run.cpuMsPerTurn.stack.toFixed(1)} ms (+redis ${run.cpuMsPerTurn.redis.toFixed(1)}; bench client ${run.cpuMsPerTurn.client.toFixed(1)}, ${(run.clientCpuMsPerSecond / 10).toFixed(0)}% of a core)  AWS calls/turn ${run.calls.all.toFixed(1)}`);
 }
 
 try {

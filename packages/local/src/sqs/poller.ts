@@ -1,10 +1,31 @@
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { Message, MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
+import type {
+  BatchResultErrorEntry,
+  ChangeMessageVisibilityBatchCommandInput,
+  DeleteMessageBatchCommandInput,
+  Message,
+  MessageAttributeValue,
+  ReceiveMessageCommandInput,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from "aws-lambda";
+import { SqsError } from "./errors.ts";
+import type { SqsEmulator } from "./server.ts";
+
+/** The three calls the poller makes, as the SDK's client answers them. */
+export interface PollerTransport {
+  receiveMessage(input: ReceiveMessageCommandInput): Promise<{ Messages?: Message[] }>;
+  deleteMessageBatch(input: DeleteMessageBatchCommandInput): Promise<{ Failed?: BatchResultErrorEntry[] }>;
+  changeMessageVisibilityBatch(input: ChangeMessageVisibilityBatchCommandInput): Promise<unknown>;
+}
 
 export interface SqsPollerOptions {
-  /** A client pointed at the emulator. */
-  client: SQSClient;
+  /**
+   * A client pointed at the emulator (or at SQS, for `sst dev`), or the emulator's own
+   * in-process calls (inProcessTransport): the poller stands for Lambda's machinery, whose
+   * receives and deletes are not the handlers' calls and need not cross HTTP locally.
+   */
+  client: SQSClient | PollerTransport;
   queueUrl: string;
   /** Goes into each record's eventSourceARN; its region into awsRegion. */
   queueArn: string;
@@ -51,7 +72,8 @@ const errorPauseMs = 500;
  * batches while one of its messages is in flight, so groups run concurrently and each in order.
  */
 export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
-  const { client, queueUrl } = options;
+  const { queueUrl } = options;
+  const client = "send" in options.client ? sdkTransport(options.client) : options.client;
   const batchSize = Math.min(10, Math.max(1, options.batchSize ?? 10));
   const maxConcurrency = Math.max(1, options.maxConcurrency ?? 10);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
@@ -71,10 +93,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
 
   const deleteRecords = async (records: SQSRecord[]) => {
     if (records.length === 0) return;
-    const output = await client.send(new DeleteMessageBatchCommand({
+    const output = await client.deleteMessageBatch({
       QueueUrl: queueUrl,
       Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-    }));
+    });
     if (output.Failed !== undefined && output.Failed.length > 0) report(new MessageDeleteError(output.Failed));
   };
 
@@ -99,10 +121,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   // Messages received after stop() was called go back at once rather than wait out their visibility.
   const release = async (messages: Message[]) => {
     try {
-      await client.send(new ChangeMessageVisibilityBatchCommand({
+      await client.changeMessageVisibilityBatch({
         QueueUrl: queueUrl,
         Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
-      }));
+      });
     } catch (error) {
       report(error);
     }
@@ -116,13 +138,13 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       }
       let messages: Message[];
       try {
-        const output = await client.send(new ReceiveMessageCommand({
+        const output = await client.receiveMessage({
           QueueUrl: queueUrl,
           MaxNumberOfMessages: batchSize,
           WaitTimeSeconds: waitTimeSeconds,
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
-        }));
+        });
         messages = output.Messages ?? [];
       } catch (error) {
         report(error);
@@ -149,6 +171,40 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       await polling;
       await Promise.all(inFlight);
     },
+  };
+}
+
+function sdkTransport(client: SQSClient): PollerTransport {
+  return {
+    receiveMessage: (input) => client.send(new ReceiveMessageCommand(input)),
+    deleteMessageBatch: (input) => client.send(new DeleteMessageBatchCommand(input)),
+    changeMessageVisibilityBatch: (input) => client.send(new ChangeMessageVisibilityBatchCommand(input)),
+  };
+}
+
+/**
+ * The emulator's operations called in this process (SqsEmulator.call): the same queue
+ * semantics as over HTTP, the answer in the shape the SDK would have deserialized it to
+ * (binary attribute values as bytes), without a request and its SDK work per receive and delete.
+ */
+export function inProcessTransport(emulator: Pick<SqsEmulator, "call">): PollerTransport {
+  // Errors as the SDK names them (QueueDoesNotExist, …), not as the emulator's own class.
+  const call = (operation: string, input: object) =>
+    emulator.call(operation, { ...input }).catch((error: unknown) => {
+      throw error instanceof SqsError ? Object.assign(new Error(error.message), { name: error.code }) : error;
+    });
+  return {
+    async receiveMessage(input) {
+      const output = (await call("ReceiveMessage", input)) as { Messages?: Message[] };
+      for (const message of output.Messages ?? []) {
+        for (const value of Object.values(message.MessageAttributes ?? {})) {
+          if (typeof value.BinaryValue === "string") value.BinaryValue = Buffer.from(value.BinaryValue, "base64");
+        }
+      }
+      return output;
+    },
+    deleteMessageBatch: async (input) => (await call("DeleteMessageBatch", input)) as { Failed?: BatchResultErrorEntry[] },
+    changeMessageVisibilityBatch: (input) => call("ChangeMessageVisibilityBatch", input),
   };
 }
 

@@ -33,6 +33,13 @@ export interface SqsEmulatorOptions {
 export interface SqsEmulator {
   /** e.g. http://127.0.0.1:4566; queue URLs are `${endpoint}/${accountId}/${queueName}`. */
   endpoint: string;
+  /**
+   * Runs one operation in this process, as a request to `endpoint` would (the same operation,
+   * the same journal commit before the answer, the answer as it would cross the wire), without
+   * the HTTP request and the SDK's work: for the stack's own machinery (the event source
+   * poller), never for the handlers. Rejects with the SqsError a request would be answered with.
+   */
+  call(operationName: string, input: Input, signal?: AbortSignal): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -71,6 +78,19 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
     endpoint,
+    async call(operationName, input, signal = new AbortController().signal) {
+      const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
+      if (operation === undefined) throw new SqsError("InvalidAction", `The action ${operationName} is not valid for this endpoint.`);
+      // What the SDK would send and read back: plain JSON, so no object is shared with the store.
+      const wireInput = JSON.parse(JSON.stringify(input)) as Input;
+      let output: unknown;
+      try {
+        output = await operation(wireInput, { store, endpoint, signal });
+      } finally {
+        await store.commit();
+      }
+      return output === undefined ? {} : JSON.parse(JSON.stringify(output));
+    },
     async close() {
       store.close();
       await new Promise<void>((resolve) => {
