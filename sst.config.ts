@@ -13,7 +13,9 @@ export default $config({
     return {
       name: "azuchi",
       home: "aws",
-      // Production keeps its tables, queues and Redis on `sst remove`, and refuses to be removed at all.
+      // Production refuses `sst remove` (protect). Under "retain" a resource dropped from the
+      // config keeps only what SST retains: the DynamoDB tables, S3 buckets and the VPC; the
+      // queues (with any dead letters), the bus, Redis and the functions are deleted.
       removal: production ? "retain" : "remove",
       protect: production,
       providers: { aws: { version: "7.20.0" } },
@@ -34,7 +36,7 @@ export default $config({
     const pipeline = createPipeline();
     const chat = createChat({ storage, pipeline, authSecret });
     const agent = createAgent({ storage, pipeline, chat, openAiApiKey, authSecret });
-    const { web } = createWeb({ chat, agent });
+    const { web } = createWeb({ chat });
     createDashboard({ pipeline });
 
     return {

@@ -1,9 +1,8 @@
-import type { Agent } from "./agent.ts";
 import type { Chat } from "./chat.ts";
 
 /**
  * The web chat (packages/web, Vite) on S3 + CloudFront. Its configuration is baked in at build
- * time from VITE_* variables: where the two APIs are, and the OIDC provider to sign in with.
+ * time from VITE_* variables: where the WebSocket API is, and the OIDC provider to sign in with.
  */
 
 export const webSettings = {
@@ -26,12 +25,11 @@ export function oidcEnvironment(env: Record<string, string | undefined> = proces
   return Object.fromEntries(pairs.flatMap(([name, value]) => (value ? [[name, value]] : [])));
 }
 
-export function createWeb({ chat, agent }: { chat: Chat; agent: Agent }) {
+export function createWeb({ chat }: { chat: Chat }) {
   const web = new sst.aws.StaticSite("Web", {
     ...webSettings,
     environment: {
       VITE_WEBSOCKET_URL: chat.socket.url,
-      VITE_API_URL: agent.api.url,
       ...oidcEnvironment(),
     },
   });

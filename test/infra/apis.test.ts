@@ -68,7 +68,8 @@ describe("the two APIs and the site, as `sst deploy --stage prod` builds them", 
     expect(web.args).toMatchObject({ path: "packages/web", build: { command: "npm run build", output: "dist" } });
     const environment = web.args.environment as Record<string, unknown>;
     expect(pathOf(environment.VITE_WEBSOCKET_URL)).toBe("ChatSocket.url");
-    expect(pathOf(environment.VITE_API_URL)).toBe("AgentApi.url");
+    // The page talks to the WebSocket API only; nothing in it reads the HTTP API's address.
+    expect(environment.VITE_API_URL).toBeUndefined();
   });
 
   it("outputs the WebSocket URL, the HTTP API URL and the site URL", () => {
