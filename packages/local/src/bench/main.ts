@@ -153,7 +153,13 @@ class Tab {
 
   constructor(socket: WebSocket) {
     this.socket = socket;
-    socket.on("message", (data) => this.onFrame(ServerFrame.parse(JSON.parse(String(data))), performance.now()));
+    socket.on("message", (data) => {
+      const frame = ServerFrame.safeParse(JSON.parse(String(data)));
+      if (frame.success) return this.onFrame(frame.data, performance.now());
+      // Not azuchi's: API Gateway's own answer to a route that failed ({"message": "Internal server error", …}).
+      this.errors++;
+      if (this.errors <= 3) console.error(`a frame that is not azuchi's: ${String(data).slice(0, 300)}`);
+    });
   }
 
   static async open(user: string): Promise<Tab> {
