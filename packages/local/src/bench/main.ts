@@ -425,11 +425,11 @@ try {
   console.log(`  Redis round trips per turn: ${trips.toFixed(1)} — ${Object.entries(results.redisPerTurn).map(([name, n]) => `${name} ${n.toFixed(1)}`).join(", ")}`);
   console.log(`  CPU per turn: stack ${results.idle.cpuMsPerTurn.stack.toFixed(1)} ms, redis-server ${results.idle.cpuMsPerTurn.redis.toFixed(1)} ms; stack peak RSS ${(results.idle.maxRssBytes / 2 ** 20).toFixed(0)} MB`);
   console.log(`  (the stack with nothing to do spends ${results.idleCpuMsPerSecond.toFixed(1)} ms CPU per second; every CPU figure includes that share of its run)`);
-  console.log(`capacity (highest open-loop rate with p99 first delta ≤ ${CAPACITY_RATIO}× the model's): ${results.capacity > 0 ? `${results.capacity} turns/s` : `below ${plan.open.rates[0]} turns/s`}`);
+  console.log(`capacity (highest open-loop rate with p99 first delta ≤ ${CAPACITY_RATIO}× the model's): ${plan.open.rates.length === 0 ? "not measured (--rates none)" : results.capacity > 0 ? `${results.capacity} turns/s` : `below ${plan.open.rates[0]} turns/s`}`);
   if (results.bundles) {
     for (const b of results.bundles) console.log(`  bundle ${b.handler.padEnd(28)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KB  cold import ${ms(b.coldImportMs)}`);
   } else {
-    console.log("bundles: not measured (packages/local/src/bench/bundles.ts is not on this branch)");
+    console.log(`bundles: not measured (${values["skip-bundles"] ? "--skip-bundles" : "packages/local/src/bench/bundles.ts is not on this branch"})`);
   }
   if (results.errors > 0) console.log(`error frames received: ${results.errors}`);
 
