@@ -30,8 +30,8 @@ export const chatRoutes = {
  * The routes whose handlers talk to Redis: $connect (a user's new-session bucket), putMessage,
  * retryMessage and regenerateReply (the message bucket), stopGeneration (the stop flag) and
  * deleteSession (the chat's memory). Only they run in the VPC; the others reach DynamoDB and
- * API Gateway directly instead of through NAT (they link AgentMemory only because chatDeps()
- * reads every link, and never connect to it).
+ * API Gateway directly instead of through NAT (they link AgentMemory only because every chat
+ * route gets the same links, and never connect to it).
  */
 export const REDIS_ROUTES: ReadonlySet<keyof typeof chatRoutes> = new Set(["$connect", "putMessage", "retryMessage", "regenerateReply", "stopGeneration", "deleteSession"] as const);
 
@@ -54,9 +54,9 @@ export function createChat({ storage, pipeline, authSecret }: ChatInput) {
     accessLog: { retention: logRetention($app.stage) },
   });
 
-  // Every chat route starts with chatDeps(), which reads all of these at once; the $connect
-  // authorizer has its own and reads only AuthSecret (test/infra/links.test.ts checks both
-  // lists against the code).
+  // Every chat route gets these links; chat's deps.ts reads each on first use, so a route reads
+  // only what it calls. The $connect authorizer has its own and reads only AuthSecret
+  // (test/infra/links.test.ts checks both lists against the code).
   const chatDepsLinks = [sessions, connections, messages, messageIds, queue, events, socket, storage.memory, authSecret];
   const chat = (handler: string, options: { redis?: boolean } = {}) =>
     functionArgs("azuchi-chat", {
