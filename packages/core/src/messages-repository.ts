@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type CancellationReason } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { MessageClock } from "./message-clock.ts";
 import { guardExpiresAt, MessageGuardError, MessageGuards } from "./message-guard.ts";
@@ -424,18 +425,7 @@ export class MessagesRepository {
   }
 }
 
-/**
- * A cancellation reason's item (ALL_OLD) as plain values: the few attributes read of a guard or
- * a session are strings and numbers. The document client leaves errors as the wire has them.
- */
+/** A cancellation reason's item (ALL_OLD) as plain values: the document client leaves errors as the wire has them. */
 function plainItem(reason: CancellationReason | undefined): Record<string, unknown> | undefined {
-  if (!reason?.Item) return undefined;
-  const plain: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(reason.Item as Record<string, unknown>)) {
-    if (value && typeof value === "object" && "S" in value) plain[name] = (value as { S: string }).S;
-    else if (value && typeof value === "object" && "N" in value) plain[name] = Number((value as { N: string }).N);
-    else if (value && typeof value === "object" && "BOOL" in value) plain[name] = (value as { BOOL: boolean }).BOOL;
-    else plain[name] = value;
-  }
-  return plain;
+  return reason?.Item && unmarshall(reason.Item);
 }
