@@ -101,7 +101,7 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
     if (!(error instanceof EnqueueFailedError)) throw error;
     log.error("enqueue failed", { jobId: stored.messageId, error: error.cause });
     if (created) {
-      await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((cause: unknown) => log.warn("the session's summary was not updated", { sessionId: stored.sessionId, error: cause }));
+      await countInSummary(deps, stored, log);
       // No job of this call carries it, and a retry's job will not announce it: announced here, once.
       await deps.events.publish([messagePosted(stored)]).catch((cause: unknown) => log.warn("MessagePosted not published", { error: cause }));
     }
@@ -225,9 +225,12 @@ export async function enqueueUserMessage(
     ({ firstMessage } = await deps.messages.markEnqueued(stored.sessionId, stored.createdAt, enqueuedAt, { touch: options.touch }));
   } catch (error) {
     log?.warn("the job is queued but the message is not marked so", { jobId: job.jobId, error });
-    if (options.touch) {
-      await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((cause: unknown) => log?.warn("the session's summary was not updated", { sessionId: stored.sessionId, error: cause }));
-    }
+    if (options.touch) await countInSummary(deps, stored, log);
   }
   return { message: { ...stored, enqueuedAt }, firstMessage };
+}
+
+/** Counts a stored USER message in its session's summary on its own, when it could not go with its enqueuedAt; a failure is logged. */
+async function countInSummary(deps: Pick<SubmitUserMessageDeps, "messages">, stored: Message, log: SubmitLog | undefined): Promise<void> {
+  await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => log?.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }));
 }
