@@ -190,7 +190,8 @@ function errorReceived(state: ChatState, frame: ErrorFrameLike): Step {
     sessionRefused(state, frame) ??
     sendRefused(state, frame, human) ??
     catchUpRefused(state, frame, human) ??
-    resendOffered(state, frame, human) ?? [withNotice(state, `error:${state.seq + 1}`, human), []]
+    resendOffered(state, frame, human) ??
+    [withNotice(state, `error:${state.seq + 1}`, human), []]
   );
 }
 

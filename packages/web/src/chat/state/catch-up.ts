@@ -48,7 +48,7 @@ export interface History {
   loaded: boolean;
   hasOlder: boolean;
   loadingOlder: boolean;
-  /** The getSession requests on the wire, in order: their answers come back in the same order. */
+  /** The getSession requests on the wire, oldest first: a page that comes back answers the first. */
   pending: HistoryRequest[];
 }
 
