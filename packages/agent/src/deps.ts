@@ -66,6 +66,7 @@ export interface AgentSettings {
 export interface AgentDeps {
   settings: AgentSettings;
   redis: RedisClient;
+  /** azuchi's Redis keys: the consumer spends a given-up job's stop flag with them (core's clearStop). */
   keys: RedisKeys;
   locks: SessionLocks;
   attempts: JobAttempts;
