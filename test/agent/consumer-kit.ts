@@ -4,7 +4,7 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
-import { TurnState } from "../../packages/agent/src/turn-state.ts";
+import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
 import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { invokeLambda } from "../../packages/local/src/lambda.ts";
 import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
@@ -62,8 +62,8 @@ export function useConsumerKit(name: string, options: ConsumerKitOptions = {}) {
     messages: undefined as unknown as MessagesRepository,
     queue: { url: "", arn: "", dlq: "" },
     keys: redisKeys(),
-    /** Turn state on the stack's Redis, to take or look at a session's lock as another turn would. */
-    turns: undefined as unknown as TurnState,
+    /** Session locks on the stack's Redis, to take or look at a session's lock as another turn would. */
+    locks: undefined as unknown as SessionLocks,
 
     /** A consumer's dependencies on the stack, pointed at the file's queue. */
     deps(overrides: Partial<AgentSettings> = {}): AgentDeps {
@@ -110,7 +110,7 @@ export function useConsumerKit(name: string, options: ConsumerKitOptions = {}) {
   beforeAll(async () => {
     kit.stack = await startTestStack(options.stack);
     kit.redis = stackRedis(kit.stack);
-    kit.turns = new TurnState(kit.redis, kit.keys);
+    kit.locks = new SessionLocks(kit.redis, kit.keys);
     kit.sqs = new SQSClient({ endpoint: kit.stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
     const dlq = (await kit.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true" } }))).QueueUrl!;
     const dlqArn = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;

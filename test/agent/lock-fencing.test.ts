@@ -16,7 +16,7 @@ describe("a turn and its session lock", () => {
       await expect.poll(() => kit.agentMessages(sessionId)).toHaveLength(1);
       await expect.poll(() => kit.redis.exists(kit.keys.sessionLock(sessionId))).toBe(0);
       // Another turn takes the session while the stale one still streams.
-      const holder = await kit.turns.begin(sessionId, crypto.randomUUID(), crypto.randomUUID());
+      const holder = await kit.locks.begin(sessionId, crypto.randomUUID(), crypto.randomUUID());
       if (holder.kind !== "started") throw new Error(`the new holder could not start: ${holder.kind}`);
       const response = await running;
       expect(response.batchItemFailures).toHaveLength(1);
@@ -28,7 +28,7 @@ describe("a turn and its session lock", () => {
       expect(await kit.redis.exists(kit.keys.jobAttempts(sessionId, stale.jobId, record.messageId))).toBe(0);
       expect((await kit.agentMessages(sessionId)).filter((m) => m.messageType === "SYSTEM_LOG")).toEqual([]);
       expect(kit.failuresOf(stale.jobId)).toEqual([]);
-      await kit.turns.releaseLock(holder.lock);
+      await kit.locks.releaseLock(holder.lock);
     } finally {
       kit.stack.model!.configure({ firstTokenMs: 20 });
     }
@@ -46,7 +46,7 @@ describe("a turn and its session lock", () => {
       const begunAt = Date.now();
       const rivals: string[] = [];
       while (Date.now() - begunAt < 1_000) {
-        rivals.push((await kit.turns.begin(sessionId, crypto.randomUUID(), crypto.randomUUID())).kind);
+        rivals.push((await kit.locks.begin(sessionId, crypto.randomUUID(), crypto.randomUUID())).kind);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(new Set(rivals)).toEqual(new Set(["busy"]));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { classifyFailure } from "../../packages/agent/src/classify-failure.ts";
-import type { HistoryEntry } from "../../packages/agent/src/history.ts";
+import type { HistoryEntry } from "../../packages/agent/src/conversation-memory.ts";
 import { runModel, type ModelConfig, type ModelRunInput, type ModelRunResult } from "../../packages/agent/src/model-run.ts";
 import { createOpenAiClient } from "../../packages/agent/src/openai-client.ts";
 import { ToolRegistry } from "../../packages/agent/src/tools/index.ts";

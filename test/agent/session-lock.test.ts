@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConversationMemory } from "../../packages/agent/src/history.ts";
+import { ConversationMemory } from "../../packages/agent/src/conversation-memory.ts";
+import { JobAttempts } from "../../packages/agent/src/job-attempts.ts";
 import { acquire, useTurnRedis } from "./support.ts";
 
 const ctx = useTurnRedis();
@@ -8,7 +9,7 @@ const ctx = useTurnRedis();
 describe("the session lock", () => {
   it("is taken with SET NX PX under the seed's key, its value a fencing token", async () => {
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     expect(lock).toEqual({ sessionId, token: expect.any(Number) });
     expect(await ctx.redis.get(`azuchi:ai-agent:lock:session:{${sessionId}}`)).toBe(String(lock.token));
     const ttl = await ctx.redis.pttl(`azuchi:ai-agent:lock:session:{${sessionId}}`);
@@ -18,51 +19,51 @@ describe("the session lock", () => {
 
   it("refuses a second holder while the first holds it", async () => {
     const sessionId = randomUUID();
-    expect(await acquire(ctx.turns, sessionId)).toBeDefined();
-    const busy = await ctx.turns.begin(sessionId, randomUUID(), randomUUID());
+    expect(await acquire(ctx.locks, sessionId)).toBeDefined();
+    const busy = await ctx.locks.begin(sessionId, randomUUID(), randomUUID());
     expect(busy).toMatchObject({ kind: "busy" });
     // It says how long the holder keeps the lock at most, so the job is retried no sooner.
     expect(busy.kind === "busy" && busy.retryAfterMs).toBeGreaterThan(29_000);
   });
 
   it("does not block other sessions", async () => {
-    expect(await acquire(ctx.turns, randomUUID())).toBeDefined();
-    expect(await acquire(ctx.turns, randomUUID())).toBeDefined();
+    expect(await acquire(ctx.locks, randomUUID())).toBeDefined();
+    expect(await acquire(ctx.locks, randomUUID())).toBeDefined();
   });
 
   it("is released only by its owner", async () => {
     const sessionId = randomUUID();
-    const mine = (await acquire(ctx.turns, sessionId))!;
-    expect(await ctx.turns.releaseLock({ sessionId, token: mine.token + 41 })).toBe(false);
-    expect(await acquire(ctx.turns, sessionId)).toBeUndefined();
-    expect(await ctx.turns.releaseLock(mine)).toBe(true);
-    expect(await acquire(ctx.turns, sessionId)).toBeDefined();
+    const mine = (await acquire(ctx.locks, sessionId))!;
+    expect(await ctx.locks.releaseLock({ sessionId, token: mine.token + 41 })).toBe(false);
+    expect(await acquire(ctx.locks, sessionId)).toBeUndefined();
+    expect(await ctx.locks.releaseLock(mine)).toBe(true);
+    expect(await acquire(ctx.locks, sessionId)).toBeDefined();
   });
 
   it("is freed by its expiry, and the next holder gets a larger token", async () => {
     const sessionId = randomUUID();
-    const first = (await acquire(ctx.turns, sessionId, 50))!;
+    const first = (await acquire(ctx.locks, sessionId, 50))!;
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const second = (await acquire(ctx.turns, sessionId))!;
+    const second = (await acquire(ctx.locks, sessionId))!;
     expect(second.token).toBeGreaterThan(first.token);
     // The expired holder can neither release nor renew what is now someone else's.
-    expect(await ctx.turns.releaseLock(first)).toBe(false);
-    expect((await ctx.turns.heartbeat(first)).held).toBe(false);
+    expect(await ctx.locks.releaseLock(first)).toBe(false);
+    expect((await ctx.locks.heartbeat(first)).held).toBe(false);
     expect(await ctx.redis.get(ctx.keys.sessionLock(sessionId))).toBe(String(second.token));
   });
 
   it("is renewed by its owner's heartbeat, which also reads the stop flag", async () => {
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId, 1_000))!;
-    expect(await ctx.turns.heartbeat(lock, 30_000)).toEqual({ held: true, stopRequestedAt: undefined });
+    const lock = (await acquire(ctx.locks, sessionId, 1_000))!;
+    expect(await ctx.locks.heartbeat(lock, 30_000)).toEqual({ held: true, stopRequestedAt: undefined });
     expect(await ctx.redis.pttl(ctx.keys.sessionLock(sessionId))).toBeGreaterThan(1_000);
     await ctx.redis.set(ctx.keys.stop(sessionId), "1700000000123", "EX", 60);
-    expect(await ctx.turns.heartbeat(lock)).toEqual({ held: true, stopRequestedAt: 1_700_000_000_123 });
+    expect(await ctx.locks.heartbeat(lock)).toEqual({ held: true, stopRequestedAt: 1_700_000_000_123 });
   });
 
   it("lets exactly one of many racing consumers in", async () => {
     const sessionId = randomUUID();
-    const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.turns.begin(sessionId, randomUUID(), randomUUID())));
+    const attempts = await Promise.all(Array.from({ length: 20 }, () => ctx.locks.begin(sessionId, randomUUID(), randomUUID())));
     expect(attempts.filter((a) => a.kind === "started")).toHaveLength(1);
   });
 });
@@ -70,12 +71,12 @@ describe("the session lock", () => {
 describe("the fence", () => {
   it("lives as long as previous_response_id, its TTL renewed by each lock taken", async () => {
     const sessionId = randomUUID();
-    const first = (await acquire(ctx.turns, sessionId, 50))!;
+    const first = (await acquire(ctx.locks, sessionId, 50))!;
     const fence = `azuchi:ai-agent:session:{${sessionId}}:fence`;
     expect(await ctx.redis.ttl(fence)).toBeGreaterThan(1_728_000 - 5);
     await ctx.redis.expire(fence, 100);
-    await ctx.turns.releaseLock(first);
-    await acquire(ctx.turns, sessionId);
+    await ctx.locks.releaseLock(first);
+    await acquire(ctx.locks, sessionId);
     expect(await ctx.redis.ttl(fence)).toBeGreaterThan(1_728_000 - 5);
   });
 
@@ -83,13 +84,13 @@ describe("the fence", () => {
     const sessionId = randomUUID();
     const issued: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const lock = (await acquire(ctx.turns, sessionId))!;
+      const lock = (await acquire(ctx.locks, sessionId))!;
       issued.push(lock.token);
-      await ctx.turns.releaseLock(lock);
+      await ctx.locks.releaseLock(lock);
     }
     expect(issued[1]).toBe(issued[0]! + 1);
     await ctx.redis.del(ctx.keys.fence(sessionId));
-    const after = (await acquire(ctx.turns, sessionId))!;
+    const after = (await acquire(ctx.locks, sessionId))!;
     expect(after.token).toBeGreaterThan(Math.max(...issued));
     // A token a stale turn still holds can never be issued again, so its fenced write stays refused.
     expect(issued).not.toContain(after.token);
@@ -102,26 +103,26 @@ describe("beginning a turn", () => {
     const jobId = randomUUID();
     const sqsMessageId = randomUUID();
     await ctx.redis.set(ctx.keys.previousResponseId(sessionId), "resp_prev");
-    const first = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
+    const first = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
     expect(first).toMatchObject({ kind: "started", attempt: 1, previousResponseId: "resp_prev" });
-    if (first.kind === "started") await ctx.turns.releaseLock(first.lock);
+    if (first.kind === "started") await ctx.locks.releaseLock(first.lock);
     // A start that did not fail (lost its lock, ran out of time) is not an attempt used up.
-    const again = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
+    const again = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
     expect(again).toMatchObject({ kind: "started", attempt: 1 });
-    if (again.kind === "started") await ctx.turns.releaseLock(again.lock);
-    expect(await ctx.turns.countFailure(sessionId, jobId, sqsMessageId)).toBe(1);
-    expect(await ctx.turns.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
+    if (again.kind === "started") await ctx.locks.releaseLock(again.lock);
+    expect(await new JobAttempts(ctx.redis, ctx.keys).countFailure(sessionId, jobId, sqsMessageId)).toBe(1);
+    expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 
   it("does nothing for a job whose turn was already written", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
     const sqsMessageId = randomUUID();
-    const begun = await ctx.turns.begin(sessionId, jobId, sqsMessageId);
+    const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
     if (begun.kind !== "started") throw new Error("not started");
     await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
-    await ctx.turns.releaseLock(begun.lock);
-    expect(await ctx.turns.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
+    await ctx.locks.releaseLock(begun.lock);
+    expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
     expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import calculateSlot from "cluster-key-slot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConversationMemory } from "../../packages/agent/src/history.ts";
-import { TurnState } from "../../packages/agent/src/turn-state.ts";
+import { ConversationMemory } from "../../packages/agent/src/conversation-memory.ts";
+import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
 import { LockLostError } from "../../packages/agent/src/turn-errors.ts";
 import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
 import { createDocumentClient, createRedis, ensureRedisReady, MessagesRepository, redisKeys, type RedisClient } from "../../packages/core/src/index.ts";
@@ -74,16 +74,16 @@ describe("the whole turn on a three-master Redis Cluster", () => {
       await tab.close();
 
       // The promoted replica still fences: a turn whose lock expired cannot write over the next.
-      const turns = new TurnState(redis, keys);
+      const locks = new SessionLocks(redis, keys);
       const memory = new ConversationMemory(redis, keys, 50);
-      const stale = await turns.begin(sessionId, randomUUID(), randomUUID(), 200);
+      const stale = await locks.begin(sessionId, randomUUID(), randomUUID(), 200);
       if (stale.kind !== "started") throw new Error(`expected to start, got ${stale.kind}`);
       await expect.poll(() => redis.exists(keys.sessionLock(sessionId)), { timeout: 5_000 }).toBe(0);
-      const fresh = await turns.begin(sessionId, randomUUID(), randomUUID());
+      const fresh = await locks.begin(sessionId, randomUUID(), randomUUID());
       if (fresh.kind !== "started") throw new Error(`expected to start, got ${fresh.kind}`);
       expect(fresh.lock.token).toBeGreaterThan(stale.lock.token);
       await expect(memory.writeTurn(stale.lock, randomUUID(), [], null)).rejects.toBeInstanceOf(LockLostError);
-      expect(await turns.releaseLock(fresh.lock)).toBe(true);
+      expect(await locks.releaseLock(fresh.lock)).toBe(true);
     } finally {
       stack.model!.configure({ firstTokenMs: 20, tokenMs: 2 });
     }

@@ -10,6 +10,7 @@ import {
   MessagesRepository,
   Notifier,
   redisKeys,
+  type RedisKeys,
   Resource,
   SessionsRepository,
   createDocumentClient,
@@ -21,14 +22,14 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { RedisClient } from "@azuchi/core";
 import { ModelLimiter, modelLimitsFromEnvironment, type ModelLimits } from "./model-limiter.ts";
 import type OpenAI from "openai";
-import { ConversationMemory } from "./history.ts";
+import { ConversationMemory } from "./conversation-memory.ts";
 import { linkedTables } from "./linked-tables.ts";
 import { DEFAULT_OPENAI_MODEL } from "./model-defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
-import { LOCK_TTL_MS } from "./session-lock.ts";
+import { JobAttempts } from "./job-attempts.ts";
+import { LOCK_TTL_MS, SessionLocks } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
-import { TurnState } from "./turn-state.ts";
 
 /** The agent's configuration, with its defaults; read from the links and the environment. */
 export interface AgentSettings {
@@ -65,7 +66,10 @@ export interface AgentSettings {
 export interface AgentDeps {
   settings: AgentSettings;
   redis: RedisClient;
-  turns: TurnState;
+  /** azuchi's Redis keys: the consumer spends a given-up job's stop flag with them (core's clearStop). */
+  keys: RedisKeys;
+  locks: SessionLocks;
+  attempts: JobAttempts;
   memory: ConversationMemory;
   openai: OpenAI;
   tools: ToolRegistry;
@@ -139,7 +143,9 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
   return {
     settings,
     redis,
-    turns: new TurnState(redis, keys, settings.lockTtlMs),
+    keys,
+    locks: new SessionLocks(redis, keys, settings.lockTtlMs),
+    attempts: new JobAttempts(redis, keys),
     memory: new ConversationMemory(redis, keys, settings.historyLength),
     openai: createOpenAiClient(settings.openai),
     tools: new ToolRegistry(),

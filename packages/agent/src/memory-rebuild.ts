@@ -1,5 +1,5 @@
 import type { AgentJob, Message, MessagesRepository } from "@azuchi/core";
-import type { HistoryEntry } from "./history.ts";
+import type { HistoryEntry } from "./conversation-memory.ts";
 
 const PAGE = 200;
 /** Bound on the messages read back (plans, logs and notices sit between the exchanges). */

@@ -1,6 +1,6 @@
 import type OpenAI from "openai";
 import type { Response, ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem } from "openai/resources/responses/responses";
-import type { HistoryEntry } from "./history.ts";
+import type { HistoryEntry } from "./conversation-memory.ts";
 import { rejectsChainedResponse, toModelCallError } from "./model-errors.ts";
 import { estimateTokens, type ModelLimiter } from "./model-limiter.ts";
 import { readResponseStream } from "./model-stream.ts";

@@ -1,7 +1,6 @@
 import { stopAppliesTo } from "@azuchi/core";
-import type { SessionLock } from "./session-lock.ts";
+import type { SessionLock, SessionLocks } from "./session-lock.ts";
 import { LockLostError, TurnDeadlineError, TurnStoppedError, type TurnError } from "./turn-errors.ts";
-import type { TurnState } from "./turn-state.ts";
 
 export interface TurnGuardOptions {
   /** How often the lock is renewed and the stop flag read; a stop takes effect within this. */
@@ -20,7 +19,7 @@ export interface TurnGuardOptions {
  */
 export class TurnGuard {
   private readonly controller = new AbortController();
-  private readonly state: TurnState;
+  private readonly locks: SessionLocks;
   private readonly lock: SessionLock;
   private readonly intervalMs: number;
   private readonly lockTtlMs: number;
@@ -35,8 +34,8 @@ export class TurnGuard {
   abortedBy: TurnError | undefined;
   heartbeats = 0;
 
-  constructor(state: TurnState, lock: SessionLock, options: TurnGuardOptions) {
-    this.state = state;
+  constructor(locks: SessionLocks, lock: SessionLock, options: TurnGuardOptions) {
+    this.locks = locks;
     this.lock = lock;
     this.intervalMs = options.intervalMs ?? 500;
     this.lockTtlMs = options.lockTtlMs;
@@ -80,7 +79,7 @@ export class TurnGuard {
       });
       if (!this.running || this.abortedBy) return;
       try {
-        const beat = await this.state.heartbeat(this.lock, this.lockTtlMs);
+        const beat = await this.locks.heartbeat(this.lock, this.lockTtlMs);
         this.heartbeats++;
         if (!beat.held) return this.abort(new LockLostError(this.lock.sessionId, "heartbeat"));
         this.lastHeldAt = Date.now();

@@ -5,7 +5,7 @@ import type { ResponseFunctionToolCall } from "openai/resources/responses/respon
 import { TurnMessages } from "./agent-messages.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
-import type { HistoryEntry } from "./history.ts";
+import type { HistoryEntry } from "./conversation-memory.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
 import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
 import { runModel } from "./model-run.ts";
@@ -28,7 +28,7 @@ export interface TurnOptions {
   /** When the turn must be over (the Lambda's time, less a margin). */
   deadlineAt: number;
   logger: Logger;
-  /** The SQS message this delivery is: the job's attempts are counted per message (turn-state.ts). */
+  /** The SQS message this delivery is: the job's attempts are counted per message (job-attempts.ts). */
   sqsMessageId: string;
   /**
    * The job's last receive, kept for giving it up (consume-jobs.ts): only finish a reply an
@@ -46,15 +46,15 @@ export interface TurnOptions {
 export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptions): Promise<TurnOutcome> {
   const started = Date.now();
   await ensureRedisReady(deps.redis);
-  const begun = await deps.turns.begin(job.sessionId, job.jobId, options.sqsMessageId);
+  const begun = await deps.locks.begin(job.sessionId, job.jobId, options.sqsMessageId);
   if (begun.kind === "duplicate") return { status: "duplicate" };
   if (begun.kind === "busy") throw new SessionBusyError(job.sessionId, begun.retryAfterMs);
 
   const { lock, attempt } = begun;
   const { logger } = options;
-  const guard = new TurnGuard(deps.turns, lock, {
+  const guard = new TurnGuard(deps.locks, lock, {
     intervalMs: deps.settings.heartbeatMs,
-    lockTtlMs: deps.turns.lockTtlMs,
+    lockTtlMs: deps.locks.ttlMs,
     messageCreatedAt: job.createdAt,
     onError: (error) => logger.warn("lock heartbeat failed", { error: error as Error }),
   });
@@ -222,7 +222,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await guard.stop();
-    await deps.turns.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
+    await deps.locks.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
   }
 }
 

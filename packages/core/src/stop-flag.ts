@@ -15,6 +15,15 @@ import type { RedisKeys } from "./redis-keys.ts";
  */
 export const STOP_FLAG_SECONDS = 15 * 60;
 
+/**
+ * The flag in Lua, for the agent's scripts that read or spend it in the round trip they make
+ * anyway (a turn's start and heartbeat read it; the turn's memory write spends it): the same
+ * key (`RedisKeys.stop`) and meaning as the functions below.
+ */
+export const STOP_FLAG_LUA = `
+local function stop_requested_at(stop_key) return redis.call('GET', stop_key) end
+local function spend_stop(stop_key) redis.call('DEL', stop_key) end`;
+
 /** Raises the flag at `requestedAt`; a second press moves it later, which stops the same turn. */
 export async function requestStop(redis: RedisClient, keys: Pick<RedisKeys, "stop">, sessionId: string, requestedAt = Date.now()): Promise<void> {
   await redis.set(keys.stop(sessionId), String(requestedAt), "EX", STOP_FLAG_SECONDS);

@@ -1,5 +1,6 @@
 import { InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core/contracts";
 import { agentMessageId } from "@azuchi/core/ids";
+import { clearStop } from "@azuchi/core/redis";
 import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -118,7 +119,7 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   }
   // Counted in Redis when it can be, per SQS message, so a replay (a new message) starts afresh
   // whoever dead-lettered the job; without Redis the notice is per receive instead.
-  const counted = failure.kind === "retryable" ? await deps.turns.countFailure(job.sessionId, job.jobId, record.messageId).catch(() => undefined) : undefined;
+  const counted = failure.kind === "retryable" ? await deps.attempts.countFailure(job.sessionId, job.jobId, record.messageId).catch(() => undefined) : undefined;
   const attempt = counted ?? receives;
   // A failure after the reply was stored only lacks the memory write, which the next receive
   // does without the model: it is retried up to the last receive, and never told to the user.
@@ -148,7 +149,7 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   if (!told && !silent) logger.error("the user could not be told that the job was given up");
   await sendToDeadLetters(deps, record, failure.reason, attempt);
   // A stop meant for this job is spent. (Its attempts need no reset: a replay is a new message.)
-  await deps.turns.clearStop(job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error }));
+  await clearStop(deps.redis, deps.keys, job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error }));
 }
 
 /** Whether the job's reply is stored (a failure before the turn could tell, Redis down, say): then the user has an answer. */

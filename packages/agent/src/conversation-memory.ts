@@ -1,7 +1,8 @@
 import type { RedisClient } from "@azuchi/core";
 import type { RedisKeys } from "@azuchi/core";
 import * as z from "zod";
-import { defineScript } from "@azuchi/core";
+import { defineScript, STOP_FLAG_LUA } from "@azuchi/core";
+import { JOB_RECORD_LUA, JOB_RECORD_TTL_SECONDS } from "./job-record.ts";
 import type { SessionLock } from "./session-lock.ts";
 import { LockLostError } from "./turn-errors.ts";
 
@@ -13,8 +14,10 @@ export const PREVIOUS_RESPONSE_TTL_SECONDS = 1_728_000;
  * comes back.
  */
 export const MEMORY_TTL_SECONDS = PREVIOUS_RESPONSE_TTL_SECONDS;
-/** A completed job is remembered longer than SQS can hold and redeliver it (14 days). */
-export const JOB_RECORD_TTL_SECONDS = 15 * 24 * 3600;
+
+/** previous_response_id in Lua, for the turn's start (session-lock.ts), which reads it in its one round trip. */
+export const PREVIOUS_RESPONSE_LUA = `
+local function previous_response_id(key) return redis.call('GET', key) end`;
 
 export const HistoryEntry = z.object({
   messageId: z.string(),
@@ -25,10 +28,13 @@ export const HistoryEntry = z.object({
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 // Writes a turn only while its fencing token still holds the lock: a turn that lost the
-// lock cannot write even before it notices. LPUSH + LTRIM + SET in one round trip; the history
-// and the fence get their sliding TTL again, and a pending stop request is spent (the turn it
-// was meant for has ended; stop-flag.ts in core).
-const WRITE_TURN = `
+// lock cannot write even before it notices. The check is the lock's own (session-lock.ts:
+// the lock's value is the holder's token), written out here because session-lock.ts builds on
+// this file. LPUSH + LTRIM + SET in one round trip; the history and the fence get their sliding
+// TTL again, the job is marked completed (job-record.ts; here, so the memory and the mark are
+// written together or not at all), and a pending stop request is spent (the turn it was meant
+// for has ended; stop-flag.ts in core).
+const WRITE_TURN = `${JOB_RECORD_LUA}${STOP_FLAG_LUA}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local n = tonumber(ARGV[2])
 for i = 6, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
@@ -36,8 +42,8 @@ redis.call('LTRIM', KEYS[2], 0, n - 1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[5], ARGV[4])
 if ARGV[3] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
-redis.call('SET', KEYS[4], 'completed', 'EX', ARGV[5])
-redis.call('DEL', KEYS[6])
+mark_job_completed(KEYS[4], ARGV[5])
+spend_stop(KEYS[6])
 return 1`;
 
 /** The session's recent conversation (newest first in Redis) and its previous_response_id. */

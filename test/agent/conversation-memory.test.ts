@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConversationMemory, type HistoryEntry } from "../../packages/agent/src/history.ts";
+import { ConversationMemory, type HistoryEntry } from "../../packages/agent/src/conversation-memory.ts";
 import { LockLostError } from "../../packages/agent/src/turn-errors.ts";
 import { acquire, useTurnRedis } from "./support.ts";
 
@@ -14,7 +14,7 @@ describe("the conversation memory", () => {
   it("keeps only the newest N entries, newest first in Redis and oldest first when read", async () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 4);
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     const entries = Array.from({ length: 6 }, (_, i) => entry(i));
     await memory.writeTurn(lock, randomUUID(), entries.slice(0, 2), "resp_1");
     await memory.writeTurn(lock, randomUUID(), entries.slice(2, 4), "resp_2");
@@ -27,7 +27,7 @@ describe("the conversation memory", () => {
   it("stores previous_response_id with the seed's 20-day TTL", async () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_abc");
     expect(await memory.previousResponseId(sessionId)).toBe("resp_abc");
     const ttl = await ctx.redis.ttl(`azuchi:ai-agent:session:{${sessionId}}:previous_response_id`);
@@ -38,7 +38,7 @@ describe("the conversation memory", () => {
   it("gives the history a sliding TTL as long as previous_response_id's, renewed by every write", async () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     await memory.writeTurn(lock, randomUUID(), [entry(0), entry(1)], "resp_1");
     const history = ctx.keys.history(sessionId);
     expect(await ctx.redis.ttl(history)).toBeGreaterThan(1_728_000 - 5);
@@ -52,7 +52,7 @@ describe("the conversation memory", () => {
   it("spends a pending stop request when it writes the turn: the turn it was meant for has ended", async () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     await ctx.redis.set(ctx.keys.stop(sessionId), String(Date.now()), "EX", 60);
     await memory.writeTurn(lock, randomUUID(), [entry(0)], "resp_1");
     expect(await ctx.redis.exists(ctx.keys.stop(sessionId))).toBe(0);
@@ -62,7 +62,7 @@ describe("the conversation memory", () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const lock = (await acquire(ctx.turns, sessionId))!;
+    const lock = (await acquire(ctx.locks, sessionId))!;
     expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBeNull();
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
     expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBe("completed");
@@ -72,9 +72,9 @@ describe("the conversation memory", () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const stale = (await acquire(ctx.turns, sessionId, 30))!;
+    const stale = (await acquire(ctx.locks, sessionId, 30))!;
     await new Promise((resolve) => setTimeout(resolve, 60));
-    const current = (await acquire(ctx.turns, sessionId))!;
+    const current = (await acquire(ctx.locks, sessionId))!;
     await expect(memory.writeTurn(stale, jobId, [entry(0)], "resp_stale")).rejects.toBeInstanceOf(LockLostError);
     expect(await ctx.redis.exists(ctx.keys.history(sessionId), ctx.keys.previousResponseId(sessionId), ctx.keys.job(sessionId, jobId))).toBe(0);
     await memory.writeTurn(current, jobId, [entry(0)], "resp_current");

@@ -1,0 +1,35 @@
+import type { RedisClient, RedisKeys } from "@azuchi/core";
+
+/**
+ * A job's failed attempts (`RedisKeys.jobAttempts`), counted per SQS message: the same on every
+ * receive of it, new for a job replayed or redriven from the dead-letter queue (however it got
+ * there: given up by the agent, or moved by the redrive policy with its count unspent). The
+ * consumer counts a failure; a turn's start reads the count in its one round trip
+ * (session-lock.ts) and numbers its attempt after it.
+ */
+
+/** Attempt counters outlive any redelivery of their job (SQS keeps a message 14 days at most). */
+const ATTEMPTS_TTL_SECONDS = 15 * 24 * 3600;
+
+/** The count in Lua, for the turn's start: 0 before any failure. */
+export const JOB_ATTEMPTS_LUA = `
+local function failed_attempts(attempts_key) return tonumber(redis.call('GET', attempts_key) or '0') end`;
+
+export class JobAttempts {
+  private readonly redis: RedisClient;
+  private readonly keys: RedisKeys;
+
+  constructor(redis: RedisClient, keys: RedisKeys) {
+    this.redis = redis;
+    this.keys = keys;
+  }
+
+  /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
+  async countFailure(sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
+    const key = this.keys.jobAttempts(sessionId, jobId, sqsMessageId);
+    const [[error, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
+    // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
+    if (error) throw error;
+    return Number(count);
+  }
+}
