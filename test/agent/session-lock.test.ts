@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConversationMemory } from "../../packages/agent/src/history.ts";
-import { acquire, useTurnRedis } from "./support.ts";
+import { acquire, useTurnRedis } from "../support/turn-redis.ts";
 
 const ctx = useTurnRedis();
 

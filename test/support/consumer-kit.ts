@@ -9,7 +9,7 @@ import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, typ
 import { invokeLambda } from "../../packages/local/src/lambda.ts";
 import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
-import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, startTestStack, type TestStack } from "./stack.ts";
 
 /** A message write as DynamoDB receives it: the table and the item's messageId. */
 export interface MessageWrite {
