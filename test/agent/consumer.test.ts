@@ -7,7 +7,7 @@ import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("consumer-test");
 const { deps, job, enqueue, receiveBatch, consume, agentMessages, recordOf } = kit;

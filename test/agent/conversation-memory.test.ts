@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConversationMemory, type HistoryEntry } from "../../packages/agent/src/conversation-memory.ts";
 import { LockLostError } from "../../packages/agent/src/turn-errors.ts";
-import { acquire, useTurnRedis } from "./support.ts";
+import { acquire, useTurnRedis } from "../support/turn-redis.ts";
 
 const ctx = useTurnRedis();
 

@@ -1,8 +1,8 @@
-import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 
@@ -29,7 +29,7 @@ describe("when the model fails", () => {
       ]);
       expect(messagesIn(tab.frames).some((m) => m.messageType === "CONVERSATION" && m.role === "AGENT")).toBe(false);
 
-      const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+      const sqs = stackSqs(stack);
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.dlq, MessageAttributeNames: ["All"], WaitTimeSeconds: 2 }));
       expect(Messages).toHaveLength(1);
       const dead = JSON.parse(Messages[0]!.Body!) as AgentJob;

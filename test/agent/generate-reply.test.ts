@@ -1,8 +1,8 @@
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { messageFrame } from "../support/frames.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 
@@ -83,7 +83,7 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     const token = await stack.token("lena");
     const clientMessageId = crypto.randomUUID();
     const text = `A long question. ${"まだ続きます。".repeat(200)}`;
-    const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    const sqs = stackSqs(stack);
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["MaximumMessageSize"] }));
     // SQS refuses the job (a real refusal: InvalidParameterValue) after the message was stored.
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: "1024" } }));

@@ -6,7 +6,7 @@ import { sendBack } from "../../packages/ops/src/replay.ts";
 import { agentMessageId, type AgentJob, type Message } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 // The file's queue dead-letters a job after 3 receives, as the redrive policy does in AWS.
 const MAX_RECEIVES = 3;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { chatRedisKeys, RateLimiter, requestStop } from "../../packages/core/src/index.ts";
 import { crossSlot, recordKeySlots } from "../support/key-slots.ts";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("key-slots");
 

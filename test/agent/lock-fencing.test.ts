@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("lock-fencing");
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { rebuildHistory } from "../../packages/agent/src/memory-rebuild.ts";
 import type { Message } from "../../packages/core/src/index.ts";
 import { messageFrame, where } from "../support/frames.ts";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 /**
  * What the agent sends the model, seen on the wire: a pass-through in front of the offline

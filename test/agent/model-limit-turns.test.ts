@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { modelLimitKeys } from "../../packages/agent/src/model-limiter.ts";
-import { useConsumerKit } from "./consumer-kit.ts";
+import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("model-limit");
 

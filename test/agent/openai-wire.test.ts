@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
@@ -6,7 +6,7 @@ import { createDocumentClient, MessagesRepository, redisKeys, type Message } fro
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { parseTranscript } from "../fixtures/openai-responses/transcript.ts";
 import { startOpenAiReplay, type OpenAiReplay } from "../support/openai-replay.ts";
-import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 // Issue 10's table, row by row, through the whole stack: the real openai client (OPENAI_API_KEY
@@ -261,7 +261,7 @@ describe("what the user gets for each recorded stream", () => {
 
 describe("the give-up leaves the job in the dead-letter queue with its reason", () => {
   it("has every final failure above in the DLQ", async () => {
-    const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    const sqs = stackSqs(stack);
     const reasons: string[] = [];
     for (let i = 0; i < 3; i++) {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queues.dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }));

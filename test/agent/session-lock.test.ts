@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConversationMemory } from "../../packages/agent/src/conversation-memory.ts";
 import { JobAttempts } from "../../packages/agent/src/job-attempts.ts";
-import { acquire, useTurnRedis } from "./support.ts";
+import { acquire, useTurnRedis } from "../support/turn-redis.ts";
 
 const ctx = useTurnRedis();
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { agentMessageId, STOP_FLAG_SECONDS, type Message } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import type { TestClient } from "../support/ws-client.ts";
-import { messagesWithFault, useConsumerKit } from "./consumer-kit.ts";
+import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 
 // Retries wait 2 s, then 8 s: time enough to press Stop while a job waits; no retries inside the OpenAI client.
 const kit = useConsumerKit("stop", { stack: { environment: { AZUCHI_RETRY_BASE_SECONDS: "2", AZUCHI_OPENAI_MAX_RETRIES: "0" } } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agentMessageId, type Message, type ServerFrame } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
-import { messagesWithFault, useConsumerKit } from "./consumer-kit.ts";
+import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 
 // A message is stored before any frame shows it (docs/architecture.md §1): these tests would catch
 // an agent that posted first.

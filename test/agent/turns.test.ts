@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionsRepository, createDocumentClient, MessagesRepository, type AgentJob, type ServerFrame } from "../../packages/core/src/index.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
-import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 let redis: Redis;
@@ -13,7 +13,7 @@ let sqs: SQSClient;
 beforeAll(async () => {
   stack = await startTestStack();
   redis = stackRedis(stack);
-  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+  sqs = stackSqs(stack);
 });
 afterAll(async () => {
   redis?.disconnect();

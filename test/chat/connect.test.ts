@@ -3,16 +3,13 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectStatus, documentClient, signToken, tableName } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { connectStatus, signToken, startChatStack, tableName } from "../support/chat.ts";
+import type { TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 let doc: DynamoDBDocumentClient;
 
-beforeAll(async () => {
-  stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
-  doc = documentClient(stack);
-});
+beforeAll(async () => ({ stack, doc } = await startChatStack()));
 afterAll(() => stack?.stop());
 
 const withToken = (token: string, sessionId?: string) =>

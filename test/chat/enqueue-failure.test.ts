@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorFrame, Message, ServerFrame } from "../../packages/core/src/index.ts";
 import { exchange, isAgentReply } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 // Nothing lost: a USER message is stored, then queued, then acked. When queueing fails the
@@ -16,7 +16,7 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
-  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+  sqs = stackSqs(stack);
 });
 afterAll(async () => {
   sqs?.destroy();

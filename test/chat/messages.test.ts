@@ -2,17 +2,14 @@ import { randomUUID } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AckFrame, Message, ServerFrame } from "../../packages/core/src/index.ts";
-import { documentClient, exchange, isAgentReply, tableName } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { exchange, isAgentReply, startChatStack, tableName } from "../support/chat.ts";
+import type { TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 let stack: TestStack;
 let doc: DynamoDBDocumentClient;
 
-beforeAll(async () => {
-  stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
-  doc = documentClient(stack);
-});
+beforeAll(async () => ({ stack, doc } = await startChatStack()));
 afterAll(() => stack?.stop());
 
 const isAck = (f: ServerFrame): f is AckFrame => f.type === "ack";

@@ -3,8 +3,8 @@ import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../packages/core/src/index.ts";
-import { documentClient, isAgentReply, tableName } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { isAgentReply, startChatStack, tableName } from "../support/chat.ts";
+import type { TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 // A message is stored before any frame shows it (docs/architecture.md §1): a reload never lacks what
@@ -13,10 +13,7 @@ import type { TestClient } from "../support/ws-client.ts";
 let stack: TestStack;
 let doc: DynamoDBDocumentClient;
 
-beforeAll(async () => {
-  stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 } });
-  doc = documentClient(stack);
-});
+beforeAll(async () => ({ stack, doc } = await startChatStack()));
 afterAll(() => stack?.stop());
 
 /** For every `message` frame a tab gets, a consistent read of that message, started the moment the frame arrives. */

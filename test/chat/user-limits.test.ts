@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { documentClient, stillUsable, tableName } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { startChatStack, stillUsable, tableName } from "../support/chat.ts";
+import type { TestStack } from "../support/stack.ts";
 import { ConnectionRefusedError, type TestClient } from "../support/ws-client.ts";
 
 // A user's open connections and the sessions they may create per hour are capped at $connect
@@ -11,13 +11,7 @@ import { ConnectionRefusedError, type TestClient } from "../support/ws-client.ts
 let stack: TestStack;
 let doc: DynamoDBDocumentClient;
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    model: { firstTokenMs: 0, tokenMs: 0 },
-    environment: { AZUCHI_MAX_CONNECTIONS_PER_USER: "3", AZUCHI_MAX_NEW_SESSIONS_PER_HOUR: "2" },
-  });
-  doc = documentClient(stack);
-});
+beforeAll(async () => ({ stack, doc } = await startChatStack({ environment: { AZUCHI_MAX_CONNECTIONS_PER_USER: "3", AZUCHI_MAX_NEW_SESSIONS_PER_HOUR: "2" } })));
 afterAll(() => stack?.stop());
 
 async function refusal(open: Promise<TestClient>): Promise<number> {

@@ -2,14 +2,14 @@
  * The metrics ops see, on the local stack: the handlers' EMF lines, captured off stdout and
  * aggregated at GET /dev/metrics (the contract `azuchi-ops status` reads).
  */
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { MetricSeries, MetricsSnapshot } from "../../packages/core/src/metrics-snapshot.ts";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE } from "../../packages/agent/src/run-metrics.ts";
 import { CHAT_METRICS, CHAT_METRICS_SERVICE } from "../../packages/chat/src/message-metrics.ts";
 import { isAgentReply } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 /** GET /dev/metrics, exactly as documented (strict: no field more or less). */
 // The contract azuchi-ops status reads, with nothing beside it.
@@ -141,7 +141,7 @@ describe("GET /dev/metrics", () => {
 
   it("counts a message stored but not queued as an enqueue failure, not as accepted", async () => {
     const before = await snapshot();
-    const sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    const sqs = stackSqs(stack);
     // A real SQS refusal: a job over the queue's maximum size.
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["MaximumMessageSize"] }));
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, Attributes: { MaximumMessageSize: "1024" } }));

@@ -1,16 +1,16 @@
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "../../stacks/job-timing.ts";
 import { consumerMaxConcurrency, highThroughputFifo } from "../../stacks/scaling.ts";
 import { CONSUMER_MAX_CONCURRENCY } from "../../packages/local/src/stack.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
 let sqs: SQSClient;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  sqs = new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  sqs = stackSqs(stack);
 });
 afterAll(async () => {
   sqs?.destroy();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
 import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
 import { regionOfQueueUrl, resolveTarget } from "../../packages/ops/src/target.ts";
-import { emulatorEnv, spawnOps, startEmulatorAndClient, testJob as job, type OpsRun } from "./support.ts";
+import { emulatorEnv, spawnOps, startEmulatorAndClient, stopEmulatorAndClient, testJob as job, type OpsRun } from "../support/ops-cli.ts";
 
 // The edges of reading a FIFO dead-letter queue: letters SQS holds back behind their session's
 // first ones (a dry run, a --job, a show), a batch of only kept letters after a failed send, short
@@ -26,8 +26,7 @@ let n = 0;
 
 beforeAll(async () => ({ emulator, sqs } = await startEmulatorAndClient()));
 afterAll(async () => {
-  sqs?.destroy();
-  await emulator?.close();
+  await stopEmulatorAndClient(emulator, sqs);
   rmSync(dir, { recursive: true, force: true });
 });
 

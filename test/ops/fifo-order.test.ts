@@ -4,7 +4,7 @@ import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, Re
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../packages/core/src/index.ts";
 import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
-import { emulatorEnv, spawnOps, startEmulatorAndClient, testJob as job, type OpsRun } from "./support.ts";
+import { emulatorEnv, spawnOps, startEmulatorAndClient, stopEmulatorAndClient, testJob as job, type OpsRun } from "../support/ops-cli.ts";
 
 // A session with more dead letters than one receive hands out (10): SQS FIFO shows nothing more of
 // a group while some of it is held, so a read-only list says what it could not see, and a replay,
@@ -19,10 +19,7 @@ beforeAll(async () => {
   ({ QueueUrl: dlqUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-dlq.fifo", Attributes: { FifoQueue: "true" } })));
   ({ QueueUrl: jobsUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "order-jobs.fifo", Attributes: { FifoQueue: "true" } })));
 });
-afterAll(async () => {
-  sqs?.destroy();
-  await emulator?.close();
-});
+afterAll(() => stopEmulatorAndClient(emulator, sqs));
 
 /** The CLI against explicit queue URLs, the SDK pointed at the emulator as on AWS it would be at SQS. */
 function ops(args: string[]): Promise<OpsRun> {

@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
-import { startEmulatorAndClient } from "./support.ts";
+import { startEmulatorAndClient, stopEmulatorAndClient } from "../support/ops-cli.ts";
 
 // StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask as SQS does them for FIFO
 // (what `azuchi-ops dlq redrive` drives): a rate-limited task runs, can be cancelled, is alone on
@@ -15,10 +15,7 @@ let sqs: SQSClient;
 let n = 0;
 
 beforeAll(async () => ({ emulator, sqs } = await startEmulatorAndClient()));
-afterAll(async () => {
-  sqs?.destroy();
-  await emulator?.close();
-});
+afterAll(() => stopEmulatorAndClient(emulator, sqs));
 
 async function fifoPair() {
   const id = ++n;

@@ -9,7 +9,7 @@ import { freePort } from "../../packages/local/src/net.ts";
 import { explainSqsError } from "../../packages/ops/src/errors.ts";
 import { messagesIn } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
-import { spawnOps, unlinkedEnv, type OpsRun } from "./support.ts";
+import { spawnOps, unlinkedEnv, type OpsRun } from "../support/ops-cli.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 // An outage rehearsed through azuchi-ops, as an operator would run it: the model fails, the jobs

@@ -3,7 +3,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Redis } from "ioredis";
 import { SignJWT, type JWTPayload } from "jose";
 import type { ErrorFrame, ServerFrame } from "../../packages/core/src/frames.ts";
-import type { LocalStack } from "../../packages/local/src/stack.ts";
+import type { LocalStack, LocalStackOptions } from "../../packages/local/src/stack.ts";
+import { startTestStack, type TestStack } from "./stack.ts";
 import { ConnectionRefusedError, openClient, type TestClient } from "./ws-client.ts";
 
 /** Helpers for tests that talk to azuchi-chat through the local stack. */
@@ -23,6 +24,22 @@ export function documentClient(stack: LocalStack): DynamoDBDocumentClient {
     new DynamoDBClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_DYNAMODB, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
+}
+
+/** The local stack a chat test file talks to, and a document client on its DynamoDB. */
+export interface ChatStack {
+  stack: TestStack;
+  doc: DynamoDBDocumentClient;
+}
+
+/**
+ * The local stack for a chat test file, its offline model answering at once (these files wait on
+ * what chat does, not on tokens) unless `options` say otherwise, and a document client on its
+ * DynamoDB to look at what the handlers stored; stop the stack in afterAll.
+ */
+export async function startChatStack(options: LocalStackOptions = {}): Promise<ChatStack> {
+  const stack = await startTestStack({ model: { firstTokenMs: 0, tokenMs: 0 }, ...options });
+  return { stack, doc: documentClient(stack) };
 }
 
 /** A client on the stack's Redis (AgentMemory). */

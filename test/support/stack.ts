@@ -1,3 +1,4 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { openClient, type TestClient } from "./ws-client.ts";
@@ -6,6 +7,11 @@ import { openClient, type TestClient } from "./ws-client.ts";
 export function stackRedis(stack: LocalStack): Redis {
   const memory = JSON.parse(stack.environment.SST_RESOURCE_AgentMemory!) as { host: string; port: number };
   return new Redis({ host: memory.host, port: memory.port });
+}
+
+/** A client on the stack's SQS emulator, to read or change its queues. */
+export function stackSqs(stack: LocalStack): SQSClient {
+  return new SQSClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
 }
 
 export interface TestStack extends LocalStack {

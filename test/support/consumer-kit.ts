@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
@@ -9,7 +9,7 @@ import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, typ
 import { invokeLambda } from "../../packages/local/src/lambda.ts";
 import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
 import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
-import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
+import { stackRedis, stackSqs, startTestStack, type TestStack } from "./stack.ts";
 
 /** A message write as DynamoDB receives it: the table and the item's messageId. */
 export interface MessageWrite {
@@ -111,7 +111,7 @@ export function useConsumerKit(name: string, options: ConsumerKitOptions = {}) {
     kit.stack = await startTestStack(options.stack);
     kit.redis = stackRedis(kit.stack);
     kit.locks = new SessionLocks(kit.redis, kit.keys);
-    kit.sqs = new SQSClient({ endpoint: kit.stack.environment.AWS_ENDPOINT_URL_SQS, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    kit.sqs = stackSqs(kit.stack);
     const dlq = (await kit.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: "true" } }))).QueueUrl!;
     const dlqArn = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
     const attributes: Record<string, string> = { FifoQueue: "true", VisibilityTimeout: "60" };

@@ -51,6 +51,12 @@ export async function startEmulatorAndClient(): Promise<{ emulator: SqsEmulator;
   return { emulator, sqs: new SQSClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }) };
 }
 
+/** Stops what startEmulatorAndClient started; either may be missing when the start failed. */
+export async function stopEmulatorAndClient(emulator: SqsEmulator | undefined, sqs: SQSClient | undefined): Promise<void> {
+  sqs?.destroy();
+  await emulator?.close();
+}
+
 /** A valid queue job of a session, with fresh ids. */
 export function testJob(sessionId: string, message: string): AgentJob {
   return { v: 1, jobId: randomUUID(), sessionId, userId: "ops-test", messageId: randomUUID(), message, createdAt: Date.now(), source: "websocket" };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from "vitest";
 import { SessionLocks, type SessionLock } from "../../packages/agent/src/session-lock.ts";
 import { redisKeys } from "../../packages/core/src/redis-keys.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
-import { startTestRedis } from "../support/redis.ts";
+import { startTestRedis } from "./redis.ts";
 
 /** Takes a session's lock the way a turn does, for a fresh job; undefined when it is held. */
 export async function acquire(locks: SessionLocks, sessionId: string, ttlMs?: number): Promise<SessionLock | undefined> {
