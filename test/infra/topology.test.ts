@@ -54,15 +54,20 @@ describe.each([
     infra = await loadInfrastructure(scenario);
   });
 
-  it("ChatSocket: its routes and their handlers, the $connect authorizer", () => {
-    const routes = callsOf(infra, "ChatSocket", "route");
-    expect(Object.fromEntries(routes.map((call) => [call.args[0], (call.args[1] as FunctionRecord).handler]))).toEqual(deployedWebSocketRoutes);
-    expect(routes).toHaveLength(Object.keys(deployedWebSocketRoutes).length);
+  /** An API's `route` calls, which must be exactly `expected` (route key → handler path), and its one authorizer. */
+  function deployedApi(api: "ChatSocket" | "AgentApi", expected: Record<string, string>, authorizerArgsAt: number) {
+    const routes = callsOf(infra, api, "route");
+    expect(Object.fromEntries(routes.map((call) => [call.args[0], (call.args[1] as FunctionRecord).handler]))).toEqual(expected);
+    expect(routes).toHaveLength(Object.keys(expected).length);
+    const [addAuthorizer] = callsOf(infra, api, "addAuthorizer");
+    const { lambda } = addAuthorizer!.args[authorizerArgsAt] as { lambda: { function: FunctionRecord; identitySources: string[] } };
+    return { routes, authorizer: { id: `${addAuthorizer!.result}.id`, handler: lambda.function.handler, identitySources: lambda.identitySources } };
+  }
 
-    const [addAuthorizer] = callsOf(infra, "ChatSocket", "addAuthorizer");
-    const lambda = (addAuthorizer!.args[1] as { lambda: { function: FunctionRecord; identitySources: string[] } }).lambda;
-    expect(lambda.function.handler).toBe(deployedHandler("chat", chatTopology.connectAuthorizer));
-    expect(lambda.identitySources).toEqual([chatTopology.connectAuthorizer.identitySource]);
+  it("ChatSocket: its routes and their handlers, the $connect authorizer", () => {
+    const { authorizer } = deployedApi("ChatSocket", deployedWebSocketRoutes, 1);
+    expect(authorizer.handler).toBe(deployedHandler("chat", chatTopology.connectAuthorizer));
+    expect(authorizer.identitySources).toEqual([chatTopology.connectAuthorizer.identitySource]);
   });
 
   it("Events: chat's one subscription, its handler and pattern", () => {
@@ -73,15 +78,10 @@ describe.each([
   });
 
   it("AgentApi: its routes and their handlers, behind the bearer-token authorizer", () => {
-    const routes = callsOf(infra, "AgentApi", "route");
-    expect(Object.fromEntries(routes.map((call) => [call.args[0], (call.args[1] as FunctionRecord).handler]))).toEqual(deployedHttpRoutes);
-    expect(routes).toHaveLength(Object.keys(deployedHttpRoutes).length);
-
-    const [addAuthorizer] = callsOf(infra, "AgentApi", "addAuthorizer");
-    const lambda = (addAuthorizer!.args[0] as { lambda: { function: FunctionRecord; identitySources: string[] } }).lambda;
-    expect(lambda.function.handler).toBe(deployedHandler("agent", agentTopology.httpAuthorizer));
-    expect(lambda.identitySources).toEqual([agentTopology.httpAuthorizer.identitySource]);
-    for (const route of routes) expect(pathOf((route.args[2] as { auth: { lambda: unknown } }).auth.lambda)).toBe(`${addAuthorizer!.result}.id`);
+    const { routes, authorizer } = deployedApi("AgentApi", deployedHttpRoutes, 0);
+    expect(authorizer.handler).toBe(deployedHandler("agent", agentTopology.httpAuthorizer));
+    expect(authorizer.identitySources).toEqual([agentTopology.httpAuthorizer.identitySource]);
+    for (const route of routes) expect(pathOf((route.args[2] as { auth: { lambda: unknown } }).auth.lambda)).toBe(authorizer.id);
   });
 
   it("AgentJobs: the topology's consumer, when deployed (sst dev polls on your machine instead)", () => {
