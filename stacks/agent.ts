@@ -1,3 +1,4 @@
+import { agentTopology, deployedHandler, routesOf } from "../packages/core/src/topology.ts";
 import { authEnvironment, functionArgs, isProductionStage, logRetention, redisEnvironment } from "./defaults.ts";
 import { consumerMaxConcurrency } from "./scaling.ts";
 import { jobTiming } from "./job-timing.ts";
@@ -8,15 +9,9 @@ import type { Storage } from "./storage.ts";
 /**
  * azuchi-ai-agent: the AgentJobs consumer (in the VPC, for Redis; through NAT to OpenAI), the
  * AgentApi HTTP API with its Lambda authorizer (docs/architecture.md §6), and the consumer's alarms.
+ * Its handlers and routes are agentTopology's (packages/core/src/topology.ts), which the local
+ * stack serves too.
  */
-
-const handlers = "packages/agent/src/handlers";
-
-export const CONSUMER_HANDLER = `${handlers}/consume-jobs.handler`;
-export const GENERATE_REPLY_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate";
-export const GENERATE_REPLY_HANDLER = `${handlers}/generate-reply.handler`;
-export const HTTP_AUTHORIZER_HANDLER = `${handlers}/http-authorizer.handler`;
-export const HTTP_IDENTITY_SOURCE = "$request.header.Authorization";
 
 /**
  * Under `sst dev`, this command consumes AgentJobs on your machine instead of a Lambda
@@ -77,7 +72,7 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
   } else {
     const subscriber = queue.subscribe(
       agent({
-        handler: CONSUMER_HANDLER,
+        handler: deployedHandler("agent", agentTopology.jobsConsumer),
         link: agentDepsLinks,
         ...redis,
         environment: consumerEnvironment,
@@ -107,26 +102,30 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
     cors: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type"], allowMethods: ["POST"] },
     accessLog: { retention: logRetention($app.stage) },
   });
+  const { httpAuthorizer } = agentTopology;
   const authorizer = api.addAuthorizer({
     name: "BearerToken",
     lambda: {
-      function: agent({ handler: HTTP_AUTHORIZER_HANDLER, link: [authSecret], environment: authEnvironment() }),
+      function: agent({ handler: deployedHandler("agent", httpAuthorizer), link: [authSecret], environment: authEnvironment() }),
       // API Gateway's JWT authorizer cannot check HS256 (docs/architecture.md §7).
       response: "simple",
-      identitySources: [HTTP_IDENTITY_SOURCE],
+      identitySources: [httpAuthorizer.identitySource],
     },
   });
-  api.route(
-    GENERATE_REPLY_ROUTE,
-    agent({
-      handler: GENERATE_REPLY_HANDLER,
-      // The same use case as putMessage (submitUserMessage), including showing the message to
-      // every tab and the user's message rate, kept in Redis: so it runs in the VPC. No OpenAI.
-      link: [sessions, connections, messages, messageIds, queue, events, chat.socket, storage.memory],
-      ...redis,
-    }),
-    { auth: { lambda: authorizer.id } },
-  );
+  for (const [key, route] of routesOf(agentTopology.httpRoutes)) {
+    api.route(
+      key,
+      agent({
+        handler: deployedHandler("agent", route),
+        // generateReply is the same use case as putMessage (submitUserMessage), including
+        // showing the message to every tab and the user's message rate, kept in Redis: so it
+        // runs in the VPC. No OpenAI.
+        link: [sessions, connections, messages, messageIds, queue, events, chat.socket, storage.memory],
+        ...(route.redis && redis),
+      }),
+      { auth: { lambda: authorizer.id } },
+    );
+  }
 
   if (consumer) createConsumerAlarms(consumer, alarms.arn);
 

@@ -67,7 +67,7 @@ function budget(handler: string): number {
 let bundles: Map<string, HandlerBundle>;
 beforeAll(async () => {
   bundles = new Map();
-  for (const handler of declaredHandlers()) bundles.set(handler, await bundleHandler(handler));
+  for (const handler of await declaredHandlers()) bundles.set(handler, await bundleHandler(handler));
 }, 120_000);
 
 describe("handler bundles", () => {

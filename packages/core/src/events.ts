@@ -1,8 +1,7 @@
 import * as z from "zod";
 import { MessageRole, MessageType } from "./message.ts";
 
-export const AGENT_EVENT_SOURCE = "azuchi.ai-agent";
-export const CHAT_EVENT_SOURCE = "azuchi.chat";
+export { AGENT_EVENT_SOURCE, CHAT_EVENT_SOURCE } from "./event-sources.ts";
 
 /** Events carry ids and short fields, never whole long texts (PutEvents caps entries at 256 KB). */
 export const MessagePostedDetail = z.object({

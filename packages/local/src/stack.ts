@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
 import type * as chatModule from "@azuchi/chat";
+import type { AgentHandlerName, ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
 import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
@@ -24,6 +25,7 @@ import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModel
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
 import { inProcessTransport, startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
+import { gatewayRoutes, httpApiRoutes, sessionTitlesRule, type TopologyHandlers } from "./topology.ts";
 import { startTtlSweeper } from "./ttl-sweeper.ts";
 
 export interface LocalStackOptions {
@@ -172,7 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const recent: EventBridgeEvent<string, unknown>[] = [];
     // The bus starts before the handlers (their environment names it); its rule finds them here.
-    const subscribers: { sessionTitles?: ChatModule["sessionTitles"] } = {};
+    const started: { handlers?: TopologyHandlers } = {};
     let managementCalls = 0;
     const bus = await startEventBridge({
       onRequest: (req) => calls.countAwsRequest("eventbridge", req),
@@ -187,15 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             if (recent.length > RECENT_EVENTS) recent.shift();
           },
         },
-        {
-          name: "chat-session-titles",
-          eventBusName: BUS_NAME,
-          pattern: { source: ["azuchi.ai-agent"], "detail-type": ["AgentRunCompleted"] },
-          target: async (event) => {
-            if (!subscribers.sessionTitles) throw new Error("the stack is starting: no session-titles handler yet");
-            await invokeLambda(subscribers.sessionTitles, event, { functionName: "azuchi-chat-session-titles" });
-          },
-        },
+        sessionTitlesRule(BUS_NAME, () => started.handlers),
       ],
     });
     const closeBus = () => bus.close();
@@ -259,26 +253,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handlers = await routeHandlers(options.handlerRuntime ?? "worker");
     // Stopped after the bus, whose deliveries (session titles) it runs, and before the servers behind it.
     if (handlers.close) stops.splice(stops.indexOf(closeBus), 0, handlers.close);
-    const chat = handlers.chat;
     const gateway = createWebSocketGateway({
       domainName: `${host}:${port}`,
-      authorizer: chat("authorizer"),
-      routes: {
-        $connect: chat("connect"),
-        $disconnect: chat("disconnect"),
-        $default: chat("defaultRoute"),
-        putMessage: chat("putMessage"),
-        getSession: chat("getSession"),
-        listSessions: chat("listSessions"),
-        stopGeneration: chat("stopGeneration"),
-        retryMessage: chat("retryMessage"),
-        renameSession: chat("renameSession"),
-        deleteSession: chat("deleteSession"),
-        regenerateReply: chat("regenerateReply"),
-      },
+      // The WebSocket routes and $connect authorizer of @azuchi/core/topology, as deployed.
+      ...gatewayRoutes(handlers),
       onError: (error) => log(`[gateway] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
-    subscribers.sessionTitles = chat("sessionTitles");
+    started.handlers = handlers;
     const closeGateway = () => gateway.close();
     stops.push(closeGateway);
     if (gateway.managementPath !== gatewayPath) throw new Error(`gateway management path is ${gateway.managementPath}`);
@@ -304,8 +285,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
     const httpApi = createHttpApi({
-      authorizer: handlers.agent("httpAuthorizer"),
-      routes: [{ routeKey: "POST /api/v1/chat/sessions/{sessionId}/reply/generate", handler: handlers.agent("generateReply"), functionName: "azuchi-ai-agent-generate-reply" }],
+      ...httpApiRoutes(handlers),
       onError: (error) => log(`[http api] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
 
@@ -362,12 +342,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 type ChatModule = typeof chatModule;
 type AgentModule = typeof agentModule;
-type ChatHandlerName = "authorizer" | "connect" | "disconnect" | "defaultRoute" | "putMessage" | "getSession" | "listSessions" | "stopGeneration" | "retryMessage" | "renameSession" | "deleteSession" | "regenerateReply" | "sessionTitles";
-type AgentHandlerName = "httpAuthorizer" | "generateReply";
 
-interface Handlers {
-  chat<K extends ChatHandlerName>(name: K): ChatModule[K];
-  agent<K extends AgentHandlerName>(name: K): AgentModule[K];
+interface Handlers extends TopologyHandlers {
   close?: () => Promise<void>;
 }
 

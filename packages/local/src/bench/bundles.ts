@@ -9,10 +9,11 @@
  * AWS SDK is bundled, not taken from the runtime. Its banner gives ESM a `require`.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type * as topologyModule from "@azuchi/core/topology";
 import { build, type Metafile } from "esbuild";
 
 export const repositoryRoot = resolve(fileURLToPath(new URL("../../../..", import.meta.url)));
@@ -48,10 +49,19 @@ const SST_BANNER = [
 ].join("\n");
 
 /**
- * Every `<dir>/<file>.handler` the stacks declare, read from stacks/*.ts (`const handlers =
- * "packages/…/handlers"` and `${handlers}/<file>.handler`), in the order written there.
+ * Every `<dir>/<file>.handler` the stacks deploy: the handlers the root checkout's
+ * packages/core/src/topology.ts names (its own, so a before/after comparison bundles each
+ * side's). A checkout from before the topology declared them in stacks/*.ts, read there.
  */
-export function declaredHandlers(root = repositoryRoot): string[] {
+export async function declaredHandlers(root = repositoryRoot): Promise<string[]> {
+  const topologyFile = join(root, "packages/core/src/topology.ts");
+  if (!existsSync(topologyFile)) return handlersWrittenInStacks(root);
+  const topology = (await import(pathToFileURL(topologyFile).href)) as typeof topologyModule;
+  return topology.topologyHandlers().map(({ service, handler }) => topology.deployedHandler(service, handler));
+}
+
+/** `const handlers = "packages/…/handlers"` and `${handlers}/<file>.handler` in stacks/*.ts, in the order written there. */
+function handlersWrittenInStacks(root: string): string[] {
   const stacksDir = join(root, "stacks");
   const found: string[] = [];
   for (const file of readdirSync(stacksDir).filter((name) => name.endsWith(".ts")).sort()) {
@@ -165,7 +175,7 @@ export async function compareBundles(roots: string[], options: Omit<MeasureOptio
   try {
     const built: { root: number; handler: string; file: string; bytes: number; times: number[]; cpuTimes: number[] }[] = [];
     for (const [index, root] of roots.entries()) {
-      for (const handler of options.handlers ?? declaredHandlers(root)) {
+      for (const handler of options.handlers ?? (await declaredHandlers(root))) {
         const bundle = await bundleHandler(handler, root);
         const file = join(dir, `${index}-${handler.replaceAll("/", "_")}.mjs`);
         writeFileSync(file, bundle.code);
