@@ -18,11 +18,10 @@ import { startEventBridge, type EventBridgeEvent } from "./eventbridge/index.ts"
 import { createWebSocketGateway } from "./gateway/index.ts";
 import { sendJson } from "./http-body.ts";
 import { createHttpApi } from "./http-api/http-api.ts";
-import { invokeLambda } from "./lambda.ts";
-import { startLambdaHost, startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
 import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
-import { inProcessTransport, startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
+import { invokeLambda, startLambdaHost, startLambdaWorker, startSqsPoller, type LambdaWorker } from "./runtime/index.ts";
+import { inProcessTransport, startSqsEmulator } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
 import { startTtlSweeper } from "./ttl-sweeper.ts";
 
