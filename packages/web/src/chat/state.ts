@@ -5,8 +5,7 @@
  * randomness come in with the events — so it is tested without a browser or a socket;
  * `ChatConnection` (connection.ts) is the one place that performs the commands.
  */
-import { jobQuestion } from "../../../core/src/job.ts";
-import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
+import { characterCount, jobQuestion, MAX_MESSAGE_CHARS } from "@azuchi/core/contracts";
 import { reconnectDelay } from "./backoff.ts";
 import { describeError, SESSION_UNREACHABLE, SIGN_IN_EXPIRED, tooLongText, type HumanError } from "./errors.ts";
 import { frameBytes, MAX_CLIENT_FRAME_BYTES, parseFrame, type ChatMessage, type ErrorFrameLike, type IncomingFrame, type OutgoingFrame, type SessionInfo, type SessionListItem } from "./protocol.ts";
