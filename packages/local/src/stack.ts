@@ -51,9 +51,11 @@ export interface LocalStackOptions {
   turnTimeoutMs?: number;
   /**
    * Where the AgentJobs consumer runs: in this process (the default), or in a worker thread
-   * that crashConsumer() can kill mid-turn, as a Lambda instance can die (the fault drills).
+   * that crashConsumer() can kill mid-turn, as a Lambda instance can die (the fault drills);
+   * or nowhere in the stack: jobs wait on the queue for a consumer of its own, as under `sst
+   * dev` (stacks/dev/consume-agent-jobs.ts, run against the stack in its test).
    */
-  consumerRuntime?: "in-process" | "worker";
+  consumerRuntime?: "in-process" | "worker" | "none";
   /**
    * Where azuchi-chat's handlers (routes, authorizer, session titles) and the HTTP API's run:
    * on this thread, or on a thread of their own, off the gateway's and the emulators' loop, as
@@ -288,7 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const worker = startLambdaWorker({ module: "@azuchi/agent", exportName: "consumeJobs", functionName: consumerName, timeoutMs: consumerTimeoutMs });
       consumerWorker = worker;
     }
-    const poller = startSqsPoller({
+    const poller = options.consumerRuntime === "none" ? undefined : startSqsPoller({
       // Lambda's own receives and deletes: in this process, off the HTTP path (the handlers'
       // SQS calls still go through the SDK and the emulator's endpoint).
       client: inProcessTransport(sqs),
@@ -311,7 +313,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Stopped in reverse: first the gateway (no new messages, sockets closed, their $disconnect
     // still reaching DynamoDB), then the poller finishes the turns in flight, then the servers
     // behind them.
-    stops.splice(stops.indexOf(closeGateway), 0, async () => consumerWorker?.close(), () => poller.stop());
+    stops.splice(stops.indexOf(closeGateway), 0, async () => consumerWorker?.close(), async () => poller?.stop());
 
     server.on("upgrade", (req, socket, head) => {
       if (!stopping && new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);
