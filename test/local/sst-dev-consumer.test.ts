@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import { isAgentReply, sendMessage } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
@@ -74,15 +75,6 @@ async function jobsOnQueue(): Promise<number> {
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible) + Number(Attributes.ApproximateNumberOfMessagesDelayed);
 }
 
-/** Sends a USER message and returns its messageId (= its jobId) once acknowledged. */
-async function sendMessage(tab: TestClient, text: string): Promise<string> {
-  const clientMessageId = crypto.randomUUID();
-  tab.send({ action: "putMessage", message: text, clientMessageId });
-  const ack = await tab.waitFor((f) => f.type === "ack" && f.clientMessageId === clientMessageId);
-  if (ack.type !== "ack") throw new Error("unreachable");
-  return ack.messageId;
-}
-
 async function sessionMessages(tab: TestClient): Promise<Message[]> {
   const start = tab.frames.length;
   tab.send({ action: "getSession", limit: 100 });
@@ -91,8 +83,7 @@ async function sessionMessages(tab: TestClient): Promise<Message[]> {
   return frame.messages;
 }
 
-const isReply = (frame: ServerFrame) => frame.type === "message" && frame.message.role === "AGENT" && frame.message.messageType === "CONVERSATION";
-const isReplyTo = (jobId: string) => (frame: ServerFrame) => isReply(frame) && frame.type === "message" && frame.message.jobId === jobId;
+const isReplyTo = (jobId: string) => (frame: ServerFrame) => isAgentReply(frame) && frame.type === "message" && frame.message.jobId === jobId;
 
 describe("the `sst dev` consumer against the local stack's queue", () => {
   it("answers a job end to end; stopped, leaves the jobs sent meanwhile on the queue; started again, answers each once, in order", { timeout: 120_000 }, async () => {
@@ -121,7 +112,7 @@ describe("the `sst dev` consumer against the local stack's queue", () => {
     const replies = (await sessionMessages(tab)).filter((m) => m.role === "AGENT" && m.messageType === "CONVERSATION");
     expect(replies.map((m) => m.jobId)).toEqual([hello, ...waiting]);
     replies.slice(1).forEach((m, index) => expect(m.message).toContain(texts[index]));
-    expect(tab.frames.filter(isReply).map((f) => (f.type === "message" ? f.message.jobId : ""))).toEqual([hello, ...waiting]);
+    expect(tab.frames.filter(isAgentReply).map((f) => (f.type === "message" ? f.message.jobId : ""))).toEqual([hello, ...waiting]);
     await tab.close();
   });
 });
