@@ -5,30 +5,33 @@
  * It lives and dies with `sst dev`: when sst dev is stopped nothing receives the jobs, so they
  * wait in the queue instead of being "answered" by a stub and deleted.
  */
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { handler } from "@azuchi/agent/handlers/consume-jobs";
+import { invokeLambda, startSqsPoller } from "@azuchi/local/runtime";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { Resource } from "sst";
-import { handler } from "../../packages/agent/src/handlers/consume-jobs.ts";
-import { invokeLambda } from "../../packages/local/src/lambda.ts";
-import { startSqsPoller } from "../../packages/local/src/sqs/index.ts";
 import { jobTiming } from "../job-timing.ts";
 
-/** https://sqs.<region>.amazonaws.com/<account>/<name> → arn:aws:sqs:<region>:<account>:<name> */
-export function queueArnFromUrl(url: string): string {
-  const { hostname, pathname } = new URL(url);
-  const region = hostname.split(".")[1];
-  const [account, name] = pathname.split("/").filter(Boolean);
-  if (!region || !account || !name) throw new Error(`not an SQS queue URL: ${url}`);
-  return `arn:aws:sqs:${region}:${account}:${name}`;
-}
-
+const client = new SQSClient({});
 const queueUrl = Resource.AgentJobs.url;
 const functionName = "AgentJobsConsumer (sst dev)";
 
+/**
+ * The queue's ARN as the queue itself gives it (each record's eventSourceARN, its region the
+ * record's awsRegion), rather than parsed out of the URL: a URL's form depends on the endpoint
+ * (sqs.<region>.amazonaws.com, the legacy <region>.queue.amazonaws.com, a VPC endpoint, the
+ * local stack's emulator), the ARN's does not.
+ */
+async function queueArnOf(url: string): Promise<string> {
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+  if (!Attributes?.QueueArn) throw new Error(`${url} did not give its QueueArn`);
+  return Attributes.QueueArn;
+}
+
 const poller = startSqsPoller({
-  client: new SQSClient({}),
+  client,
   queueUrl,
-  queueArn: queueArnFromUrl(queueUrl),
+  queueArn: await queueArnOf(queueUrl),
   batchSize: jobTiming.batchSize,
   // Lambda runs up to one invocation per message group; ten sessions at once is plenty on a laptop.
   maxConcurrency: 10,

@@ -6,7 +6,7 @@ import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "../../packages/core/src/index.ts";
 import { freePort } from "../../packages/local/src/net.ts";
-import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
+import { toSqsRecord } from "../../packages/local/src/runtime/index.ts";
 import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("consumer-test");

@@ -3,8 +3,10 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { inProcessTransport, InvalidBatchItemFailureError, startSqsEmulator, startSqsPoller } from "../../packages/local/src/sqs/index.ts";
-import type { SqsEmulator, SqsPoller, SqsPollerOptions } from "../../packages/local/src/sqs/index.ts";
+import { InvalidBatchItemFailureError, startSqsPoller } from "../../packages/local/src/runtime/index.ts";
+import type { SqsPoller, SqsPollerOptions } from "../../packages/local/src/runtime/index.ts";
+import { inProcessTransport, startSqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
 
 let emulator: SqsEmulator;
 let client: SQSClient;

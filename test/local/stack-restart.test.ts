@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import { sendMessage } from "../support/chat.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";
 import { openClient, type TestClient } from "../support/ws-client.ts";
@@ -112,15 +113,6 @@ async function sessionOf(tab: TestClient): Promise<{ sessionId: string; messages
   const frame = await tab.waitFor((f) => f.type === "session" && tab.frames.indexOf(f) >= start);
   if (frame.type !== "session") throw new Error("unreachable");
   return { sessionId: frame.session.sessionId, messages: frame.messages };
-}
-
-/** Sends a USER message and returns its messageId (= its jobId) once acknowledged. */
-async function sendMessage(tab: TestClient, text: string): Promise<string> {
-  const clientMessageId = crypto.randomUUID();
-  tab.send({ action: "putMessage", message: text, clientMessageId });
-  const ack = await tab.waitFor((f) => f.type === "ack" && f.clientMessageId === clientMessageId);
-  if (ack.type !== "ack") throw new Error("unreachable");
-  return ack.messageId;
 }
 
 const isReplyTo = (jobId: string) => (frame: ServerFrame) =>

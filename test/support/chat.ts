@@ -98,5 +98,14 @@ export async function stillUsable(client: TestClient): Promise<boolean> {
   return frame.type === "session";
 }
 
+/** Sends a USER message and returns its messageId (= its jobId) once acknowledged. */
+export async function sendMessage(tab: TestClient, text: string): Promise<string> {
+  const clientMessageId = crypto.randomUUID();
+  tab.send({ action: "putMessage", message: text, clientMessageId });
+  const ack = await tab.waitFor((f) => f.type === "ack" && f.clientMessageId === clientMessageId);
+  if (ack.type !== "ack") throw new Error("unreachable");
+  return ack.messageId;
+}
+
 export const isAgentReply = (frame: ServerFrame): boolean =>
   frame.type === "message" && frame.message.role === "AGENT" && frame.message.messageType === "CONVERSATION";

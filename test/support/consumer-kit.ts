@@ -6,9 +6,8 @@ import { afterAll, beforeAll } from "vitest";
 import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
 import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
 import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
-import { invokeLambda } from "../../packages/local/src/lambda.ts";
+import { invokeLambda, toSqsRecord } from "../../packages/local/src/runtime/index.ts";
 import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
-import { toSqsRecord } from "../../packages/local/src/sqs/index.ts";
 import { stackRedis, stackSqs, startTestStack, type TestStack } from "./stack.ts";
 
 /** A message write as DynamoDB receives it: the table and the item's messageId. */

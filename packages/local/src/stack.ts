@@ -9,7 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
 import type * as chatModule from "@azuchi/chat";
-import type { AgentHandlerName, ChatHandlerName } from "@azuchi/core/topology";
+import { agentTopology, type AgentHandlerName, type ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
 import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
@@ -19,11 +19,10 @@ import { startEventBridge, type EventBridgeEvent } from "./eventbridge/index.ts"
 import { createWebSocketGateway } from "./gateway/index.ts";
 import { sendJson } from "./http-body.ts";
 import { createHttpApi } from "./http-api/http-api.ts";
-import { invokeLambda } from "./lambda.ts";
-import { startLambdaHost, startLambdaWorker, type LambdaWorker } from "./lambda-worker.ts";
 import { acceptingModel, startOfflineModel, type OfflineModel, type OfflineModelSettings } from "./offline-model/index.ts";
 import { startRedisServer, type RedisServer } from "./redis-server.ts";
-import { inProcessTransport, startSqsEmulator, startSqsPoller } from "./sqs/index.ts";
+import { invokeLambda, startLambdaHost, startLambdaWorker, startSqsPoller, type LambdaWorker } from "./runtime/index.ts";
+import { inProcessTransport, startSqsEmulator } from "./sqs/index.ts";
 import { serveStatic } from "./static-files.ts";
 import { gatewayRoutes, httpApiRoutes, sessionTitlesRule, type TopologyHandlers } from "./topology.ts";
 import { startTtlSweeper } from "./ttl-sweeper.ts";
@@ -53,10 +52,13 @@ export interface LocalStackOptions {
   /** The longest one turn may run. */
   turnTimeoutMs?: number;
   /**
-   * Where the AgentJobs consumer runs: in this process (the default), or in a worker thread
-   * that crashConsumer() can kill mid-turn, as a Lambda instance can die (the fault drills).
+   * Where the AgentJobs consumer runs: in a worker thread that crashConsumer() can kill
+   * mid-turn, as a Lambda instance can die (the default; the fault drills rely on it), or in
+   * this process;
+   * or nowhere in the stack: jobs wait on the queue for a consumer of its own, as under `sst
+   * dev` (stacks/dev/consume-agent-jobs.ts, run against the stack in its test).
    */
-  consumerRuntime?: "in-process" | "worker";
+  consumerRuntime?: "in-process" | "worker" | "none";
   /**
    * Where azuchi-chat's handlers (routes, authorizer, session titles) and the HTTP API's run:
    * on this thread, or on a thread of their own, off the gateway's and the emulators' loop, as
@@ -267,10 +269,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const consumerName = "azuchi-ai-agent-consumer";
     let consumerWorker: LambdaWorker | undefined;
     if ((options.consumerRuntime ?? "worker") === "worker") {
-      const worker = startLambdaWorker({ module: "@azuchi/agent", exportName: "consumeJobs", functionName: consumerName, timeoutMs: consumerTimeoutMs });
+      const worker = startLambdaWorker({ module: "@azuchi/agent", exportName: agentTopology.jobsConsumer.export, functionName: consumerName, timeoutMs: consumerTimeoutMs });
       consumerWorker = worker;
     }
-    const poller = startSqsPoller({
+    const poller = options.consumerRuntime === "none" ? undefined : startSqsPoller({
       // Lambda's own receives and deletes: in this process, off the HTTP path (the handlers'
       // SQS calls still go through the SDK and the emulator's endpoint).
       client: inProcessTransport(sqs),
@@ -281,7 +283,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       invoke: (event) =>
         consumerWorker
           ? consumerWorker.invoke(event)
-          : import("@azuchi/agent").then((agent) => invokeLambda(agent.consumeJobs, event, { functionName: consumerName, timeoutMs: consumerTimeoutMs })),
+          : import("@azuchi/agent").then((agent) => invokeLambda(agent[agentTopology.jobsConsumer.export], event, { functionName: consumerName, timeoutMs: consumerTimeoutMs })),
       onError: (error) => log(`[agent consumer] ${error instanceof Error ? error.message : String(error)}`),
     });
     const httpApi = createHttpApi({
@@ -292,7 +294,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Stopped in reverse: first the gateway (no new messages, sockets closed, their $disconnect
     // still reaching DynamoDB), then the poller finishes the turns in flight, then the servers
     // behind them.
-    stops.splice(stops.indexOf(closeGateway), 0, async () => consumerWorker?.close(), () => poller.stop());
+    stops.splice(stops.indexOf(closeGateway), 0, async () => consumerWorker?.close(), async () => poller?.stop());
 
     server.on("upgrade", (req, socket, head) => {
       if (!stopping && new URL(req.url ?? "/", url).pathname === "/ws") gateway.handleUpgrade(req, socket, head);

@@ -9,7 +9,7 @@ import { agentTopology, chatTopology, eventBridgePattern, routesOf, type AgentHa
 import type { EventBridgeRule } from "./eventbridge/index.ts";
 import type { WebSocketRoutes } from "./gateway/routes.ts";
 import type { HttpApiOptions } from "./http-api/http-api.ts";
-import { invokeLambda } from "./lambda.ts";
+import { invokeLambda } from "./runtime/index.ts";
 
 type ChatModule = typeof chatModule;
 type AgentModule = typeof agentModule;

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Statement } from "aws-lambda";
-import { invokeLambda, type LambdaHandler } from "../lambda.ts";
+import { invokeLambda, type LambdaHandler } from "../runtime/invoke.ts";
 import type { WebSocketAuthorizerContext } from "./websocket-events.ts";
 
 export type RequestAuthorizer = LambdaHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>;

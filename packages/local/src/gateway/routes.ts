@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
-import type { LambdaHandler } from "../lambda.ts";
+import type { LambdaHandler } from "../runtime/invoke.ts";
 import type { RequestAuthorizer } from "./authorizer.ts";
 import type { WebSocketEvent } from "./websocket-events.ts";
 

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { invokeLambda } from "../lambda.ts";
+import { invokeLambda } from "../runtime/invoke.ts";
 import { runAuthorizer } from "./authorizer.ts";
 import { Connection, type CloseCause } from "./connection.ts";
 import { createManagementHandler } from "./management-api.ts";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import { BodyTooLargeError, readBody, sendJson } from "../http-body.ts";
-import { invokeLambda, type LambdaHandler } from "../lambda.ts";
+import { invokeLambda, type LambdaHandler } from "../runtime/invoke.ts";
 
 export type HttpAuthorizer = LambdaHandler<APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult<Record<string, unknown>>>;
 export type HttpRouteHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;

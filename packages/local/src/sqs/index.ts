@@ -1,4 +1,3 @@
 export { startSqsEmulator } from "./server.ts";
 export type { SqsEmulator, SqsEmulatorOptions } from "./server.ts";
-export { inProcessTransport, InvalidBatchItemFailureError, MessageDeleteError, startSqsPoller, toSqsRecord } from "./poller.ts";
-export type { PollerTransport, SqsPoller, SqsPollerOptions } from "./poller.ts";
+export { inProcessTransport } from "./in-process-transport.ts";

@@ -2,11 +2,10 @@
  * The WebSocket protocol as the browser reads it (docs/architecture.md §5). Types come from the
  * shared contracts in packages/core, and incoming frames are checked with its zod schemas.
  */
-import type { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
+// The contracts subpath (zod only), not the package's index: that also exports server code.
+import { AckFrame, DeltaFrame, ErrorFrame, Message, PartFrame, SessionDeletedFrame, SessionsFrame, SessionSummary, SessionUpdatedFrame } from "@azuchi/core/contracts";
+import type { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core/contracts";
 import * as z from "zod";
-// Relative imports of the two contract modules (zod only), not the package: its index also exports server code.
-import { AckFrame, DeltaFrame, ErrorFrame, PartFrame, SessionDeletedFrame, SessionsFrame, SessionSummary, SessionUpdatedFrame } from "../../../core/src/frames.ts";
-import { Message } from "../../../core/src/message.ts";
 
 /**
  * The shared schemas, loosened only where the contract is open: a message's type and role

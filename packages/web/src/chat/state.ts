@@ -10,8 +10,7 @@
  * notices, retries); what stays here is what several share: the messages and their merge, the
  * frames in, and the order in which an error is matched to the request it is about.
  */
-import { jobQuestion } from "../../../core/src/job.ts";
-import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
+import { characterCount, jobQuestion, MAX_MESSAGE_CHARS } from "@azuchi/core/contracts";
 import { describeError, tooLongText } from "./errors.ts";
 import { frameBytes, MAX_CLIENT_FRAME_BYTES, parseFrame, type ChatMessage, type ErrorFrameLike, type IncomingFrame } from "./protocol.ts";
 import { catchUpRefused, closed, connect, loadOlder, opened, sessionReceived, signInRequired, suspend } from "./state/catch-up.ts";

@@ -4,7 +4,7 @@
  * (AGENT_LOG), the latest plan (PLAN), notices (SYSTEM_LOG), the reply, and the stream of a
  * reply still being written. Pure: derived from the state and the time.
  */
-import { jobQuestion } from "../../../core/src/job.ts";
+import { jobQuestion } from "@azuchi/core/contracts";
 import type { ChatMessage } from "./protocol.ts";
 import type { ChatState, OutgoingMessage, PendingRetry } from "./state.ts";
 import type { ReplyStream } from "./streams.ts";

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
-import { characterCount, MAX_MESSAGE_CHARS } from "../../../core/src/message.ts";
+import { characterCount, MAX_MESSAGE_CHARS } from "@azuchi/core/contracts";
 
 interface ComposerProps {
   /** Queues the text; false when it was refused (the notice says why) and the text stays. */

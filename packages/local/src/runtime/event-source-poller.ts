@@ -9,8 +9,6 @@ import type {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from "aws-lambda";
-import { SqsError } from "./errors.ts";
-import type { SqsEmulator } from "./server.ts";
 
 /** The three calls the poller makes, as the SDK's client answers them. */
 export interface PollerTransport {
@@ -22,8 +20,8 @@ export interface PollerTransport {
 export interface SqsPollerOptions {
   /**
    * A client pointed at the emulator (or at SQS, for `sst dev`), or the emulator's own
-   * in-process calls (inProcessTransport): the poller stands for Lambda's machinery, whose
-   * receives and deletes are not the handlers' calls and need not cross HTTP locally.
+   * in-process calls (sqs/in-process-transport.ts): the poller stands for Lambda's machinery,
+   * whose receives and deletes are not the handlers' calls and need not cross HTTP locally.
    */
   client: SQSClient | PollerTransport;
   queueUrl: string;
@@ -179,32 +177,6 @@ function sdkTransport(client: SQSClient): PollerTransport {
     receiveMessage: (input) => client.send(new ReceiveMessageCommand(input)),
     deleteMessageBatch: (input) => client.send(new DeleteMessageBatchCommand(input)),
     changeMessageVisibilityBatch: (input) => client.send(new ChangeMessageVisibilityBatchCommand(input)),
-  };
-}
-
-/**
- * The emulator's operations called in this process (SqsEmulator.call): the same queue
- * semantics as over HTTP, the answer in the shape the SDK would have deserialized it to
- * (binary attribute values as bytes), without a request and its SDK work per receive and delete.
- */
-export function inProcessTransport(emulator: Pick<SqsEmulator, "call">): PollerTransport {
-  // Errors as the SDK names them (QueueDoesNotExist, …), not as the emulator's own class.
-  const call = (operation: string, input: object) =>
-    emulator.call(operation, { ...input }).catch((error: unknown) => {
-      throw error instanceof SqsError ? Object.assign(new Error(error.message), { name: error.code }) : error;
-    });
-  return {
-    async receiveMessage(input) {
-      const output = (await call("ReceiveMessage", input)) as { Messages?: Message[] };
-      for (const message of output.Messages ?? []) {
-        for (const value of Object.values(message.MessageAttributes ?? {})) {
-          if (typeof value.BinaryValue === "string") value.BinaryValue = Buffer.from(value.BinaryValue, "base64");
-        }
-      }
-      return output;
-    },
-    deleteMessageBatch: async (input) => (await call("DeleteMessageBatch", input)) as { Failed?: BatchResultErrorEntry[] },
-    changeMessageVisibilityBatch: (input) => call("ChangeMessageVisibilityBatch", input),
   };
 }
 

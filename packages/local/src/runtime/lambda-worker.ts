@@ -8,7 +8,7 @@
  */
 import { SHARE_ENV, Worker } from "node:worker_threads";
 import { definedScripts } from "@azuchi/core/redis";
-import { LambdaCrashedError, type LambdaHandler } from "./lambda.ts";
+import { LambdaCrashedError, type LambdaHandler } from "./invoke.ts";
 
 export interface LambdaWorkerOptions {
   /** A module URL and the export that is the handler, e.g. @azuchi/agent's consumeJobs. */
@@ -38,7 +38,7 @@ export interface LambdaHost {
   close(): Promise<void>;
 }
 
-/** One invocation as the thread runs it (lambda-worker-runtime.ts). */
+/** One invocation as the thread runs it (lambda-worker-thread.ts). */
 export interface Invocation {
   module: string;
   exportName: string;
@@ -58,7 +58,7 @@ interface Pending {
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; stack?: string };
 type ScriptNames = { scripts: [sha: string, name: string][] };
 
-const runtime = new URL("./lambda-worker-runtime.ts", import.meta.url);
+const runtime = new URL("./lambda-worker-thread.ts", import.meta.url);
 
 /** A thread that runs invocations, started again after it dies. */
 function instanceThread(start: WorkerStart, name: string, shareEnv: boolean) {

@@ -1,7 +1,7 @@
 /** Inside a LambdaWorker's or LambdaHost's thread: loads each module once, runs each invocation as Lambda would. */
 import { parentPort, workerData } from "node:worker_threads";
 import { definedScripts } from "@azuchi/core/redis";
-import { invokeLambda, type LambdaHandler } from "./lambda.ts";
+import { invokeLambda, type LambdaHandler } from "./invoke.ts";
 import type { Invocation, WorkerStart } from "./lambda-worker.ts";
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
