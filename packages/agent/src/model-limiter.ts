@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { defineScript, ensureRedisReady, type RedisClient } from "@azuchi/core";
+import { defineScript, ensureRedisReady, positiveIntFromEnv, type Env, type RedisClient } from "@azuchi/core";
 import { ModelCallError } from "./turn-errors.ts";
 
 /**
@@ -166,18 +166,11 @@ export function estimateTokens(input: unknown, maxOutputTokens: number): number 
   return Math.ceil(JSON.stringify(input).length / 4) + maxOutputTokens;
 }
 
-export function modelLimitsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ModelLimits {
-  const read = (name: string, fallback: number) => {
-    const text = env[name];
-    if (text === undefined || text === "") return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(text)}`);
-    return value;
-  };
+export function modelLimitsFromEnvironment(env: Env = process.env): ModelLimits {
   return {
-    maxCalls: read("AZUCHI_MODEL_MAX_CALLS", DEFAULT_MODEL_LIMITS.maxCalls),
-    tokensPerMinute: read("AZUCHI_MODEL_TOKENS_PER_MINUTE", DEFAULT_MODEL_LIMITS.tokensPerMinute),
-    maxWaitMs: read("AZUCHI_MODEL_MAX_WAIT_MS", DEFAULT_MODEL_LIMITS.maxWaitMs),
+    maxCalls: positiveIntFromEnv("AZUCHI_MODEL_MAX_CALLS", DEFAULT_MODEL_LIMITS.maxCalls, env),
+    tokensPerMinute: positiveIntFromEnv("AZUCHI_MODEL_TOKENS_PER_MINUTE", DEFAULT_MODEL_LIMITS.tokensPerMinute, env),
+    maxWaitMs: positiveIntFromEnv("AZUCHI_MODEL_MAX_WAIT_MS", DEFAULT_MODEL_LIMITS.maxWaitMs, env),
   };
 }
 
