@@ -29,8 +29,8 @@ export const HTTP_IDENTITY_SOURCE = "$request.header.Authorization";
 export const DEV_CONSUMER_COMMAND = "npm exec --offline -- node stacks/dev/consume-agent-jobs.ts";
 
 // The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it), written once.
-export { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/model-defaults.ts";
-import { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/model-defaults.ts";
+export { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/defaults.ts";
+import { DEFAULT_OPENAI_MODEL } from "../packages/agent/src/defaults.ts";
 
 interface AgentInput {
   storage: Storage;
