@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { defineScript, ensureRedisReady, positiveIntFromEnv, type Env, type RedisClient } from "@azuchi/core";
+import { defineScript, ensureRedisReady, positiveIntFromEnv, redisPrefixFromEnv, type Env, type RedisClient } from "@azuchi/core";
 import { ModelCallError } from "./turn-errors.ts";
 
 /**
@@ -94,7 +94,7 @@ export interface ModelLimitKeys {
 }
 
 /** The model's own hash tag: both keys of a script share one slot on Redis Cluster. */
-export function modelLimitKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): ModelLimitKeys {
+export function modelLimitKeys(appPrefix = redisPrefixFromEnv()): ModelLimitKeys {
   const base = `${appPrefix}:ai-agent:model`;
   return { calls: (model) => `${base}:{${model}}:calls`, tokens: (model) => `${base}:{${model}}:tokens` };
 }
