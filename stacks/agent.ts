@@ -24,8 +24,8 @@ import type { Storage } from "./storage.ts";
 export const DEV_CONSUMER_COMMAND = "npm exec --offline -- node stacks/dev/consume-agent-jobs.ts";
 
 // The model the agent asks (AZUCHI_OPENAI_MODEL when deploying overrides it), written once.
-export { DEFAULT_OPENAI_MODEL } from "@azuchi/agent/model-defaults";
-import { DEFAULT_OPENAI_MODEL } from "@azuchi/agent/model-defaults";
+export { DEFAULT_OPENAI_MODEL } from "@azuchi/agent/defaults";
+import { DEFAULT_OPENAI_MODEL } from "@azuchi/agent/defaults";
 
 interface AgentInput {
   storage: Storage;

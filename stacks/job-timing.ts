@@ -2,7 +2,9 @@
  * How long an agent turn may take, how long SQS hides a job that is being answered, and how
  * many times a job is tried: one decision, used by the queue (pipeline.ts), the consumer
  * (agent.ts) and the `sst dev` consumer (dev/consume-agent-jobs.ts). Plain data, no SST globals.
+ * The turn timeout, attempts and receives are the agent's defaults (packages/agent/src/defaults.ts).
  */
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "../packages/agent/src/defaults.ts";
 
 export const jobTiming = {
   /**
@@ -10,7 +12,7 @@ export const jobTiming = {
    * model steps and a streamed reply of up to 4,000 output tokens: about a minute and a half
    * on a slow model day.
    */
-  turnTimeoutSeconds: 120,
+  turnTimeoutSeconds: DEFAULT_TURN_TIMEOUT_MS / 1000,
   /** The consumer starts a turn only with this much time to spare for reporting (consume-jobs.ts DEADLINE_MARGIN_MS). */
   reportMarginSeconds: 10,
   /** A cold start: the bundle loads, Redis connects (TLS), the first job is parsed. */
@@ -32,14 +34,14 @@ export const jobTiming = {
    * AZUCHI_MAX_ATTEMPTS: failed turns of a job before the agent gives it up to AgentJobsDlq
    * itself, with the reason, and tells the user (the agent's default).
    */
-  maxAttempts: 3,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
   /**
    * The redrive policy's maxReceiveCount, above maxAttempts: receives the agent cannot count
    * (Redis down, a crash, a turn aborted for time) still use it up. The agent knows it
    * (AZUCHI_MAX_RECEIVES) and keeps the last receive for giving the job up with the user told
    * and the reason recorded, so no job reaches the DLQ through the redrive policy unannounced.
    */
-  maxReceiveCount: 5,
+  maxReceiveCount: DEFAULT_MAX_RECEIVES,
 } as const;
 
 /**

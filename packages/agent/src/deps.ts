@@ -1,5 +1,4 @@
 import {
-  redisEndpoint,
   AGENT_EVENT_SOURCE,
   ConnectionsRepository,
   createEventBridgeClient,
@@ -14,6 +13,16 @@ import {
   Resource,
   SessionsRepository,
   createDocumentClient,
+  linkedBusName,
+  linkedJobsQueueUrl,
+  linkedRedis,
+  linkedSocketEndpoint,
+  linkedTables,
+  nonNegativeIntFromEnv,
+  optionalStringFromEnv,
+  positiveIntFromEnv,
+  stringFromEnv,
+  type Env,
   type RedisEndpoint,
   type SQSClient,
   type Tables,
@@ -23,8 +32,7 @@ import type { RedisClient } from "@azuchi/core";
 import { ModelLimiter, modelLimitsFromEnvironment, type ModelLimits } from "./model-limiter.ts";
 import type OpenAI from "openai";
 import { ConversationMemory } from "./conversation-memory.ts";
-import { linkedTables } from "./linked-tables.ts";
-import { DEFAULT_OPENAI_MODEL } from "./model-defaults.ts";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_OPENAI_MODEL, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
 import { JobAttempts } from "./job-attempts.ts";
@@ -90,48 +98,40 @@ export const DEFAULT_INSTRUCTIONS = [
   "Use get_current_time whenever the answer depends on the current date or time.",
 ].join(" ");
 
-function intFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-function nonNegativeIntFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? Number.NaN);
-  return Number.isInteger(value) && value >= 0 ? value : fallback;
-}
-
-export function settingsFromEnvironment(): AgentSettings {
+/** Every setting's default is the one written at its reader's call (core env.ts: a bad value throws). */
+export function settingsFromEnvironment(env: Env = process.env): AgentSettings {
   return {
-    redis: redisEndpoint(Resource.AgentMemory),
+    redis: linkedRedis(env),
     // OPENAI_BASE_URL, when set, points the client at another server: an OpenAI-compatible
     // endpoint, or the local offline model.
     openai: {
       apiKey: Resource.OpenAiApiKey.value,
-      baseURL: process.env.OPENAI_BASE_URL || undefined,
-      timeoutMs: intFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000),
-      maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2),
+      baseURL: optionalStringFromEnv("OPENAI_BASE_URL", env),
+      timeoutMs: positiveIntFromEnv("AZUCHI_OPENAI_TIMEOUT_MS", 60_000, env),
+      maxRetries: nonNegativeIntFromEnv("AZUCHI_OPENAI_MAX_RETRIES", 2, env),
     },
     model: {
-      model: process.env.AZUCHI_OPENAI_MODEL || DEFAULT_OPENAI_MODEL,
-      instructions: process.env.AZUCHI_AGENT_INSTRUCTIONS || DEFAULT_INSTRUCTIONS,
-      maxOutputTokens: intFromEnv("AZUCHI_MAX_OUTPUT_TOKENS", 4_000),
-      maxSteps: intFromEnv("AZUCHI_MAX_MODEL_STEPS", 8),
-      historyChars: intFromEnv("AZUCHI_HISTORY_CHARS", 100_000),
+      model: stringFromEnv("AZUCHI_OPENAI_MODEL", DEFAULT_OPENAI_MODEL, env),
+      instructions: stringFromEnv("AZUCHI_AGENT_INSTRUCTIONS", DEFAULT_INSTRUCTIONS, env),
+      maxOutputTokens: positiveIntFromEnv("AZUCHI_MAX_OUTPUT_TOKENS", 4_000, env),
+      maxSteps: positiveIntFromEnv("AZUCHI_MAX_MODEL_STEPS", 8, env),
+      historyChars: positiveIntFromEnv("AZUCHI_HISTORY_CHARS", 100_000, env),
     },
-    historyLength: intFromEnv("AZUCHI_HISTORY_LENGTH", 50),
-    modelLimits: modelLimitsFromEnvironment(),
+    historyLength: positiveIntFromEnv("AZUCHI_HISTORY_LENGTH", 50, env),
+    modelLimits: modelLimitsFromEnvironment(env),
     tables: linkedTables(),
-    managementEndpoint: Resource.ChatSocket.managementEndpoint,
-    busName: Resource.Events.name,
-    jobsQueueUrl: Resource.AgentJobs.url,
+    managementEndpoint: linkedSocketEndpoint(),
+    busName: linkedBusName(),
+    jobsQueueUrl: linkedJobsQueueUrl(),
+    // The agent's alone (no other function links it), so read here rather than through core's links.ts.
     deadLetterQueueUrl: Resource.AgentJobsDlq.url,
-    maxAttempts: intFromEnv("AZUCHI_MAX_ATTEMPTS", 3),
+    maxAttempts: positiveIntFromEnv("AZUCHI_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, env),
     // Deployed: stacks/job-timing.ts maxReceiveCount, passed by stacks/agent.ts.
-    maxReceives: intFromEnv("AZUCHI_MAX_RECEIVES", 5),
-    lockTtlMs: intFromEnv("AZUCHI_LOCK_TTL_MS", LOCK_TTL_MS),
-    turnTimeoutMs: intFromEnv("AZUCHI_TURN_TIMEOUT_MS", 120_000),
-    heartbeatMs: intFromEnv("AZUCHI_HEARTBEAT_MS", 500),
-    retryBaseSeconds: intFromEnv("AZUCHI_RETRY_BASE_SECONDS", 2),
+    maxReceives: positiveIntFromEnv("AZUCHI_MAX_RECEIVES", DEFAULT_MAX_RECEIVES, env),
+    lockTtlMs: positiveIntFromEnv("AZUCHI_LOCK_TTL_MS", LOCK_TTL_MS, env),
+    turnTimeoutMs: positiveIntFromEnv("AZUCHI_TURN_TIMEOUT_MS", DEFAULT_TURN_TIMEOUT_MS, env),
+    heartbeatMs: positiveIntFromEnv("AZUCHI_HEARTBEAT_MS", 500, env),
+    retryBaseSeconds: positiveIntFromEnv("AZUCHI_RETRY_BASE_SECONDS", 2, env),
   };
 }
 

@@ -1,5 +1,4 @@
 import {
-  redisEndpoint,
   AGENT_EVENT_SOURCE,
   chatRedisKeys,
   ConnectionsRepository,
@@ -9,20 +8,41 @@ import {
   createRedis,
   createSqsClient,
   EventPublisher,
-  MAX_MESSAGE_CHARS,
+  linkedBusName,
+  linkedJobsQueueUrl,
+  linkedRedis,
+  linkedSocketEndpoint,
+  linkedTables,
+  maxMessageCharsFromEnv,
   messageRateLimiter,
   MessagesRepository,
   Notifier,
-  positiveNumberFromEnv,
-  Resource,
   SessionsRepository,
   userLimitsFromEnv,
   type ChatRedisKeys,
+  type Env,
   type RateLimiter,
+  type RedisEndpoint,
   type SQSClient,
+  type Tables,
+  type UserLimits,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { linkedTables } from "./linked-tables.ts";
+
+/**
+ * The HTTP API's configuration, read from the links and the environment: the same settings
+ * as chat's putMessage (the longest message, the user's limits), so neither entry point is a
+ * way around the other's.
+ */
+export interface HttpSettings {
+  maxMessageChars: number;
+  limits: UserLimits;
+  redis: RedisEndpoint;
+  tables: Tables;
+  managementEndpoint: string;
+  busName: string;
+  jobsQueueUrl: string;
+}
 
 /**
  * What generateChatReply touches: the store-then-enqueue path, the tabs of the session, the
@@ -42,24 +62,39 @@ export interface HttpDeps {
   logger: Logger;
 }
 
-let deps: HttpDeps | undefined;
+export function httpSettingsFromEnvironment(env: Env = process.env): HttpSettings {
+  return {
+    maxMessageChars: maxMessageCharsFromEnv(env),
+    limits: userLimitsFromEnv(env),
+    redis: linkedRedis(env),
+    tables: linkedTables(),
+    managementEndpoint: linkedSocketEndpoint(),
+    busName: linkedBusName(),
+    jobsQueueUrl: linkedJobsQueueUrl(),
+  };
+}
 
-export function httpDeps(): HttpDeps {
-  if (deps) return deps;
+export function createHttpDeps(settings: HttpSettings): HttpDeps {
   const doc = createDocumentClient();
-  const tables = linkedTables();
-  const redis = createRedis(redisEndpoint(Resource.AgentMemory));
-  deps = {
-    maxMessageChars: positiveNumberFromEnv(process.env, "AZUCHI_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS, true),
+  const { tables } = settings;
+  return {
+    maxMessageChars: settings.maxMessageChars,
     sessions: new SessionsRepository(doc, tables.sessions),
     messages: new MessagesRepository(doc, tables),
-    notifier: new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), new ConnectionsRepository(doc, tables.connections)),
+    notifier: new Notifier(createManagementClient(settings.managementEndpoint), new ConnectionsRepository(doc, tables.connections)),
     sqs: createSqsClient(),
-    queueUrl: Resource.AgentJobs.url,
-    events: new EventPublisher(createEventBridgeClient(), Resource.Events.name, AGENT_EVENT_SOURCE),
-    messageRate: messageRateLimiter(redis, userLimitsFromEnv()),
+    queueUrl: settings.jobsQueueUrl,
+    events: new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE),
+    messageRate: messageRateLimiter(createRedis(settings.redis), settings.limits),
     chatKeys: chatRedisKeys(),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),
   };
+}
+
+let deps: HttpDeps | undefined;
+
+/** The Lambda instance's dependencies, created on first use. */
+export function httpDeps(): HttpDeps {
+  deps ??= createHttpDeps(httpSettingsFromEnvironment());
   return deps;
 }

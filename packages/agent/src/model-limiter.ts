@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { defineScript, ensureRedisReady, type RedisClient } from "@azuchi/core";
+import { defineScript, ensureRedisReady, positiveIntFromEnv, redisPrefixFromEnv, type Env, type RedisClient } from "@azuchi/core";
 import { ModelCallError } from "./turn-errors.ts";
 
 /**
@@ -94,7 +94,7 @@ export interface ModelLimitKeys {
 }
 
 /** The model's own hash tag: both keys of a script share one slot on Redis Cluster. */
-export function modelLimitKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): ModelLimitKeys {
+export function modelLimitKeys(appPrefix = redisPrefixFromEnv()): ModelLimitKeys {
   const base = `${appPrefix}:ai-agent:model`;
   return { calls: (model) => `${base}:{${model}}:calls`, tokens: (model) => `${base}:{${model}}:tokens` };
 }
@@ -166,18 +166,11 @@ export function estimateTokens(input: unknown, maxOutputTokens: number): number 
   return Math.ceil(JSON.stringify(input).length / 4) + maxOutputTokens;
 }
 
-export function modelLimitsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ModelLimits {
-  const read = (name: string, fallback: number) => {
-    const text = env[name];
-    if (text === undefined || text === "") return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(text)}`);
-    return value;
-  };
+export function modelLimitsFromEnvironment(env: Env = process.env): ModelLimits {
   return {
-    maxCalls: read("AZUCHI_MODEL_MAX_CALLS", DEFAULT_MODEL_LIMITS.maxCalls),
-    tokensPerMinute: read("AZUCHI_MODEL_TOKENS_PER_MINUTE", DEFAULT_MODEL_LIMITS.tokensPerMinute),
-    maxWaitMs: read("AZUCHI_MODEL_MAX_WAIT_MS", DEFAULT_MODEL_LIMITS.maxWaitMs),
+    maxCalls: positiveIntFromEnv("AZUCHI_MODEL_MAX_CALLS", DEFAULT_MODEL_LIMITS.maxCalls, env),
+    tokensPerMinute: positiveIntFromEnv("AZUCHI_MODEL_TOKENS_PER_MINUTE", DEFAULT_MODEL_LIMITS.tokensPerMinute, env),
+    maxWaitMs: positiveIntFromEnv("AZUCHI_MODEL_MAX_WAIT_MS", DEFAULT_MODEL_LIMITS.maxWaitMs, env),
   };
 }
 

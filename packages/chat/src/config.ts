@@ -1,4 +1,5 @@
-import { MAX_MESSAGE_CHARS, positiveNumberFromEnv, userLimitsFromEnv, type UserLimits } from "@azuchi/core";
+import type { Env } from "@azuchi/core/env";
+import { maxMessageCharsFromEnv, userLimitsFromEnv, type UserLimits } from "@azuchi/core/redis";
 
 /** azuchi-chat's settings, from the environment; every one has a default. */
 export interface ChatConfig {
@@ -8,9 +9,9 @@ export interface ChatConfig {
   limits: UserLimits;
 }
 
-export function chatConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ChatConfig {
+export function chatConfigFromEnv(env: Env = process.env): ChatConfig {
   return {
-    maxMessageChars: positiveNumberFromEnv(env, "AZUCHI_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS, true),
+    maxMessageChars: maxMessageCharsFromEnv(env),
     limits: userLimitsFromEnv(env),
   };
 }

@@ -12,8 +12,9 @@ import {
   type SQSClient,
   type SubmitUserMessageDeps,
 } from "@azuchi/core/repositories";
-import { Resource } from "@azuchi/core/resources";
-import { chatRedisKeys, createRedis, messageRateLimiter, newSessionRateLimiter, redisEndpoint, redisKeys, type ChatRedisKeys, type RateLimiter, type RedisClient, type RedisKeys } from "@azuchi/core/redis";
+import { linkedBusName, linkedJobsQueueUrl, linkedRedis, linkedSocketEndpoint, linkedTables } from "@azuchi/core/links";
+import { Resource, type Tables } from "@azuchi/core/resources";
+import { chatRedisKeys, createRedis, messageRateLimiter, newSessionRateLimiter, redisKeys, type ChatRedisKeys, type RateLimiter, type RedisClient, type RedisKeys } from "@azuchi/core/redis";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { randomBytes } from "node:crypto";
 import { chatConfigFromEnv, type ChatConfig } from "./config.ts";
@@ -26,8 +27,8 @@ type DynamoDBDocumentClient = ReturnType<typeof createDocumentClient>;
  * and kept for the Lambda instance. One getter per dependency rather than one object of them
  * all, so a handler's bundle holds only what it calls: esbuild drops the getters (and with them
  * the AWS SDK clients, ioredis) that no code of that handler reaches. test/infra/bundles.test.ts
- * keeps each route to what it uses. This is still the one place that reads the links and the
- * environment.
+ * keeps each route to what it uses. This is still the one place that reads the links (through
+ * core's links.ts, as agent's deps do) and the environment (config.ts, on core's env.ts).
  */
 
 let config: ChatConfig | undefined;
@@ -45,48 +46,48 @@ function documents(): DynamoDBDocumentClient {
   return (documentClient ??= createDocumentClient());
 }
 
+let linkedTableNames: Tables | undefined;
+function tables(): Tables {
+  return (linkedTableNames ??= linkedTables());
+}
+
 let sessionsRepository: SessionsRepository | undefined;
 export function sessions(): SessionsRepository {
-  return (sessionsRepository ??= new SessionsRepository(documents(), Resource.Sessions.name));
+  return (sessionsRepository ??= new SessionsRepository(documents(), tables().sessions));
 }
 
 let connectionsRepository: ConnectionsRepository | undefined;
 export function connections(): ConnectionsRepository {
-  return (connectionsRepository ??= new ConnectionsRepository(documents(), Resource.Connections.name));
+  return (connectionsRepository ??= new ConnectionsRepository(documents(), tables().connections));
 }
 
 let messagesRepository: MessagesRepository | undefined;
 export function messages(): MessagesRepository {
-  return (messagesRepository ??= new MessagesRepository(documents(), {
-    sessions: Resource.Sessions.name,
-    connections: Resource.Connections.name,
-    messages: Resource.Messages.name,
-    messageIds: Resource.MessageIds.name,
-  }));
+  return (messagesRepository ??= new MessagesRepository(documents(), tables()));
 }
 
 let socketNotifier: Notifier | undefined;
 /** Frames to the WebSocket connections (API Gateway's @connections). */
 export function notifier(): Notifier {
-  return (socketNotifier ??= new Notifier(createManagementClient(Resource.ChatSocket.managementEndpoint), connections()));
+  return (socketNotifier ??= new Notifier(createManagementClient(linkedSocketEndpoint()), connections()));
 }
 
 let queue: { sqs: SQSClient; queueUrl: string } | undefined;
 /** The agent's job queue (AgentJobs). */
 export function jobQueue(): { sqs: SQSClient; queueUrl: string } {
-  return (queue ??= { sqs: createSqsClient(), queueUrl: Resource.AgentJobs.url });
+  return (queue ??= { sqs: createSqsClient(), queueUrl: linkedJobsQueueUrl() });
 }
 
 let publisher: EventPublisher | undefined;
 /** MessagePosted for the USER messages chat stores. */
 export function events(): EventPublisher {
-  return (publisher ??= new EventPublisher(createEventBridgeClient(), Resource.Events.name, CHAT_EVENT_SOURCE));
+  return (publisher ??= new EventPublisher(createEventBridgeClient(), linkedBusName(), CHAT_EVENT_SOURCE));
 }
 
 let redisClient: RedisClient | undefined;
 /** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
 export function redis(): RedisClient {
-  return (redisClient ??= createRedis(redisEndpoint(Resource.AgentMemory)));
+  return (redisClient ??= createRedis(linkedRedis()));
 }
 
 let agentRedisKeys: RedisKeys | undefined;

@@ -1,6 +1,6 @@
 /**
  * Everything of @azuchi/core at once. A handler imports the subpath it needs instead
- * (`@azuchi/core/auth`, `/contracts`, `/ids`, `/redis`, `/repositories`, `/resources`: the
+ * (`@azuchi/core/auth`, `/contracts`, `/env`, `/ids`, `/links`, `/redis`, `/repositories`, `/resources`: the
  * exports of package.json), so its bundle holds only that: the $connect authorizer needs jose,
  * not Redis or DynamoDB (test/infra/bundles.test.ts checks it). A new module goes here and
  * in its subpath.
@@ -14,6 +14,8 @@ export * from "./stop-flag.ts";
 export * from "./ids.ts";
 export * from "./language.ts";
 export * from "./resources.ts";
+export * from "./env.ts";
+export * from "./links.ts";
 export * from "./aws-clients.ts";
 export * from "./messages-repository.ts";
 export * from "./sessions-repository.ts";

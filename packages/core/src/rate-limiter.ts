@@ -1,6 +1,8 @@
 import type { RedisClient } from "./redis-client.ts";
 import { ensureRedisReady, RedisUnavailableError } from "./redis-client.ts";
 import { defineScript } from "./redis-script.ts";
+import { positiveIntFromEnv, positiveNumberFromEnv, type Env } from "./env.ts";
+import { MAX_MESSAGE_CHARS } from "./message.ts";
 
 export interface RateDecision {
   allowed: boolean;
@@ -78,18 +80,8 @@ export interface UserLimits {
 
 export const DEFAULT_USER_LIMITS: UserLimits = { rateBurst: 10, ratePerSecond: 1, maxConnectionsPerUser: 20, maxNewSessionsPerHour: 30 };
 
-/** A positive number from the environment, its default when unset; a bad value stops the service from starting. */
-export function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, integer: boolean): number {
-  const text = env[name];
-  if (text === undefined || text.trim() === "") return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new Error(`${name} must be a positive ${integer ? "integer" : "number"}, not ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
-export function userLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): UserLimits {
+/** The per-user limits from the environment (core env.ts: a bad value stops the service from starting). */
+export function userLimitsFromEnv(env: Env = process.env): UserLimits {
   const d = DEFAULT_USER_LIMITS;
   return {
     rateBurst: positiveNumberFromEnv(env, "AZUCHI_RATE_BURST", d.rateBurst, true),
@@ -97,6 +89,14 @@ export function userLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): UserLim
     maxConnectionsPerUser: positiveNumberFromEnv(env, "AZUCHI_MAX_CONNECTIONS_PER_USER", d.maxConnectionsPerUser, true),
     maxNewSessionsPerHour: positiveNumberFromEnv(env, "AZUCHI_MAX_NEW_SESSIONS_PER_HOUR", d.maxNewSessionsPerHour, true),
   };
+}
+
+/**
+ * AZUCHI_MAX_MESSAGE_CHARS: the longest USER message either entry point takes (the WebSocket's
+ * putMessage and the HTTP API), in characters. Default MAX_MESSAGE_CHARS.
+ */
+export function maxMessageCharsFromEnv(env: Env = process.env): number {
+  return positiveIntFromEnv("AZUCHI_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS, env);
 }
 
 /** The message bucket: `rateBurst`, refilled `ratePerSecond`. */

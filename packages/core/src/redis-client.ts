@@ -1,4 +1,5 @@
 import { Cluster, Redis } from "ioredis";
+import { booleanFromEnv, type Env } from "./env.ts";
 
 /** A single node or a Redis Cluster (ElastiCache cluster mode, Serverless, Valkey): the same commands either way. */
 export type RedisClient = Redis | Cluster;
@@ -28,12 +29,18 @@ export interface RedisLink {
 /**
  * Where a linked Redis is; with TLS unless AZUCHI_REDIS_TLS is "false" (a local redis-server
  * under sst dev or the local stack), in cluster mode when AZUCHI_REDIS_CLUSTER is "true" (the
- * stacks set both from the same choice that creates AgentMemory).
+ * stacks set both from the same choice that creates AgentMemory). Anything but "true" or
+ * "false" in either is refused (core env.ts).
  */
-export function redisEndpoint(link: RedisLink, env: NodeJS.ProcessEnv = process.env): RedisEndpoint {
-  const cluster = env.AZUCHI_REDIS_CLUSTER ?? "false";
-  if (cluster !== "true" && cluster !== "false") throw new Error(`AZUCHI_REDIS_CLUSTER must be "true" or "false", not ${JSON.stringify(cluster)}`);
-  return { host: link.host, port: Number(link.port), username: link.username, password: link.password, tls: env.AZUCHI_REDIS_TLS !== "false", cluster: cluster === "true" };
+export function redisEndpoint(link: RedisLink, env: Env = process.env): RedisEndpoint {
+  return {
+    host: link.host,
+    port: Number(link.port),
+    username: link.username,
+    password: link.password,
+    tls: booleanFromEnv("AZUCHI_REDIS_TLS", true, env),
+    cluster: booleanFromEnv("AZUCHI_REDIS_CLUSTER", false, env),
+  };
 }
 
 /**

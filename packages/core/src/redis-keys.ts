@@ -6,6 +6,7 @@
  * ElastiCache Serverless) hashes only the tag, so a script's keys share one slot and never
  * answer CROSSSLOT. The job keys therefore live under their session.
  */
+import { stringFromEnv, type Env } from "./env.ts";
 const SERVICE = "ai-agent";
 
 export interface RedisKeys {
@@ -21,7 +22,12 @@ export interface RedisKeys {
   servicePrefix: string;
 }
 
-export function redisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): RedisKeys {
+/** AZUCHI_REDIS_PREFIX: the first segment of every azuchi key (default "azuchi"), so stages or apps can share one Redis. */
+export function redisPrefixFromEnv(env: Env = process.env): string {
+  return stringFromEnv("AZUCHI_REDIS_PREFIX", "azuchi", env);
+}
+
+export function redisKeys(appPrefix = redisPrefixFromEnv()): RedisKeys {
   const base = `${appPrefix}:${SERVICE}`;
   return {
     sessionLock: (sessionId) => `${base}:lock:session:{${sessionId}}`,
@@ -43,7 +49,7 @@ export interface ChatRedisKeys {
   userNewSessionRate(userId: string): string;
 }
 
-export function chatRedisKeys(appPrefix = process.env.AZUCHI_REDIS_PREFIX || "azuchi"): ChatRedisKeys {
+export function chatRedisKeys(appPrefix = redisPrefixFromEnv()): ChatRedisKeys {
   const base = `${appPrefix}:chat`;
   return {
     userMessageRate: (userId) => `${base}:ratelimit:user:${userId}:messages`,

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "@azuchi/agent/defaults";
 import type * as chatModule from "@azuchi/chat";
 import { agentTopology, type AgentHandlerName, type ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
@@ -122,7 +123,7 @@ const BUS_NAME = "azuchi-local-Events";
  * deployed: with larger batches the later jobs of a failed session are received again too, and
  * 5 receives would not be 5 of their own attempts.
  */
-const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: 5, batchSize: 1 };
+const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: DEFAULT_MAX_RECEIVES, batchSize: 1 };
 /**
  * The consumer's event source mapping `maximumConcurrency` in production (stacks/scaling.ts
  * consumerMaxConcurrency(true); test/local/sqs-stack-queues.test.ts holds them equal): Lambda runs one
@@ -243,9 +244,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       authAudience: auth.audience,
       tables,
       busName: BUS_NAME,
-      maxAttempts: options.maxAttempts ?? 3,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       maxReceives: maxReceiveCount,
-      turnTimeoutMs: options.turnTimeoutMs ?? 120_000,
+      turnTimeoutMs: options.turnTimeoutMs ?? DEFAULT_TURN_TIMEOUT_MS,
     });
     if (options.redisUrl?.startsWith("rediss:")) environment.AZUCHI_REDIS_TLS = "true";
     Object.assign(environment, options.environment);

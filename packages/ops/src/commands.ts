@@ -1,5 +1,6 @@
 import { createReadStream, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { positiveIntFromEnv } from "@azuchi/core/env";
 import * as z from "zod";
 import { letterJson, toDeadLetter, type DeadLetter } from "./dead-letter.ts";
 import { DlqReader } from "./dlq-reader.ts";
@@ -21,7 +22,7 @@ export interface CommandContext {
 
 /** Reading settings: a test shortens the hold so an interrupted run's letters come back soon. */
 function readerOptions(ctx: CommandContext) {
-  const holdSeconds = Number(process.env.AZUCHI_OPS_HOLD_SECONDS) || 30;
+  const holdSeconds = positiveIntFromEnv("AZUCHI_OPS_HOLD_SECONDS", 30);
   return {
     holdSeconds,
     waitForInFlightSeconds: holdSeconds + 5,

@@ -1,4 +1,5 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { nonNegativeIntFromEnv } from "@azuchi/core/env";
 import { historyAttribute, type DeadLetter } from "./dead-letter.ts";
 import type { DlqReader, HeldLetter } from "./dlq-reader.ts";
 import { OpsError } from "./errors.ts";
@@ -49,7 +50,7 @@ export interface ReplaySummary {
 }
 
 /** Test hook: dies (SIGKILL) right after the Nth send, before its delete — the worst moment for a crash. */
-const crashAfterSends = Number(process.env.AZUCHI_OPS_CRASH_AFTER_SENDS) || 0;
+const crashAfterSends = nonNegativeIntFromEnv("AZUCHI_OPS_CRASH_AFTER_SENDS", 0);
 let sends = 0;
 
 /** Sends a letter's job back to AgentJobs in its session's group, with its failure history. */

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { optionalStringFromEnv, type Env } from "../env.ts";
 
 export interface TokenVerifierConfig {
   /** Shared secret for HS256 tokens (the local stack's /dev/token signs with it); at least 32 bytes. Empty: HS256 is off. */
@@ -47,12 +48,12 @@ const MIN_SECRET_BYTES = 32;
 const ASYMMETRIC = ["RS256", "ES256"];
 
 /** The verifier's configuration as both services read it: the linked AuthSecret plus AZUCHI_AUTH_* variables. */
-export function tokenVerifierConfigFromEnv(hmacSecret: string | undefined, env: NodeJS.ProcessEnv = process.env): TokenVerifierConfig {
+export function tokenVerifierConfigFromEnv(hmacSecret: string | undefined, env: Env = process.env): TokenVerifierConfig {
   return {
     hmacSecret,
-    jwksUrl: env.AZUCHI_AUTH_JWKS_URL || undefined,
-    issuer: env.AZUCHI_AUTH_ISSUER || undefined,
-    audience: env.AZUCHI_AUTH_AUDIENCE || undefined,
+    jwksUrl: optionalStringFromEnv("AZUCHI_AUTH_JWKS_URL", env),
+    issuer: optionalStringFromEnv("AZUCHI_AUTH_ISSUER", env),
+    audience: optionalStringFromEnv("AZUCHI_AUTH_AUDIENCE", env),
   };
 }
 

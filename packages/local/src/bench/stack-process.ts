@@ -3,7 +3,8 @@
  * clients then do not share the stack's event loop or CPU, and the stack's CPU time and RSS
  * are its own. Started with fork(); answers its parent over IPC (BenchStackMessage).
  */
-import { definedScripts } from "@azuchi/core";
+import { DEFAULT_OPENAI_MODEL } from "@azuchi/agent/defaults";
+import { definedScripts, stringFromEnv } from "@azuchi/core";
 import { startLocalStack } from "../stack.ts";
 import type { ProcessUsage } from "./usage.ts";
 
@@ -43,7 +44,7 @@ send({
   webSocketUrl: stack.webSocketUrl,
   redis: { host: memory.host, port: memory.port },
   modelBaseURL: stack.model!.baseURL,
-  modelName: process.env.AZUCHI_OPENAI_MODEL || "gpt-4.1-mini",
+  modelName: stringFromEnv("AZUCHI_OPENAI_MODEL", DEFAULT_OPENAI_MODEL),
   model: { firstTokenMs: model.firstTokenMs, tokenMs: model.tokenMs },
 });
 
