@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ReplyError } from "ioredis";
 import { classifyFailure } from "../../packages/agent/src/classify-failure.ts";
-import { receiveStage } from "../../packages/agent/src/handlers/consume-jobs.ts";
+import { receiveStage } from "@azuchi/agent/handlers/consume-jobs";
 import { LockLostError, MODEL_FAILURES, ModelCallError, ReceivesExhaustedError, SessionBusyError, TurnDeadlineError, TurnError, TurnFailedError } from "../../packages/agent/src/turn-errors.ts";
-import { InvalidJobError, RedisUnavailableError } from "../../packages/core/src/index.ts";
+import { InvalidJobError, RedisUnavailableError } from "@azuchi/core";
 
 describe("classifyFailure", () => {
   it("calls a lost lock lock-lost wherever it was seen, even wrapped as a failed turn after the reply was stored", () => {

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
+import { settingsFromEnvironment } from "@azuchi/agent";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
-import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "../../packages/core/src/index.ts";
+import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "@azuchi/core";
 import { freePort } from "../../packages/local/src/net.ts";
-import { toSqsRecord } from "../../packages/local/src/runtime/index.ts";
+import { toSqsRecord } from "@azuchi/local/runtime";
 import { useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("consumer-test");

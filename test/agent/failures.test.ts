@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../packages/core/src/index.ts";
+import type { AgentJob } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 

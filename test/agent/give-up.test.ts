@@ -1,9 +1,9 @@
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
+import { settingsFromEnvironment } from "@azuchi/agent";
 import { toDeadLetter } from "../../packages/ops/src/dead-letter.ts";
 import { sendBack } from "../../packages/ops/src/replay.ts";
-import { agentMessageId, type AgentJob, type Message } from "../../packages/core/src/index.ts";
+import { agentMessageId, type AgentJob, type Message } from "@azuchi/core";
 import { freePort } from "../../packages/local/src/net.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { useConsumerKit } from "../support/consumer-kit.ts";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { chatRedisKeys, RateLimiter, requestStop } from "../../packages/core/src/index.ts";
+import { chatRedisKeys, RateLimiter, requestStop } from "@azuchi/core";
 import { crossSlot, recordKeySlots } from "../support/key-slots.ts";
 import { useConsumerKit } from "../support/consumer-kit.ts";
 

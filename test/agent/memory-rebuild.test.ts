@@ -2,7 +2,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { rebuildHistory } from "../../packages/agent/src/memory-rebuild.ts";
-import type { Message } from "../../packages/core/src/index.ts";
+import type { Message } from "@azuchi/core";
 import { messageFrame, where } from "../support/frames.ts";
 import { useConsumerKit } from "../support/consumer-kit.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerFrame } from "../../packages/core/src/index.ts";
+import type { ServerFrame } from "@azuchi/core";
 import type { Scenario } from "../../packages/local/src/offline-model/scenarios.ts";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";

@@ -1,8 +1,8 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { settingsFromEnvironment } from "../../packages/agent/src/index.ts";
-import { createDocumentClient, MessagesRepository, redisKeys, type Message } from "../../packages/core/src/index.ts";
+import { settingsFromEnvironment } from "@azuchi/agent";
+import { createDocumentClient, MessagesRepository, redisKeys, type Message } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { parseTranscript } from "../fixtures/openai-responses/transcript.ts";
 import { startOpenAiReplay, type OpenAiReplay } from "../support/openai-replay.ts";

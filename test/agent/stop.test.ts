@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agentMessageId, STOP_FLAG_SECONDS, type Message } from "../../packages/core/src/index.ts";
+import { agentMessageId, STOP_FLAG_SECONDS, type Message } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import type { TestClient } from "../support/ws-client.ts";
 import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";

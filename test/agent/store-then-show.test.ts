@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agentMessageId, type Message, type ServerFrame } from "../../packages/core/src/index.ts";
+import { agentMessageId, type Message, type ServerFrame } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 

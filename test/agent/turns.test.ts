@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionsRepository, createDocumentClient, MessagesRepository, type AgentJob, type ServerFrame } from "../../packages/core/src/index.ts";
+import { ConnectionsRepository, createDocumentClient, MessagesRepository, type AgentJob, type ServerFrame } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { stackRedis, stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 

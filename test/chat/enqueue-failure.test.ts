@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorFrame, Message, ServerFrame } from "../../packages/core/src/index.ts";
+import type { ErrorFrame, Message, ServerFrame } from "@azuchi/core";
 import { exchange, isAgentReply } from "../support/chat.ts";
 import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";

@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerFrame } from "../../packages/core/src/index.ts";
+import type { ServerFrame } from "@azuchi/core";
 import { documentClient, tableName } from "../support/chat.ts";
 import { messageFrame } from "../support/frames.ts";
 import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";

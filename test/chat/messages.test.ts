@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AckFrame, Message, ServerFrame } from "../../packages/core/src/index.ts";
+import type { AckFrame, Message, ServerFrame } from "@azuchi/core";
 import { exchange, isAgentReply, startChatStack, tableName } from "../support/chat.ts";
 import type { TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";

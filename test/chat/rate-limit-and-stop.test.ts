@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorFrame, ServerFrame } from "../../packages/core/src/index.ts";
+import type { ErrorFrame, ServerFrame } from "@azuchi/core";
 import { STOP_FLAG_SECONDS } from "../../packages/core/src/stop-flag.ts";
 import { exchange, isAgentReply, redisClient } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";

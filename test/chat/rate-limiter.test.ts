@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatConfigFromEnv } from "../../packages/chat/src/config.ts";
-import { chatRedisKeys, createRedis, RateLimiter, RedisUnavailableError, userLimitsFromEnv, type Redis } from "../../packages/core/src/index.ts";
+import { chatRedisKeys, createRedis, RateLimiter, RedisUnavailableError, userLimitsFromEnv, type Redis } from "@azuchi/core";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";

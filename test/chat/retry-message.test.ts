@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerFrame } from "../../packages/core/src/index.ts";
+import type { ServerFrame } from "@azuchi/core";
 import { messageFrame, messagesIn, where } from "../support/frames.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 

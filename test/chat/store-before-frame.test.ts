@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../packages/core/src/index.ts";
+import type { Message } from "@azuchi/core";
 import { isAgentReply, startChatStack, tableName } from "../support/chat.ts";
 import type { TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";

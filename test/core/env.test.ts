@@ -7,7 +7,7 @@ import {
   positiveIntFromEnv,
   positiveNumberFromEnv,
   stringFromEnv,
-} from "../../packages/core/src/env.ts";
+} from "@azuchi/core/env";
 
 const NAME = "AZUCHI_SOMETHING";
 const env = (value: string | undefined) => ({ [NAME]: value });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
+import { MessagesRepository, type Message } from "@azuchi/core";
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 // Nothing lost, nothing out of order, and cheap: 1,000 messages written into one session at

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
+import { MessagesRepository, type Message } from "@azuchi/core";
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 // "In order" (docs/architecture.md §2): a session's messages are ordered by createdAt, unique in

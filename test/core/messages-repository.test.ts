@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MessagesRepository, type Message } from "../../packages/core/src/index.ts";
+import { MessagesRepository, type Message } from "@azuchi/core";
 import { userMessage, useTestDynamo } from "../support/dynamo.ts";
 
 const ctx = useTestDynamo();

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { ConnectionsRepository, HANDSHAKE_WINDOW_MS, Notifier, type PostResult } from "../../packages/core/src/index.ts";
+import { ConnectionsRepository, HANDSHAKE_WINDOW_MS, Notifier, type PostResult } from "@azuchi/core";
 import { createWebSocketGateway, type WebSocketEvent, type WebSocketGateway } from "../../packages/local/src/gateway/index.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 

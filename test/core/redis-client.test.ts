@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Cluster } from "ioredis";
-import { createRedis, ensureRedisReady, redisEndpoint, RedisUnavailableError, type Redis } from "../../packages/core/src/index.ts";
+import { createRedis, ensureRedisReady, redisEndpoint, RedisUnavailableError, type Redis } from "@azuchi/core";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessagesRepository, SessionsRepository, type SessionPosition } from "../../packages/core/src/index.ts";
+import { MessagesRepository, SessionsRepository, type SessionPosition } from "@azuchi/core";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 
 let db: TestDynamo;

@@ -23,10 +23,10 @@ import {
   type SubmitLog,
   type SubmitUserMessageDeps,
   type UserMessageInput,
-} from "../../packages/core/src/index.ts";
+} from "@azuchi/core";
 import { startEventBridge, type EventBridgeEmulator } from "../../packages/local/src/eventbridge/index.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
-import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { startSqsEmulator, type SqsEmulator } from "@azuchi/local/sqs";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";

@@ -7,7 +7,7 @@ import {
   InvalidTokenError,
   TokenKeysUnavailableError,
   type TokenVerifier,
-} from "../../packages/core/src/auth/verify-token.ts";
+} from "@azuchi/core/auth";
 import { freePort } from "../support/ports.ts";
 
 const SECRET = "a-shared-secret-of-at-least-32-bytes!!";

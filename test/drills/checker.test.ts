@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../packages/core/src/index.ts";
+import type { Message } from "@azuchi/core";
 import { check, formatFigures, type SessionHistory } from "../../packages/local/src/drills/checker.ts";
 
 const sessionId = "00000000-0000-4000-8000-000000000001";

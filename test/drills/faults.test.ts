@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { LambdaCrashedError, startLambdaWorker } from "../../packages/local/src/runtime/index.ts";
+import { LambdaCrashedError, startLambdaWorker } from "@azuchi/local/runtime";
 import { startRedisServer } from "../../packages/local/src/redis-server.ts";
 
 describe("the faults the drills inject", () => {

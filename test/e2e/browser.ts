@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
-import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
+import type { LocalStackOptions } from "@azuchi/local/stack";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { ensureWebBuild } from "./web-build.ts";
 

@@ -1,6 +1,6 @@
 import type { Page, WebSocketRoute } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../packages/core/src/index.ts";
+import type { Message } from "@azuchi/core";
 import { openChat, useChatBrowser, say, screenshot, setModel, type ChatTab } from "./browser.ts";
 
 const env = useChatBrowser();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createDocumentClient, MessagesRepository } from "../../packages/core/src/index.ts";
+import { createDocumentClient, MessagesRepository } from "@azuchi/core";
 import { openChat, useChatBrowser, say, screenshot, type ChatTab } from "./browser.ts";
 
 const env = useChatBrowser();

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallCounts } from "../../packages/core/src/call-counts.ts";
 import type { ServerFrame } from "../../packages/core/src/frames.ts";
-import { userMessageId } from "../../packages/core/src/ids.ts";
+import { userMessageId } from "@azuchi/core/ids";
 import { tokenize } from "../../packages/local/src/offline-model/index.ts";
 import { isAgentReply } from "../support/chat.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import type { Message, ServerFrame } from "@azuchi/core";
 import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;

@@ -7,8 +7,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Message, MessageAttributeValue, ReceiveMessageCommandInput } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSqsEmulator } from "../../packages/local/src/sqs/index.ts";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { startSqsEmulator } from "@azuchi/local/sqs";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 
 let emulator: SqsEmulator;
 let client: SQSClient;

@@ -11,8 +11,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Message, ReceiveMessageCommandInput } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startSqsEmulator } from "../../packages/local/src/sqs/index.ts";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { startSqsEmulator } from "@azuchi/local/sqs";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 
 // The emulator's clock runs `skewMs` ahead of real time; tests move it instead of sleeping.
 let skewMs = 0;

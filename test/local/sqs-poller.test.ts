@@ -3,10 +3,10 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InvalidBatchItemFailureError, startSqsPoller } from "../../packages/local/src/runtime/index.ts";
-import type { SqsPoller, SqsPollerOptions } from "../../packages/local/src/runtime/index.ts";
-import { inProcessTransport, startSqsEmulator } from "../../packages/local/src/sqs/index.ts";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import { InvalidBatchItemFailureError, startSqsPoller } from "@azuchi/local/runtime";
+import type { SqsPoller, SqsPollerOptions } from "@azuchi/local/runtime";
+import { inProcessTransport, startSqsEmulator } from "@azuchi/local/sqs";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 
 let emulator: SqsEmulator;
 let client: SQSClient;

@@ -2,7 +2,7 @@ import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "../../stacks/job-timing.ts";
 import { consumerMaxConcurrency, highThroughputFifo } from "../../stacks/scaling.ts";
-import { CONSUMER_MAX_CONCURRENCY } from "../../packages/local/src/stack.ts";
+import { CONSUMER_MAX_CONCURRENCY } from "@azuchi/local/stack";
 import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerFrame } from "../../packages/core/src/index.ts";
+import type { ServerFrame } from "@azuchi/core";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
 // The other test files run the default stack (handlers, consumer and dynalite on threads of

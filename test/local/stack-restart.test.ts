@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import type { Message, ServerFrame } from "@azuchi/core";
 import { sendMessage } from "../support/chat.ts";
 import { freePort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";

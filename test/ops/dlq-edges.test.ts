@@ -9,8 +9,8 @@ import {
   type Message, type MessageAttributeValue,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../packages/core/src/index.ts";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { AgentJob } from "@azuchi/core";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 import { regionOfQueueUrl, resolveTarget } from "../../packages/ops/src/target.ts";
 import { emulatorEnv, spawnOps, startEmulatorAndClient, stopEmulatorAndClient, testJob as job, type OpsRun } from "../support/ops-cli.ts";
 

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { SQSClient} from "@aws-sdk/client-sqs";
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../packages/core/src/index.ts";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { AgentJob } from "@azuchi/core";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 import { emulatorEnv, spawnOps, startEmulatorAndClient, stopEmulatorAndClient, testJob as job, type OpsRun } from "../support/ops-cli.ts";
 
 // A session with more dead letters than one receive hands out (10): SQS FIFO shows nothing more of

@@ -4,7 +4,7 @@ import {
   SendMessageCommand, StartMessageMoveTaskCommand, type Message,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { SqsEmulator } from "@azuchi/local/sqs";
 import { startEmulatorAndClient, stopEmulatorAndClient } from "../support/ops-cli.ts";
 
 // StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask as SQS does them for FIFO

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../packages/core/src/index.ts";
+import type { AgentJob } from "@azuchi/core";
 import { freePort } from "../../packages/local/src/net.ts";
 import { explainSqsError } from "../../packages/ops/src/errors.ts";
 import { messagesIn } from "../support/frames.ts";

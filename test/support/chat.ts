@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Redis } from "ioredis";
 import { SignJWT, type JWTPayload } from "jose";
 import type { ErrorFrame, ServerFrame } from "../../packages/core/src/frames.ts";
-import type { LocalStack, LocalStackOptions } from "../../packages/local/src/stack.ts";
+import type { LocalStack, LocalStackOptions } from "@azuchi/local/stack";
 import { startTestStack, type TestStack } from "./stack.ts";
 import { ConnectionRefusedError, openClient, type TestClient } from "./ws-client.ts";
 

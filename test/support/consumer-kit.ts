@@ -3,11 +3,11 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
-import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "../../packages/agent/src/index.ts";
+import { createAgentDeps, createJobConsumer, settingsFromEnvironment, type AgentDeps, type AgentSettings } from "@azuchi/agent";
 import { SessionLocks } from "../../packages/agent/src/session-lock.ts";
-import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, type Message } from "../../packages/core/src/index.ts";
-import { invokeLambda, toSqsRecord } from "../../packages/local/src/runtime/index.ts";
-import type { LocalStackOptions } from "../../packages/local/src/stack.ts";
+import { createDocumentClient, MessagesRepository, redisKeys, type AgentJob, type Message } from "@azuchi/core";
+import { invokeLambda, toSqsRecord } from "@azuchi/local/runtime";
+import type { LocalStackOptions } from "@azuchi/local/stack";
 import { stackRedis, stackSqs, startTestStack, type TestStack } from "./stack.ts";
 
 /** A message write as DynamoDB receives it: the table and the item's messageId. */

@@ -3,7 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import type { Message } from "../../packages/core/src/message.ts";
-import type { Tables } from "../../packages/core/src/resources.ts";
+import type { Tables } from "@azuchi/core/resources";
 import { SessionsRepository } from "../../packages/core/src/sessions-repository.ts";
 import { createTables, startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
 

@@ -1,4 +1,4 @@
-import type { Message, ServerFrame } from "../../packages/core/src/index.ts";
+import type { Message, ServerFrame } from "@azuchi/core";
 
 /** A predicate for the `message` frame of a kind of message. */
 export const messageFrame =

@@ -1,4 +1,4 @@
-import type { RedisClient } from "../../packages/core/src/index.ts";
+import type { RedisClient } from "@azuchi/core";
 // cluster-key-slot is the CRC16 that ioredis' Cluster client routes by (the same as Redis Cluster's).
 import calculateSlot from "cluster-key-slot";
 

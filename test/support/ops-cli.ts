@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import type { AgentJob } from "../../packages/core/src/index.ts";
-import { startSqsEmulator, type SqsEmulator } from "../../packages/local/src/sqs/index.ts";
+import type { AgentJob } from "@azuchi/core";
+import { startSqsEmulator, type SqsEmulator } from "@azuchi/local/sqs";
 
 const repo = resolve(import.meta.dirname, "../..");
 

@@ -1,6 +1,6 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
-import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../packages/local/src/stack.ts";
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "@azuchi/local/stack";
 import { openClient, type TestClient } from "./ws-client.ts";
 
 /** A client on the stack's own redis-server, to look at the keys the agent writes. */
