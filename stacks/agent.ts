@@ -1,7 +1,7 @@
 import { agentTopology, deployedHandler, routesOf } from "../packages/core/src/topology.ts";
 import { authEnvironment, functionArgs, isProductionStage, logRetention, redisEnvironment } from "./defaults.ts";
 import { consumerMaxConcurrency } from "./scaling.ts";
-import { jobTiming } from "./job-timing.ts";
+import { jobTiming } from "@azuchi/agent/job-timing";
 import type { Chat } from "./chat.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { Storage } from "./storage.ts";

@@ -1,6 +1,6 @@
 import { isProductionStage } from "./defaults.ts";
 import { highThroughputFifo, OLDEST_JOB_ALARM_SECONDS } from "./scaling.ts";
-import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
+import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "@azuchi/agent/job-timing";
 
 /**
  * The pipeline between the two services: the AgentJobs FIFO queue (one message group per

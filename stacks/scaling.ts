@@ -2,7 +2,7 @@
  * How azuchi scales, as plain data the stacks, the local stack and the tests read
  * (README "Capacity and cost"; docs/architecture.md §9).
  */
-import { VISIBILITY_TIMEOUT_SECONDS } from "./job-timing.ts";
+import { VISIBILITY_TIMEOUT_SECONDS } from "@azuchi/agent/job-timing";
 
 /**
  * High-throughput FIFO: SQS partitions the queue by message group (our sessions) and lifts the

@@ -10,7 +10,7 @@ import { handler } from "@azuchi/agent/handlers/consume-jobs";
 import { invokeLambda, startSqsPoller } from "@azuchi/local/runtime";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { Resource } from "sst";
-import { jobTiming } from "../job-timing.ts";
+import { jobTiming } from "@azuchi/agent/job-timing";
 
 const client = new SQSClient({});
 const queueUrl = Resource.AgentJobs.url;

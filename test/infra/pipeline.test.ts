@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { jobTiming } from "../../stacks/job-timing.ts";
+import { jobTiming } from "@azuchi/agent/job-timing";
 import { callsOf, component, functionsOf, loadInfrastructure, pathOf, seconds, type FunctionRecord, type Infrastructure } from "./fake-sst.ts";
 
 const CONSUMER = "packages/agent/src/handlers/consume-jobs.handler";

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "../../stacks/job-timing.ts";
+import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "@azuchi/agent/job-timing";
 import { consumerMaxConcurrency, highThroughputFifo } from "../../stacks/scaling.ts";
 import { CONSUMER_MAX_CONCURRENCY } from "@azuchi/local/stack";
 import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";

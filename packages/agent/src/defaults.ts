@@ -1,7 +1,7 @@
 /**
  * The agent's defaults that code outside the agent reads too, written once: the agent's
  * settings (deps.ts) take them when a variable is unset, the stacks deploy them
- * (stacks/agent.ts, stacks/job-timing.ts), the local stack and the bench run on them
+ * (stacks/agent.ts, job-timing.ts), the local stack and the bench run on them
  * (`@azuchi/agent/defaults`). No imports, so infrastructure code can read them without loading
  * the agent.
  */
@@ -17,3 +17,6 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 
 /** AZUCHI_MAX_RECEIVES: the jobs queue's redrive maxReceiveCount, above the attempts. */
 export const DEFAULT_MAX_RECEIVES = 5;
+
+/** AZUCHI_LOCK_TTL_MS: the session lock's lifetime; a running turn renews it, so only a crashed turn holds it this long. */
+export const DEFAULT_LOCK_TTL_MS = 30_000;

@@ -32,11 +32,11 @@ import type { RedisClient } from "@azuchi/core";
 import { ModelLimiter, modelLimitsFromEnvironment, type ModelLimits } from "./model-limiter.ts";
 import type OpenAI from "openai";
 import { ConversationMemory } from "./conversation-memory.ts";
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_OPENAI_MODEL, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
+import { DEFAULT_LOCK_TTL_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_OPENAI_MODEL, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
 import { JobAttempts } from "./job-attempts.ts";
-import { LOCK_TTL_MS, SessionLocks } from "./session-lock.ts";
+import { SessionLocks } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
 
 /** The agent's configuration, with its defaults; read from the links and the environment. */
@@ -126,9 +126,9 @@ export function settingsFromEnvironment(env: Env = process.env): AgentSettings {
     // The agent's alone (no other function links it), so read here rather than through core's links.ts.
     deadLetterQueueUrl: Resource.AgentJobsDlq.url,
     maxAttempts: positiveIntFromEnv("AZUCHI_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, env),
-    // Deployed: stacks/job-timing.ts maxReceiveCount, passed by stacks/agent.ts.
+    // Deployed: job-timing.ts maxReceiveCount, passed by stacks/agent.ts.
     maxReceives: positiveIntFromEnv("AZUCHI_MAX_RECEIVES", DEFAULT_MAX_RECEIVES, env),
-    lockTtlMs: positiveIntFromEnv("AZUCHI_LOCK_TTL_MS", LOCK_TTL_MS, env),
+    lockTtlMs: positiveIntFromEnv("AZUCHI_LOCK_TTL_MS", DEFAULT_LOCK_TTL_MS, env),
     turnTimeoutMs: positiveIntFromEnv("AZUCHI_TURN_TIMEOUT_MS", DEFAULT_TURN_TIMEOUT_MS, env),
     heartbeatMs: positiveIntFromEnv("AZUCHI_HEARTBEAT_MS", 500, env),
     retryBaseSeconds: positiveIntFromEnv("AZUCHI_RETRY_BASE_SECONDS", 2, env),

@@ -1,5 +1,6 @@
 import type { RedisClient, RedisKeys } from "@azuchi/core";
 import { defineScript, STOP_FLAG_LUA } from "@azuchi/core";
+import { DEFAULT_LOCK_TTL_MS } from "./defaults.ts";
 import { MEMORY_TTL_SECONDS, PREVIOUS_RESPONSE_LUA } from "./conversation-memory.ts";
 import { JOB_ATTEMPTS_LUA } from "./job-attempts.ts";
 import { JOB_RECORD_LUA } from "./job-record.ts";
@@ -10,9 +11,6 @@ import { JOB_RECORD_LUA } from "./job-record.ts";
  * only by its owner. It is taken here, in the turn's start, renewed by the turn's heartbeat and
  * released here; a turn's memory write is fenced by it (conversation-memory.ts).
  */
-
-/** The lock's lifetime (AZUCHI_LOCK_TTL_MS); a running turn renews it, so only a crashed turn holds it this long. */
-export const LOCK_TTL_MS = 30_000;
 
 export interface SessionLock {
   sessionId: string;
@@ -88,7 +86,7 @@ export class SessionLocks {
   private readonly heartbeatScript;
   private readonly releaseScript;
 
-  constructor(redis: RedisClient, keys: RedisKeys, ttlMs = LOCK_TTL_MS) {
+  constructor(redis: RedisClient, keys: RedisKeys, ttlMs = DEFAULT_LOCK_TTL_MS) {
     this.keys = keys;
     this.ttlMs = ttlMs;
     this.beginScript = defineScript<[number, number?, string?, string?]>(redis, "azuchiBeginTurn", 6, BEGIN_TURN);

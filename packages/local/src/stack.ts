@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "@azuchi/agent/defaults";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_TURN_TIMEOUT_MS } from "@azuchi/agent/defaults";
+import { jobTiming, visibilityTimeoutFor } from "@azuchi/agent/job-timing";
 import type * as chatModule from "@azuchi/chat";
 import { agentTopology, type AgentHandlerName, type ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
@@ -118,13 +119,6 @@ export interface StackResourceUsage {
 
 const BUS_NAME = "azuchi-local-Events";
 /**
- * The deployed job timing (stacks/job-timing.ts), so a job is retried, hidden and dead-lettered
- * locally as in AWS (test/local/sqs-stack-queues.test.ts compares the queue). Batches of one, as
- * deployed: with larger batches the later jobs of a failed session are received again too, and
- * 5 receives would not be 5 of their own attempts.
- */
-const deployedJobTiming = { consumerTimeoutMs: 180_000, sessionLockTtlSeconds: 30, invokeStartMarginSeconds: 30, maxReceiveCount: DEFAULT_MAX_RECEIVES, batchSize: 1 };
-/**
  * The consumer's event source mapping `maximumConcurrency` in production (stacks/scaling.ts
  * consumerMaxConcurrency(true); test/local/sqs-stack-queues.test.ts holds them equal): Lambda runs one
  * batch per message group, up to this many at once, and so does the local poller. The local
@@ -144,10 +138,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = options.ephemeral ? undefined : resolve(options.dataDir || process.env.AZUCHI_DATA_DIR || ".azuchi");
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const maxReceiveCount = options.maxReceiveCount ?? deployedJobTiming.maxReceiveCount;
-  const consumerTimeoutMs = options.consumerTimeoutMs ?? deployedJobTiming.consumerTimeoutMs;
-  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds
-    ?? Math.ceil(consumerTimeoutMs / 1000) + deployedJobTiming.sessionLockTtlSeconds + deployedJobTiming.invokeStartMarginSeconds;
+  // The deployed job timing, so a job is hidden, retried and dead-lettered locally as in AWS
+  // (test/local/sqs-stack-queues.test.ts compares the queue).
+  const maxReceiveCount = options.maxReceiveCount ?? jobTiming.maxReceiveCount;
+  const consumerTimeoutMs = options.consumerTimeoutMs ?? jobTiming.consumerTimeoutSeconds * 1000;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? visibilityTimeoutFor(consumerTimeoutMs / 1000);
   const stops: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async () => {
@@ -279,7 +274,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       client: inProcessTransport(sqs),
       queueUrl: queues.jobs,
       queueArn: queues.jobsArn,
-      batchSize: deployedJobTiming.batchSize,
+      batchSize: jobTiming.batchSize,
       maxConcurrency: CONSUMER_MAX_CONCURRENCY,
       invoke: (event) =>
         consumerWorker

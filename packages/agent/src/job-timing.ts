@@ -1,10 +1,12 @@
 /**
  * How long an agent turn may take, how long SQS hides a job that is being answered, and how
- * many times a job is tried: one decision, used by the queue (pipeline.ts), the consumer
- * (agent.ts) and the `sst dev` consumer (dev/consume-agent-jobs.ts). Plain data, no SST globals.
- * The turn timeout, attempts and receives are the agent's defaults (packages/agent/src/defaults.ts).
+ * many times a job is tried: one decision (`@azuchi/agent/job-timing`), used by the queue
+ * (stacks/pipeline.ts), the consumer (stacks/agent.ts), the `sst dev` consumer
+ * (stacks/dev/consume-agent-jobs.ts) and the local stack's queue and poller, so a job is hidden,
+ * retried and dead-lettered locally as in AWS. Plain data, no SST globals. The turn timeout, the
+ * lock's TTL, attempts and receives are the agent's defaults (defaults.ts).
  */
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "../packages/agent/src/defaults.ts";
+import { DEFAULT_LOCK_TTL_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
 
 export const jobTiming = {
   /**
@@ -26,8 +28,8 @@ export const jobTiming = {
    * per message group.
    */
   batchSize: 1,
-  /** The session lock's TTL (packages/agent session-lock.ts LOCK_TTL_MS): a crashed turn's lock frees this long after the crash. */
-  sessionLockTtlSeconds: 30,
+  /** The session lock's TTL (AZUCHI_LOCK_TTL_MS, the agent's default): a crashed turn's lock frees this long after the crash. */
+  sessionLockTtlSeconds: DEFAULT_LOCK_TTL_MS / 1000,
   /** From SQS handing a job to Lambda's poller to the function starting: a throttled invoke is retried. */
   invokeStartMarginSeconds: 30,
   /**
@@ -53,5 +55,9 @@ export const jobTiming = {
  * this long for the retry. A failed turn that does not crash need not wait: the consumer sets
  * the failed record's visibility to its retry delay (2 s, 8 s, 32 s).
  */
-export const VISIBILITY_TIMEOUT_SECONDS =
-  jobTiming.consumerTimeoutSeconds + jobTiming.sessionLockTtlSeconds + jobTiming.invokeStartMarginSeconds;
+export const VISIBILITY_TIMEOUT_SECONDS = visibilityTimeoutFor(jobTiming.consumerTimeoutSeconds);
+
+/** The visibility timeout for a consumer with this timeout (the local stack's tests shorten it). */
+export function visibilityTimeoutFor(consumerTimeoutSeconds: number): number {
+  return Math.ceil(consumerTimeoutSeconds) + jobTiming.sessionLockTtlSeconds + jobTiming.invokeStartMarginSeconds;
+}
