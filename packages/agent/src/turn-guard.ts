@@ -3,8 +3,8 @@ import type { SessionLock, SessionLocks } from "./session-lock.ts";
 import { LockLostError, TurnDeadlineError, TurnStoppedError, type TurnError } from "./turn-errors.ts";
 
 export interface TurnGuardOptions {
-  /** How often the lock is renewed and the stop flag read; a stop takes effect within this. */
-  intervalMs?: number;
+  /** How often the lock is renewed and the stop flag read (AZUCHI_HEARTBEAT_MS); a stop takes effect within this. */
+  intervalMs: number;
   /** The lock's lifetime, renewed on every beat. */
   lockTtlMs: number;
   /** When the turn's USER message was stored: a stop requested before then is not for this turn. */
@@ -37,7 +37,7 @@ export class TurnGuard {
   constructor(locks: SessionLocks, lock: SessionLock, options: TurnGuardOptions) {
     this.locks = locks;
     this.lock = lock;
-    this.intervalMs = options.intervalMs ?? 500;
+    this.intervalMs = options.intervalMs;
     this.lockTtlMs = options.lockTtlMs;
     this.messageCreatedAt = options.messageCreatedAt;
     this.onError = options.onError ?? (() => undefined);

@@ -26,7 +26,7 @@ export class AckTimeoutError extends Error {
 
 const ACK_WAIT_MS = 5_000;
 const RECONNECT_PAUSE_MS = 200;
-/** As the web client (packages/web/src/chat/state.ts). */
+/** As the web client (packages/web/src/chat/state/catch-up.ts). */
 const CATCH_UP_PAGE = 200;
 const CATCH_UP_OVERLAP_MS = 5_000;
 
