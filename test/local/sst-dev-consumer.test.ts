@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "@azuchi/core";
 import { isAgentReply, sendMessage } from "../support/chat.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 import type { TestClient } from "../support/ws-client.ts";
 
 /**
@@ -22,7 +22,7 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ consumerRuntime: "none" });
-  sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  sqs = stackSqs(stack);
 });
 afterAll(async () => {
   sqs?.destroy();
