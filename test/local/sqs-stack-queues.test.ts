@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe("the local stack's AgentJobs queue", () => {
-  it("hides, retries and dead-letters jobs with the deployed numbers (stacks/job-timing.ts)", async () => {
+  it("hides, retries and dead-letters jobs with the deployed numbers (@azuchi/agent/job-timing)", async () => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.jobs, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }));
     const { Attributes: dlq } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.dlq, AttributeNames: ["QueueArn"] }));
     expect(Number(Attributes?.VisibilityTimeout)).toBe(VISIBILITY_TIMEOUT_SECONDS);
