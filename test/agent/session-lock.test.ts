@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConversationMemory } from "../../packages/agent/src/conversation-memory.ts";
-import { JobAttempts } from "../../packages/agent/src/job-attempts.ts";
+import { countFailedAttempt } from "../../packages/agent/src/job-attempts.ts";
 import { acquire, useTurnRedis } from "../support/turn-redis.ts";
 
 const ctx = useTurnRedis();
@@ -110,7 +110,7 @@ describe("beginning a turn", () => {
     const again = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
     expect(again).toMatchObject({ kind: "started", attempt: 1 });
     if (again.kind === "started") await ctx.locks.releaseLock(again.lock);
-    expect(await new JobAttempts(ctx.redis, ctx.keys).countFailure(sessionId, jobId, sqsMessageId)).toBe(1);
+    expect(await countFailedAttempt(ctx.redis, ctx.keys, sessionId, jobId, sqsMessageId)).toBe(1);
     expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 

@@ -35,7 +35,6 @@ import { ConversationMemory } from "./conversation-memory.ts";
 import { DEFAULT_LOCK_TTL_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_OPENAI_MODEL, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
 import type { ModelConfig } from "./model-run.ts";
 import { createOpenAiClient, type OpenAiClientSettings } from "./openai-client.ts";
-import { JobAttempts } from "./job-attempts.ts";
 import { SessionLocks } from "./session-lock.ts";
 import { ToolRegistry } from "./tools/index.ts";
 
@@ -74,10 +73,9 @@ export interface AgentSettings {
 export interface AgentDeps {
   settings: AgentSettings;
   redis: RedisClient;
-  /** azuchi's Redis keys: the consumer spends a given-up job's stop flag with them (core's clearStop). */
+  /** azuchi's Redis keys: the consumer counts a failed attempt (job-attempts.ts) and spends a given-up job's stop flag (core's clearStop) with them. */
   keys: RedisKeys;
   locks: SessionLocks;
-  attempts: JobAttempts;
   memory: ConversationMemory;
   openai: OpenAI;
   tools: ToolRegistry;
@@ -145,7 +143,6 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     redis,
     keys,
     locks: new SessionLocks(redis, keys, settings.lockTtlMs),
-    attempts: new JobAttempts(redis, keys),
     memory: new ConversationMemory(redis, keys, settings.historyLength),
     openai: createOpenAiClient(settings.openai),
     tools: new ToolRegistry(),

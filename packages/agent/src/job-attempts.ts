@@ -15,21 +15,11 @@ const ATTEMPTS_TTL_SECONDS = 15 * 24 * 3600;
 export const JOB_ATTEMPTS_LUA = `
 local function failed_attempts(attempts_key) return tonumber(redis.call('GET', attempts_key) or '0') end`;
 
-export class JobAttempts {
-  private readonly redis: RedisClient;
-  private readonly keys: RedisKeys;
-
-  constructor(redis: RedisClient, keys: RedisKeys) {
-    this.redis = redis;
-    this.keys = keys;
-  }
-
-  /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
-  async countFailure(sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
-    const key = this.keys.jobAttempts(sessionId, jobId, sqsMessageId);
-    const [[error, count]] = (await this.redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
-    // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
-    if (error) throw error;
-    return Number(count);
-  }
+/** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
+export async function countFailedAttempt(redis: RedisClient, keys: Pick<RedisKeys, "jobAttempts">, sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
+  const key = keys.jobAttempts(sessionId, jobId, sqsMessageId);
+  const [[error, count]] = (await redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
+  // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
+  if (error) throw error;
+  return Number(count);
 }

@@ -5,6 +5,7 @@ import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { classifyFailure, type FailureClass } from "../classify-failure.ts";
+import { countFailedAttempt } from "../job-attempts.ts";
 import { sendToDeadLetters } from "../dead-letters.ts";
 import { agentDeps, type AgentDeps } from "../deps.ts";
 import { processFifoBatch, toBatchResponse, type RecordOutcome } from "../fifo-batch.ts";
@@ -119,7 +120,7 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   }
   // Counted in Redis when it can be, per SQS message, so a replay (a new message) starts afresh
   // whoever dead-lettered the job; without Redis the notice is per receive instead.
-  const counted = failure.kind === "retryable" ? await deps.attempts.countFailure(job.sessionId, job.jobId, record.messageId).catch(() => undefined) : undefined;
+  const counted = failure.kind === "retryable" ? await countFailedAttempt(deps.redis, deps.keys, job.sessionId, job.jobId, record.messageId).catch(() => undefined) : undefined;
   const attempt = counted ?? receives;
   // A failure after the reply was stored only lacks the memory write, which the next receive
   // does without the model: it is retried up to the last receive, and never told to the user.
