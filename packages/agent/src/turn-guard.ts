@@ -5,8 +5,6 @@ import { LockLostError, TurnDeadlineError, TurnStoppedError, type TurnError } fr
 export interface TurnGuardOptions {
   /** How often the lock is renewed and the stop flag read (AZUCHI_HEARTBEAT_MS); a stop takes effect within this. */
   intervalMs: number;
-  /** The lock's lifetime, renewed on every beat. */
-  lockTtlMs: number;
   /** When the turn's USER message was stored: a stop requested before then is not for this turn. */
   messageCreatedAt: number;
   onError?: (error: unknown) => void;
@@ -22,7 +20,6 @@ export class TurnGuard {
   private readonly locks: SessionLocks;
   private readonly lock: SessionLock;
   private readonly intervalMs: number;
-  private readonly lockTtlMs: number;
   private readonly messageCreatedAt: number;
   private readonly onError: (error: unknown) => void;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -38,7 +35,6 @@ export class TurnGuard {
     this.locks = locks;
     this.lock = lock;
     this.intervalMs = options.intervalMs;
-    this.lockTtlMs = options.lockTtlMs;
     this.messageCreatedAt = options.messageCreatedAt;
     this.onError = options.onError ?? (() => undefined);
   }
@@ -79,7 +75,7 @@ export class TurnGuard {
       });
       if (!this.running || this.abortedBy) return;
       try {
-        const beat = await this.locks.heartbeat(this.lock, this.lockTtlMs);
+        const beat = await this.locks.heartbeat(this.lock);
         this.heartbeats++;
         if (!beat.held) return this.abort(new LockLostError(this.lock.sessionId, "heartbeat"));
         this.lastHeldAt = Date.now();
@@ -89,7 +85,7 @@ export class TurnGuard {
       } catch (error) {
         this.onError(error);
         // Unrenewed for most of its lifetime, the lock may have passed to another turn.
-        if (Date.now() - this.lastHeldAt > this.lockTtlMs * (5 / 6)) return this.abort(new LockLostError(this.lock.sessionId, "unrenewed"));
+        if (Date.now() - this.lastHeldAt > this.locks.ttlMs * (5 / 6)) return this.abort(new LockLostError(this.lock.sessionId, "unrenewed"));
       }
     }
   }

@@ -54,7 +54,6 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   const { logger } = options;
   const guard = new TurnGuard(deps.locks, lock, {
     intervalMs: deps.settings.heartbeatMs,
-    lockTtlMs: deps.locks.ttlMs,
     messageCreatedAt: job.createdAt,
     onError: (error) => logger.warn("lock heartbeat failed", { error: error as Error }),
   });
