@@ -174,17 +174,14 @@ function inProcess(handler: Listener): Dynalite {
  * Puts the transaction front on a dynalite server (before it listens). `onRequest` sees each
  * request a client sends (a transaction once), not the front's own requests to dynalite.
  */
-export function addTransactionFront(server: Server, onRequest?: (req: IncomingMessage) => void): { close(): void } {
+export function addTransactionFront(server: Server, onRequest?: (req: IncomingMessage) => void): void {
   const inner = server.listeners("request") as Listener[];
   server.removeAllListeners("request");
   const gate = new Gate();
-  const dynalite = inProcess((req, res) => {
-    for (const listener of inner) listener.call(server, req, res);
-  });
-  const transactions = new Transactions(dynalite);
   const pass = (req: IncomingMessage, res: ServerResponse) => {
     for (const listener of inner) listener.call(server, req, res);
   };
+  const transactions = new Transactions(inProcess(pass));
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     onRequest?.(req);
@@ -219,7 +216,6 @@ export function addTransactionFront(server: Server, onRequest?: (req: IncomingMe
       pass(req, res);
     });
   });
-  return { close: () => undefined };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -384,18 +380,10 @@ class Transactions {
 
   /** Puts every item back as it was, the last applied first. */
   private async undo(applied: Applied[]): Promise<void> {
+    // Nothing else writes while the lock is held, and no socket lies between: these cannot clash.
     for (const { table, key, old } of applied.toReversed()) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          if (old) await this.dynalite("PutItem", { TableName: table, Item: old });
-          else await this.dynalite("DeleteItem", { TableName: table, Key: key });
-          break;
-        } catch (error) {
-          // Nothing else writes while the lock is held: only a passing fault of the loopback can get here.
-          if (attempt === 4) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
-        }
-      }
+      if (old) await this.dynalite("PutItem", { TableName: table, Item: old });
+      else await this.dynalite("DeleteItem", { TableName: table, Key: key });
     }
   }
 
