@@ -31,8 +31,7 @@ export function enqueue(state: ChatState, text: string, clientMessageId: string,
 export function retrySend(state: ChatState, noticeId: string, now: number): Step {
   const notice = state.notices.find((n) => n.id === noticeId);
   if (!notice?.retry) return [state, []];
-  const outbox = [...state.outbox, { clientMessageId: notice.retry.clientMessageId, text: notice.retry.text, queuedAt: now, status: "queued" as const }];
-  return pump({ ...withoutNotice(state, notice.id), outbox });
+  return enqueue(withoutNotice(state, notice.id), notice.retry.text, notice.retry.clientMessageId, now);
 }
 
 /** Sends the next queued message when the socket is in sync and nothing else awaits its ack. */
@@ -56,7 +55,7 @@ export function pump(state: ChatState): Step {
 export function requeueSending(state: ChatState, delayMs: number): Step {
   const sending = state.outbox.find((o) => o.status === "sending");
   if (!sending) return [state, []];
-  const outbox = state.outbox.map((o) => (o === sending ? { ...o, status: "queued" as const } : o));
+  const outbox = unsent(state.outbox);
   if (delayMs > 0) return [{ ...state, outbox }, [{ type: "cancel", timer: "ackTimeout" }, { type: "later", timer: "pump", delayMs }]];
   const [next, commands] = pump({ ...state, outbox });
   return [next, [{ type: "cancel", timer: "ackTimeout" }, ...commands]];
@@ -79,8 +78,7 @@ export function sendRefused(state: ChatState, frame: ErrorFrameLike, human: Huma
   const sending = state.outbox.find((o) => o.status === "sending");
   if (!sending) return undefined;
   if (frame.code === "RATE_LIMITED") {
-    const outbox = state.outbox.map((o) => (o === sending ? { ...o, status: "queued" as const } : o));
-    return [withNotice({ ...state, outbox }, "rateLimited", human), [{ type: "later", timer: "pump", delayMs: RATE_LIMIT_RETRY_MS }]];
+    return [withNotice({ ...state, outbox: unsent(state.outbox) }, "rateLimited", human), [{ type: "later", timer: "pump", delayMs: RATE_LIMIT_RETRY_MS }]];
   }
   if (frame.code === "MESSAGE_TOO_LONG" || frame.code === "BAD_REQUEST") {
     // Only one putMessage is on the wire at a time, so this refusal is about it.
