@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerFrame } from "@azuchi/core";
+import { ConnectionsRepository, MessagesRepository, RedisUnavailableError, redisKeys, SessionsRepository, type ServerFrame } from "@azuchi/core";
+import { deleteSession } from "../../packages/chat/src/session-changes.ts";
+import { freePort } from "../support/ports.ts";
 import { documentClient, tableName } from "../support/chat.ts";
 import { messageFrame } from "../support/frames.ts";
 import { stackRedis, startTestStack, type TestStack } from "../support/stack.ts";
@@ -123,6 +125,31 @@ describe("a chat's title and its deletion, pushed to every tab of the user", () 
     const { Items = [] } = await documentClient(stack).send(new QueryCommand({ TableName: tableName(stack, "Messages"), KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
     expect(Items).toEqual([]);
     await Promise.all([onIt, other, stranger].map((t) => t.close()));
+  });
+
+  it("deletes a chat's tabs and messages even when Redis is down, then reports Redis unavailable", async () => {
+    const { tab, sessionId } = await answeredChat("ren", "delete me while Redis is away");
+    const doc = documentClient(stack);
+    const tables = { sessions: tableName(stack, "Sessions"), connections: tableName(stack, "Connections"), messages: tableName(stack, "Messages"), messageIds: tableName(stack, "MessageIds") };
+    // A client of a port nothing listens on: the Redis a route would find down.
+    const down = new Redis({ port: await freePort(), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    down.on("error", () => undefined);
+    try {
+      await expect(
+        deleteSession(
+          { sessions: new SessionsRepository(doc, tables.sessions), connections: new ConnectionsRepository(doc, tables.connections), messages: new MessagesRepository(doc, tables), redis: down, agentKeys: redisKeys() },
+          sessionId,
+          "ren",
+        ),
+      ).rejects.toBeInstanceOf(RedisUnavailableError);
+    } finally {
+      down.disconnect();
+    }
+    const query = (table: string, index: string | undefined) =>
+      doc.send(new QueryCommand({ TableName: table, IndexName: index, KeyConditionExpression: "sessionId = :s", ExpressionAttributeValues: { ":s": sessionId } }));
+    expect((await query(tables.messages, undefined)).Items).toEqual([]);
+    expect((await query(tables.connections, "bySession")).Items).toEqual([]);
+    await tab.close();
   });
 
   it("stops a turn running when its chat is deleted, and keeps nothing of it, nor of a job queued behind it", async () => {

@@ -46,16 +46,21 @@ export interface DeleteSessionResult {
  * open on it (their later frames find no session), the messages, and the agent's memory of it in
  * Redis. The stop flag ends a turn running at that moment within a second, and stops a job of
  * the chat still queued when it starts; a turn stopped finds its session gone and stores
- * nothing more (agent turn.ts), so no reply is kept that no chat leads to.
+ * nothing more (agent turn.ts), so no reply is kept that no chat leads to. With Redis down the
+ * tables are still cleaned, then the Redis error is thrown (the memory expires by itself).
  */
 export async function deleteSession(deps: { sessions: SessionsRepository; connections: ConnectionsRepository; messages: MessagesRepository; redis: RedisClient; agentKeys: Pick<RedisKeys, "history" | "previousResponseId" | "stop"> }, sessionId: string, userId: string): Promise<DeleteSessionResult> {
   if (!(await deps.sessions.delete(sessionId, userId))) return { deleted: false, messages: 0, tabs: 0 };
   const keys = deps.agentKeys;
-  await ensureRedisReady(deps.redis);
-  await requestStop(deps.redis, keys, sessionId);
+  // Redis down must not leave the tables half cleaned: the session is gone already, so a retry
+  // would find nothing to delete. Its failure is reported once the tables are clean.
+  const stop = await ensureRedisReady(deps.redis)
+    .then(() => requestStop(deps.redis, keys, sessionId))
+    .then(() => ({ ok: true as const }), (error: unknown) => ({ ok: false as const, error }));
   const tabs = await deps.connections.listBySession(sessionId);
   await Promise.all(tabs.map((tab) => deps.connections.delete(tab.connectionId)));
   const messages = await deps.messages.deleteSession(sessionId);
+  if (!stop.ok) throw stop.error;
   await deps.redis.del(keys.history(sessionId), keys.previousResponseId(sessionId));
   return { deleted: true, messages, tabs: tabs.length };
 }
