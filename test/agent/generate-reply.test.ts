@@ -34,6 +34,19 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     await tab.close();
   });
 
+  it("tells the user's other tabs of a new chat at its first message, as putMessage does", async () => {
+    const tab = await stack.connect("hana");
+    const sessionId = await stack.sessionOf(tab);
+    const other = await stack.connect("hana");
+    await stack.sessionOf(other);
+    const response = await generate(sessionId, { message: "a chat begun over HTTP" }, await stack.token("hana"));
+    expect(response.status).toBe(202);
+    const user = await tab.waitFor(messageFrame("CONVERSATION", "USER"));
+    const begun = await other.waitFor((f) => f.type === "sessionUpdated" && f.session.sessionId === sessionId);
+    expect(begun).toEqual({ type: "sessionUpdated", session: { sessionId, title: "", updatedAt: user.message.createdAt } });
+    await Promise.all([tab.close(), other.close()]);
+  });
+
   it("tells the time in the caller's time zone and locale when the body gives them", async () => {
     const tab = await stack.connect("ines");
     const sessionId = await stack.sessionOf(tab);

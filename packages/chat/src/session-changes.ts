@@ -7,13 +7,9 @@ import { toSessionSummary, type ConnectionsRepository, type MessagesRepository, 
  * Tells every open tab of the user (whatever chat it shows) that one of their chats changed,
  * so each sidebar follows without a reload. A tab that misses it still has listSessions.
  */
-export async function pushToUser(deps: { connections: ConnectionsRepository; notifier: Notifier }, userId: string, frame: ServerFrame, log: Pick<Logger, "warn">): Promise<void> {
+export async function pushToUser(notifier: Notifier, userId: string, frame: ServerFrame, log: Pick<Logger, "warn">): Promise<void> {
   try {
-    const connections = await deps.connections.listByUser(userId);
-    const result = await deps.notifier.postToConnections(
-      connections.map((c) => c.connectionId),
-      frame,
-    );
+    const result = await notifier.postToUser(userId, frame);
     for (const { connectionId, error } of result.failed) log.warn("a tab missed a session change", { tab: connectionId, error });
   } catch (error) {
     log.warn("the session change was not pushed to the user's tabs", { error });
@@ -23,15 +19,6 @@ export async function pushToUser(deps: { connections: ConnectionsRepository; not
 export function sessionUpdated(session: SessionRecord): ServerFrame {
   const { sessionId, title, updatedAt } = toSessionSummary(session);
   return { type: "sessionUpdated", session: { sessionId, title, updatedAt } };
-}
-
-/**
- * A chat that has just stored its first message: from now on listSessions shows it. It has no
- * title yet (the first answer brings one, another sessionUpdated); a client keeps a title it
- * knows (a chat renamed while empty) over this empty one.
- */
-export function sessionBegun(sessionId: string, firstMessageAt: number): ServerFrame {
-  return { type: "sessionUpdated", session: { sessionId, title: "", updatedAt: firstMessageAt } };
 }
 
 export interface DeleteSessionResult {

@@ -54,6 +54,12 @@ export class Notifier {
     return this.postToConnections(targets.map((target) => target.connectionId), frame);
   }
 
+  /** Sends a frame to every open tab of the user, whatever chat each shows (a change to one of their chats). */
+  async postToUser(userId: string, frame: ServerFrame): Promise<PostResult> {
+    const targets = await this.connections.listByUser(userId);
+    return this.postToConnections(targets.map((target) => target.connectionId), frame);
+  }
+
   /** Sends a frame to the given connections at once, deleting those that are gone. */
   async postToConnections(connectionIds: readonly string[], frame: ServerFrame): Promise<PostResult> {
     const gone: string[] = [];

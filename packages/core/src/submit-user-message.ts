@@ -4,6 +4,7 @@ import type { AgentJob } from "./job.ts";
 import { SessionGoneError, type MessagesRepository, type PutOptions } from "./messages-repository.ts";
 import type { Message } from "./message.ts";
 import type { Notifier } from "./notifier.ts";
+import type { ServerFrame } from "./frames.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import type { ChatRedisKeys } from "./redis-keys.ts";
 import { RedisUnavailableError } from "./redis-client.ts";
@@ -120,7 +121,26 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   } catch (error) {
     log.warn("the message was not shown to the tabs", { messageId: message.messageId, error });
   }
+  // A chat's first message makes it a chat, whichever API it came through: the user's other
+  // tabs list it now, untitled, not only once its title comes.
+  if (queued.firstMessage) {
+    try {
+      const told = await deps.notifier.postToUser(input.userId, sessionBegun(message.sessionId, message.createdAt));
+      for (const { connectionId, error } of told.failed) log.warn("a tab missed a session change", { tab: connectionId, error });
+    } catch (error) {
+      log.warn("the new chat was not pushed to the user's tabs", { sessionId: message.sessionId, error });
+    }
+  }
   return { status: "enqueued", message, created, firstMessage: queued.firstMessage };
+}
+
+/**
+ * A chat that has just stored its first message: from now on listSessions shows it. It has no
+ * title yet (the first answer brings one, another sessionUpdated); a client keeps a title it
+ * knows (a chat renamed while empty) over this empty one.
+ */
+export function sessionBegun(sessionId: string, firstMessageAt: number): ServerFrame {
+  return { type: "sessionUpdated", session: { sessionId, title: "", updatedAt: firstMessageAt } };
 }
 
 /** Without Redis the message still goes through: a limit must not take chat down. */

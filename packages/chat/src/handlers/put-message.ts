@@ -2,8 +2,7 @@ import { submitUserMessage } from "@azuchi/core/repositories";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { ConnectionSessions, messageRoute, sessionOfConnection } from "../message-route.ts";
 import { recordSubmit } from "../message-metrics.ts";
-import { chatConfig, connections, notifier, submitDeps } from "../deps.ts";
-import { pushToUser, sessionBegun } from "../session-changes.ts";
+import { chatConfig, notifier, submitDeps } from "../deps.ts";
 
 /**
  * putMessage: parse, submit (the user's rate limit, store, enqueue, ack, show to every tab:
@@ -27,8 +26,6 @@ export const handler = messageRoute("putMessage", async (route) => {
       notifier().postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt }),
   });
   recordSubmit(result);
-  // A chat's first message makes it a chat: the user's other tabs list it now, not at its title.
-  if (result.status === "enqueued" && result.firstMessage) await pushToUser({ connections: connections(), notifier: notifier() }, userId, sessionBegun(sessionId, result.message.createdAt), log);
   if (result.status === "not_found") throw new FrameError("NOT_FOUND", "This chat no longer exists.");
   if (result.status === "rate_limited") {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));

@@ -1,5 +1,5 @@
 import { FrameError, parseClientFrame } from "../client-frames.ts";
-import { connections, notifier, sessions } from "../deps.ts";
+import { notifier, sessions } from "../deps.ts";
 import { messageRoute } from "../message-route.ts";
 import { pushToUser, sessionUpdated } from "../session-changes.ts";
 import { titleFromMessage } from "../session-title.ts";
@@ -14,5 +14,5 @@ export const handler = messageRoute("renameSession", async (route) => {
   const session = await sessions().rename(frame.sessionId, userId, title);
   if (!session) throw new FrameError("NOT_FOUND", "There is no such chat of yours.", { sessionId: frame.sessionId });
   log.info("session renamed", { sessionId: frame.sessionId });
-  await pushToUser({ connections: connections(), notifier: notifier() }, userId, sessionUpdated(session), log);
+  await pushToUser(notifier(), userId, sessionUpdated(session), log);
 });

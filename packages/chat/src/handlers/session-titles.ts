@@ -1,6 +1,6 @@
 import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core/contracts";
 import * as z from "zod";
-import { chatLogger, connections, messages, notifier, sessions } from "../deps.ts";
+import { chatLogger, messages, notifier, sessions } from "../deps.ts";
 import { pushToUser, sessionUpdated } from "../session-changes.ts";
 import { titleFromMessage } from "../session-title.ts";
 
@@ -49,5 +49,5 @@ export async function handler(rawEvent: unknown): Promise<void> {
   rememberTitled(sessionId);
   if (!titledNow) return;
   logger.info("session titled", { sessionId, jobId });
-  await pushToUser({ connections: connections(), notifier: notifier() }, session.userId, sessionUpdated({ ...session, title }), logger);
+  await pushToUser(notifier(), session.userId, sessionUpdated({ ...session, title }), logger);
 }
