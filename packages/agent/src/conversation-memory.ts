@@ -1,8 +1,8 @@
 import type { RedisClient } from "@azuchi/core";
 import type { RedisKeys } from "@azuchi/core";
 import * as z from "zod";
-import { defineScript, STOP_FLAG_LUA } from "@azuchi/core";
-import { JOB_RECORD_LUA, JOB_RECORD_TTL_SECONDS } from "./job-record.ts";
+import { defineScript, OUTLIVES_JOB_SECONDS, STOP_FLAG_LUA } from "@azuchi/core";
+import { JOB_RECORD_LUA } from "./job-record.ts";
 import type { SessionLock } from "./session-lock.ts";
 import { LockLostError } from "./turn-errors.ts";
 
@@ -90,7 +90,7 @@ export class ConversationMemory {
       this.length,
       responseId ?? "",
       PREVIOUS_RESPONSE_TTL_SECONDS,
-      JOB_RECORD_TTL_SECONDS,
+      OUTLIVES_JOB_SECONDS,
       ...entries.map((entry) => JSON.stringify(entry)),
     );
     if (written !== 1) throw new LockLostError(lock.sessionId, "fenced-write");

@@ -1,4 +1,4 @@
-import type { RedisClient, RedisKeys } from "@azuchi/core";
+import { OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
 
 /**
  * A job's failed attempts (`RedisKeys.jobAttempts`), counted per SQS message: the same on every
@@ -8,9 +8,6 @@ import type { RedisClient, RedisKeys } from "@azuchi/core";
  * (session-lock.ts) and numbers its attempt after it.
  */
 
-/** Attempt counters outlive any redelivery of their job (SQS keeps a message 14 days at most). */
-const ATTEMPTS_TTL_SECONDS = 15 * 24 * 3600;
-
 /** The count in Lua, for the turn's start: 0 before any failure. */
 export const JOB_ATTEMPTS_LUA = `
 local function failed_attempts(attempts_key) return tonumber(redis.call('GET', attempts_key) or '0') end`;
@@ -18,7 +15,7 @@ local function failed_attempts(attempts_key) return tonumber(redis.call('GET', a
 /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
 export async function countFailedAttempt(redis: RedisClient, keys: Pick<RedisKeys, "jobAttempts">, sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
   const key = keys.jobAttempts(sessionId, jobId, sqsMessageId);
-  const [[error, count]] = (await redis.multi().incr(key).expire(key, ATTEMPTS_TTL_SECONDS).exec()) as [[Error | null, number], unknown];
+  const [[error, count]] = (await redis.multi().incr(key).expire(key, OUTLIVES_JOB_SECONDS).exec()) as [[Error | null, number], unknown];
   // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
   if (error) throw error;
   return Number(count);

@@ -3,11 +3,9 @@
  * redelivered job is answered once only. The mark is written by the turn's fenced memory write
  * (conversation-memory.ts), inside that script so the memory and the mark land together or not
  * at all; a turn's start reads it in its one round trip (session-lock.ts) and skips the job. Nothing
- * else reads it: both live in Lua, so only the Lua is here.
+ * else reads it: both live in Lua, so only the Lua is here. It is kept as long as a delivery of
+ * the job may come (core's OUTLIVES_JOB_SECONDS).
  */
-
-/** A completed job is remembered longer than SQS can hold and redeliver it (14 days). */
-export const JOB_RECORD_TTL_SECONDS = 15 * 24 * 3600;
 
 const COMPLETED = "completed";
 

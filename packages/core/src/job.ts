@@ -7,6 +7,12 @@ import * as z from "zod";
  */
 export const JobId = z.union([z.uuid(), z.string().regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, "<messageId>:<regenerateId>")]);
 
+/**
+ * SQS keeps a message 14 days at most, so no delivery of a job comes later: what must outlive
+ * every delivery of one (its messageId guard, its attempts, its completion) is kept 15.
+ */
+export const OUTLIVES_JOB_SECONDS = 15 * 24 * 3600;
+
 /** The USER message a job answers. */
 export const jobQuestion = (jobId: string): string => jobId.split(":")[0]!;
 

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { OUTLIVES_JOB_SECONDS } from "./job.ts";
 
-/** How long a messageId guard blocks replays: longer than SQS keeps a job (14 days at most). */
-const GUARD_TTL_SECONDS = 15 * 24 * 3600;
 /** A writer holds a pending guard this long; after that a replay may take the write over. */
 const LEASE_MS = 10_000;
 const POLL_MS = 25;
@@ -106,5 +105,5 @@ export class MessageGuards {
 
 /** The guard's expiresAt (TTL), written with every guard. */
 export function guardExpiresAt(): number {
-  return Math.floor(Date.now() / 1000) + GUARD_TTL_SECONDS;
+  return Math.floor(Date.now() / 1000) + OUTLIVES_JOB_SECONDS;
 }
