@@ -5,7 +5,6 @@ import {
   optionalStringFromEnv,
   positiveDecimalFromEnv,
   positiveIntFromEnv,
-  positiveNumberFromEnv,
   stringFromEnv,
 } from "@azuchi/core/env";
 
@@ -73,13 +72,6 @@ describe("core's environment readers", () => {
     for (const value of ["1", "0", "yes", "TRUE", "False", "on"]) {
       expect(() => booleanFromEnv(NAME, false, env(value)), value).toThrow(`${NAME} must be "true" or "false", not ${JSON.stringify(value)}`);
     }
-  });
-
-  it("keep positiveNumberFromEnv's signature: whole numbers when asked, fractions otherwise", () => {
-    expect(positiveNumberFromEnv(env("3"), NAME, 1, true)).toBe(3);
-    expect(positiveNumberFromEnv(env("0.5"), NAME, 1, false)).toBe(0.5);
-    expect(positiveNumberFromEnv({}, NAME, 10, true)).toBe(10);
-    expect(() => positiveNumberFromEnv(env("0.5"), NAME, 1, true)).toThrow(/positive integer/);
   });
 
   it("read process.env when given no environment", () => {

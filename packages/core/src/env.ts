@@ -52,14 +52,6 @@ export function positiveDecimalFromEnv(name: string, fallback: number, env: Env 
   return value;
 }
 
-/**
- * A positive number, whole when `integer`: the older reader's signature, kept for the user
- * limits and chat's settings that call it.
- */
-export function positiveNumberFromEnv(env: Env, name: string, fallback: number, integer: boolean): number {
-  return integer ? positiveIntFromEnv(name, fallback, env) : positiveDecimalFromEnv(name, fallback, env);
-}
-
 /** "true" or "false" (nothing else: "1", "yes" and "TRUE" are refused rather than guessed). */
 export function booleanFromEnv(name: string, fallback: boolean, env: Env = process.env): boolean {
   const text = textOf(env, name);

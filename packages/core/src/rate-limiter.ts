@@ -1,7 +1,7 @@
 import type { RedisClient } from "./redis-client.ts";
 import { ensureRedisReady, RedisUnavailableError } from "./redis-client.ts";
 import { defineScript } from "./redis-script.ts";
-import { positiveIntFromEnv, positiveNumberFromEnv, type Env } from "./env.ts";
+import { positiveDecimalFromEnv, positiveIntFromEnv, type Env } from "./env.ts";
 import { MAX_MESSAGE_CHARS } from "./message.ts";
 
 export interface RateDecision {
@@ -84,10 +84,10 @@ export const DEFAULT_USER_LIMITS: UserLimits = { rateBurst: 10, ratePerSecond: 1
 export function userLimitsFromEnv(env: Env = process.env): UserLimits {
   const d = DEFAULT_USER_LIMITS;
   return {
-    rateBurst: positiveNumberFromEnv(env, "AZUCHI_RATE_BURST", d.rateBurst, true),
-    ratePerSecond: positiveNumberFromEnv(env, "AZUCHI_RATE_PER_SECOND", d.ratePerSecond, false),
-    maxConnectionsPerUser: positiveNumberFromEnv(env, "AZUCHI_MAX_CONNECTIONS_PER_USER", d.maxConnectionsPerUser, true),
-    maxNewSessionsPerHour: positiveNumberFromEnv(env, "AZUCHI_MAX_NEW_SESSIONS_PER_HOUR", d.maxNewSessionsPerHour, true),
+    rateBurst: positiveIntFromEnv("AZUCHI_RATE_BURST", d.rateBurst, env),
+    ratePerSecond: positiveDecimalFromEnv("AZUCHI_RATE_PER_SECOND", d.ratePerSecond, env),
+    maxConnectionsPerUser: positiveIntFromEnv("AZUCHI_MAX_CONNECTIONS_PER_USER", d.maxConnectionsPerUser, env),
+    maxNewSessionsPerHour: positiveIntFromEnv("AZUCHI_MAX_NEW_SESSIONS_PER_HOUR", d.maxNewSessionsPerHour, env),
   };
 }
 
