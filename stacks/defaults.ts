@@ -24,6 +24,19 @@ export const FUNCTION_ARCHITECTURE = "arm64";
 export const ROUTE_TIMEOUT = "30 seconds";
 export const ROUTE_MEMORY = "512 MB";
 
+/**
+ * How SST bundles every function (packages/local/src/bench/bundles.ts bundles the same way).
+ * - keepNames: SST minifies bundles; failure reasons (logs, dead letters, the TurnFailures and
+ *   JobsGivenUp metrics' reason) are error class names, which minification would turn into one letter.
+ * - splitting: what a module loads with `import()` goes into chunks of its own, read only when
+ *   that code first runs, instead of into the one file every cold start reads. The AWS SDK's
+ *   default credential chain imports its SSO, ini, process, web-identity and container
+ *   providers (with the STS and SSO clients they call) that way, and on Lambda the environment's
+ *   credentials answer before any of them; our rare paths (docs/architecture.md, "Cold starts"
+ *   in README) are imported so too. Requires ESM, which the functions are.
+ */
+export const FUNCTION_NODEJS = { esbuild: { keepNames: true }, splitting: true };
+
 type Environment = Record<string, string>;
 
 /**
@@ -68,9 +81,7 @@ export function functionArgs(service: "azuchi-chat" | "azuchi-ai-agent", spec: F
     memory: ROUTE_MEMORY,
     timeout: ROUTE_TIMEOUT,
     logging: { retention: logRetention($app.stage) },
-    // SST minifies bundles; failure reasons (logs, dead letters, the TurnFailures and JobsGivenUp
-    // metrics' reason) are error class names, which minification would turn into one letter.
-    nodejs: { esbuild: { keepNames: true } },
+    nodejs: FUNCTION_NODEJS,
     ...spec,
     environment: { POWERTOOLS_SERVICE_NAME: service, ...spec.environment },
   };

@@ -60,9 +60,13 @@ describe("the metrics dashboard, as `sst deploy --stage prod` builds it", () => 
     expect(queues.properties.metrics.map((entry) => entry[3])).toEqual(["${AgentJobs.nodes.queue.name}", "${AgentJobs.nodes.queue.name}", "${AgentJobsDlq.nodes.queue.name}", "${AgentJobs.nodes.queue.name}"]);
   });
 
-  it("bundles every function keeping class names, which the failure reasons are made of", () => {
+  it("bundles every function keeping class names, which the failure reasons are made of, and split (what only `import()` reaches stays out of a cold start)", () => {
     const functions = [...functionsOf(infra).values()];
     expect(functions.length).toBeGreaterThan(0);
-    for (const fn of functions) expect((fn.nodejs as { esbuild?: { keepNames?: boolean } } | undefined)?.esbuild?.keepNames, fn.handler).toBe(true);
+    for (const fn of functions) {
+      const nodejs = fn.nodejs as { esbuild?: { keepNames?: boolean }; splitting?: boolean } | undefined;
+      expect(nodejs?.esbuild?.keepNames, fn.handler).toBe(true);
+      expect(nodejs?.splitting, fn.handler).toBe(true);
+    }
   });
 });
