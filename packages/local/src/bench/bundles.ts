@@ -1,17 +1,24 @@
 /**
  * What a cold start costs: every handler the stacks deploy, bundled as SST bundles it for
- * Lambda, its size, and how long a fresh `node` takes to import it (the module graph's
- * evaluation, which a cold Lambda instance pays before its first invocation).
+ * Lambda, what a cold start loads of it, and how long a fresh `node` takes to import it (the
+ * module graph's evaluation, which a cold Lambda instance pays before its first invocation).
  *
  * SST v4's Node runtime (pkg/runtime/node/build.go) runs esbuild with: ESM, platform node,
- * bundle, target ES2024 for nodejs24.x, mainFields module/main, keepNames (stacks/defaults.ts
- * asks it too), minify outside `sst dev`, and as external only `sharp` and `pg-native` — the
- * AWS SDK is bundled, not taken from the runtime. Its banner gives ESM a `require`.
+ * bundle, target ES2024 for nodejs24.x, mainFields module/main, keepNames, minify outside
+ * `sst dev`, and as external only `sharp` and `pg-native` — the AWS SDK is bundled, not taken
+ * from the runtime. Its banner gives ESM a `require` (4.17.1's binary holds the five lines
+ * below, not the injected `__dirname` shim of later sources). With `nodejs.splitting` (which
+ * stacks/defaults.ts turns on) it writes to the function's directory (outdir) with
+ * `entryNames: "bundle"` and `outExtension` `.mjs`, so the entry is `bundle.mjs`, the handler
+ * `bundle.handler` (sst/sst#6083, merged 2025-09, before 4.17.1); it sets no chunk names, so the chunks take
+ * esbuild's default, `chunk-<hash>.mjs` beside the entry. A cold start reads the entry and the
+ * chunks it imports statically; a chunk reached only through `import()` is read when that
+ * code first runs. Sourcemaps are left out here: they are not what a cold start loads.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type * as topologyModule from "@azuchi/core/topology";
 import { build, type Metafile } from "esbuild";
@@ -21,8 +28,13 @@ export const repositoryRoot = resolve(fileURLToPath(new URL("../../../..", impor
 export interface BundleFigure {
   /** As the stacks name it, e.g. `packages/chat/src/handlers/authorizer.handler`. */
   handler: string;
-  bytes: number;
-  /** Median, over fresh processes, of the time `await import()` of the bundle takes. */
+  /** What a cold start reads: the entry and the chunks it imports statically. */
+  loadedBytes: number;
+  /** Every file of the function's bundle (the entry and all its chunks). */
+  shippedBytes: number;
+  /** How many files those are (1 without splitting). */
+  files: number;
+  /** Median, over fresh processes, of the time `await import()` of the bundle's entry takes. */
   coldImportMs: number;
   /** The fastest of those imports: closer to what an idle machine takes when others share this one. */
   coldImportMinMs: number;
@@ -35,11 +47,21 @@ export interface BundleFigure {
 
 export interface HandlerBundle {
   handler: string;
-  code: string;
+  /** Every file SST would ship, by name in the function's directory: `bundle.mjs` and its chunks. */
+  files: Map<string, string>;
+  /** The files a cold start reads: `bundle.mjs` and, transitively, the chunks it imports statically (not through `import()`). */
+  loaded: string[];
   metafile: Metafile;
 }
 
-/** SST's banner: an ESM bundle of CommonJS packages needs `require`, `__filename`, `__dirname`. */
+/** The entry SST names with splitting (and, as `outfile`, without): the function's handler is `bundle.handler`. */
+export const ENTRY_FILE = "bundle.mjs";
+
+/** Where esbuild is told to write, relative to the root (nothing is written: the metafile's paths start with it). */
+const OUTDIR = ".azuchi-bundle";
+const inOutdir = (metafilePath: string) => relative(OUTDIR, metafilePath);
+
+/** SST's banner (on every output file): an ESM bundle of CommonJS packages needs `require`, `__filename`, `__dirname`. */
 const SST_BANNER = [
   `import { createRequire as topLevelCreateRequire } from 'module';`,
   `const require = topLevelCreateRequire(import.meta.url);`,
@@ -74,17 +96,32 @@ function handlersWrittenInStacks(root: string): string[] {
   return [...new Set(found)];
 }
 
+/**
+ * Whether the root checkout's stacks bundle with splitting (stacks/defaults.ts'
+ * FUNCTION_NODEJS), so that a before/after comparison bundles each side as it deploys.
+ * A checkout from before that constant did not split.
+ */
+export async function stacksSplit(root = repositoryRoot): Promise<boolean> {
+  const defaults = (await import(pathToFileURL(join(root, "stacks/defaults.ts")).href)) as { FUNCTION_NODEJS?: { splitting?: boolean } };
+  return defaults.FUNCTION_NODEJS?.splitting === true;
+}
+
 /** `packages/chat/src/handlers/connect.handler` → its source file. */
 export function handlerSource(handler: string, root = repositoryRoot): string {
   return join(root, `${handler.slice(0, handler.lastIndexOf("."))}.ts`);
 }
 
-/** One handler bundled as `sst deploy` would (nothing written; the metafile says what is in it). */
-export async function bundleHandler(handler: string, root = repositoryRoot): Promise<HandlerBundle> {
+/**
+ * One handler bundled as `sst deploy` would (nothing written; the metafile says what is in
+ * each file), split as the root's stacks say unless `splitting` is given.
+ */
+export async function bundleHandler(handler: string, root = repositoryRoot, splitting?: boolean): Promise<HandlerBundle> {
+  const outdir = join(root, OUTDIR);
   const result = await build({
     entryPoints: [handlerSource(handler, root)],
     absWorkingDir: root,
     bundle: true,
+    splitting: splitting ?? (await stacksSplit(root)),
     platform: "node",
     format: "esm",
     target: "es2024",
@@ -95,18 +132,45 @@ export async function bundleHandler(handler: string, root = repositoryRoot): Pro
     banner: { js: SST_BANNER },
     metafile: true,
     write: false,
-    outfile: "bundle.mjs",
+    outdir,
+    entryNames: "bundle",
+    outExtension: { ".js": ".mjs" },
     logLevel: "silent",
   });
-  const output = result.outputFiles.find((file) => file.path.endsWith("bundle.mjs"));
-  if (!output) throw new Error(`esbuild wrote no bundle for ${handler}`);
-  return { handler, code: output.text, metafile: result.metafile };
+  const files = new Map(result.outputFiles.map((file) => [relative(outdir, file.path), file.text]));
+  if (!files.has(ENTRY_FILE)) throw new Error(`esbuild wrote no ${ENTRY_FILE} for ${handler}`);
+  const outputs = new Map(Object.entries(result.metafile.outputs).map(([path, output]) => [inOutdir(path), output]));
+  return { handler, files, loaded: staticClosure(outputs), metafile: result.metafile };
 }
 
-/** The npm packages (by name, e.g. `@aws-sdk/client-dynamodb`, `zod`) a bundle contains, with their bytes in it. */
-export function packagesIn(bundle: HandlerBundle): Map<string, number> {
+/** The entry and every file it reaches through static `import` statements (what Node links before the handler runs). */
+function staticClosure(outputs: Map<string, Metafile["outputs"][string]>): string[] {
+  const loaded = [ENTRY_FILE];
+  for (let i = 0; i < loaded.length; i++) {
+    for (const { path, kind, external } of outputs.get(loaded[i]!)!.imports) {
+      if (kind === "import-statement" && !external && !loaded.includes(inOutdir(path))) loaded.push(inOutdir(path));
+    }
+  }
+  return loaded;
+}
+
+const bytesOf = (bundle: HandlerBundle, files: Iterable<string>) => [...files].reduce((sum, file) => sum + Buffer.byteLength(bundle.files.get(file)!), 0);
+
+/** The bytes a cold start reads. */
+export const loadedBytes = (bundle: HandlerBundle) => bytesOf(bundle, bundle.loaded);
+
+/** The bytes of every file the function ships. */
+export const shippedBytes = (bundle: HandlerBundle) => bytesOf(bundle, bundle.files.keys());
+
+/**
+ * The npm packages (by name, e.g. `@aws-sdk/client-dynamodb`, `zod`) in a bundle, with their
+ * bytes: in what a cold start loads, or in every file shipped (what a later `import()` may load too).
+ */
+export function packagesIn(bundle: HandlerBundle, files: "loaded" | "shipped" = "loaded"): Map<string, number> {
+  const wanted = new Set(files === "loaded" ? bundle.loaded : bundle.files.keys());
   const sizes = new Map<string, number>();
-  for (const output of Object.values(bundle.metafile.outputs)) {
+  for (const [outputPath, output] of Object.entries(bundle.metafile.outputs)) {
+    if (!wanted.has(inOutdir(outputPath))) continue;
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const name = packageName(path);
       if (name) sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
@@ -122,8 +186,18 @@ function packageName(path: string): string | undefined {
   return scope?.startsWith("@") ? `${scope}/${name}` : scope;
 }
 
-/** One fresh `node` (this one's binary), no flags: how long the bundle's import takes in it, in wall-clock and CPU time. */
-function importOnce(file: string): Promise<{ ms: number; cpuMs: number }> {
+/** Writes the bundle's files into `dir` as the function's directory holds them; returns the entry's path. */
+export function writeBundle(bundle: HandlerBundle, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, code] of bundle.files) writeFileSync(join(dir, name), code);
+  return join(dir, ENTRY_FILE);
+}
+
+/**
+ * One fresh `node` (this one's binary), no flags: how long the import of `file` takes in it, in
+ * wall-clock and CPU time. It fails if the import does, e.g. when a chunk it imports is missing.
+ */
+export function importOnce(file: string): Promise<{ ms: number; cpuMs: number }> {
   const script =
     `const t = performance.now(); const c = process.cpuUsage(); await import(${JSON.stringify(pathToFileURL(file).href)}); ` +
     `const { user, system } = process.cpuUsage(c); process.stdout.write(JSON.stringify([performance.now() - t, (user + system) / 1000]));`;
@@ -165,26 +239,26 @@ export async function measureBundles(options: MeasureOptions = {}): Promise<Bund
 
 /**
  * The same for several checkouts at once (e.g. `/work/main` and this one): every checkout's
- * bundles are built first, then each round imports every bundle of every checkout once, so a
- * before/after comparison shares the machine's busy and quiet moments alike. One figure list
- * per root, in the order given.
+ * bundles are built (each as its own stacks bundle it) and written first, then each round
+ * imports every bundle of every checkout once, so a before/after comparison shares the
+ * machine's busy and quiet moments alike. One figure list per root, in the order given.
  */
 export async function compareBundles(roots: string[], options: Omit<MeasureOptions, "root"> = {}): Promise<BundleFigure[][]> {
   const runs = Math.max(1, options.runs ?? 7);
   const dir = mkdtempSync(join(tmpdir(), "azuchi-bundles-"));
   try {
-    const built: { root: number; handler: string; file: string; bytes: number; times: number[]; cpuTimes: number[] }[] = [];
+    const built: { root: number; figure: Omit<BundleFigure, `coldImport${string}`>; entry: string; times: number[]; cpuTimes: number[] }[] = [];
     for (const [index, root] of roots.entries()) {
       for (const handler of options.handlers ?? (await declaredHandlers(root))) {
         const bundle = await bundleHandler(handler, root);
-        const file = join(dir, `${index}-${handler.replaceAll("/", "_")}.mjs`);
-        writeFileSync(file, bundle.code);
-        built.push({ root: index, handler, file, bytes: Buffer.byteLength(bundle.code), times: [], cpuTimes: [] });
+        const entry = writeBundle(bundle, join(dir, `${index}-${handler.replaceAll("/", "_")}`));
+        const figure = { handler, loadedBytes: loadedBytes(bundle), shippedBytes: shippedBytes(bundle), files: bundle.files.size };
+        built.push({ root: index, figure, entry, times: [], cpuTimes: [] });
       }
     }
     for (let i = 0; i < runs; i++) {
       for (const entry of built) {
-        const { ms, cpuMs } = await importOnce(entry.file);
+        const { ms, cpuMs } = await importOnce(entry.entry);
         entry.times.push(ms);
         entry.cpuTimes.push(cpuMs);
       }
@@ -192,7 +266,7 @@ export async function compareBundles(roots: string[], options: Omit<MeasureOptio
     return roots.map((_, index) =>
       built
         .filter((entry) => entry.root === index)
-        .map(({ handler, bytes, times, cpuTimes }) => ({ handler, bytes, coldImportMs: median(times), coldImportMinMs: Math.min(...times), coldImportCpuMs: median(cpuTimes) })),
+        .map(({ figure, times, cpuTimes }) => ({ ...figure, coldImportMs: median(times), coldImportMinMs: Math.min(...times), coldImportCpuMs: median(cpuTimes) })),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

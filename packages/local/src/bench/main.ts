@@ -427,7 +427,7 @@ try {
   console.log(`  (the stack with nothing to do spends ${results.idleCpuMsPerSecond.toFixed(1)} ms CPU per second; every CPU figure includes that share of its run)`);
   console.log(`capacity (highest open-loop rate with p99 first delta ≤ ${CAPACITY_RATIO}× the model's): ${plan.open.rates.length === 0 ? "not measured (--rates none)" : results.capacity > 0 ? `${results.capacity} turns/s` : `below ${plan.open.rates[0]} turns/s`}`);
   if (results.bundles) {
-    for (const b of results.bundles) console.log(`  bundle ${b.handler.padEnd(28)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KB  cold import ${ms(b.coldImportMs)}`);
+    for (const b of results.bundles) console.log(`  bundle ${b.handler.padEnd(28)} ${(b.loadedBytes / 1024).toFixed(0).padStart(6)} KB loaded (${(b.shippedBytes / 1024).toFixed(0)} KB shipped)  cold import ${ms(b.coldImportMs)}`);
   } else {
     console.log(`bundles: not measured (${values["skip-bundles"] ? "--skip-bundles" : "packages/local/src/bench/bundles.ts is not on this branch"})`);
   }
