@@ -82,7 +82,7 @@ function budget(handler: string): number {
 }
 
 /** The credential providers a Lambda never reaches (its environment's credentials answer first), and the clients they call. */
-const UNUSED_CREDENTIALS = [/^@aws-sdk\/nested-clients$/, /^@aws-sdk\/credential-provider-(sso|ini|process|web-identity|http)$/, /^@aws-sdk\/token-providers$/];
+const UNUSED_CREDENTIALS = [/^@aws-sdk\/nested-clients$/, /^@aws-sdk\/credential-provider-(sso|ini|login|process|web-identity|http)$/, /^@aws-sdk\/token-providers$/];
 
 let bundles: Map<string, HandlerBundle>;
 beforeAll(async () => {
