@@ -9,11 +9,12 @@
  * from the runtime. Its banner gives ESM a `require` (4.17.1's binary holds the five lines
  * below, not the injected `__dirname` shim of later sources). With `nodejs.splitting` (which
  * stacks/defaults.ts turns on) it writes to the function's directory (outdir) with
- * `entryNames: "bundle"` and `outExtension` `.mjs`, so the entry is `bundle.mjs`, the handler
- * `bundle.handler` (sst/sst#6083, merged 2025-09, before 4.17.1); it sets no chunk names, so the chunks take
- * esbuild's default, `chunk-<hash>.mjs` beside the entry. A cold start reads the entry and the
- * chunks it imports statically; a chunk reached only through `import()` is read when that
- * code first runs. Sourcemaps are left out here: they are not what a cold start loads.
+ * `entryNames: "bundle"` and `outExtension` `.mjs`, so the entry is `bundle.mjs` and the
+ * handler `bundle.handler` (sst/sst#6083, merged 2025-09, before 4.17.1); it sets no chunk
+ * names, so the chunks take esbuild's default, `chunk-<hash>.mjs` (or the dynamically imported
+ * module's name and hash) beside the entry. A cold start reads the entry and the chunks it
+ * imports statically; a chunk reached only through `import()` is read when that code first
+ * runs. Sourcemaps are left out here: they are not what a cold start loads.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -111,17 +112,14 @@ export function handlerSource(handler: string, root = repositoryRoot): string {
   return join(root, `${handler.slice(0, handler.lastIndexOf("."))}.ts`);
 }
 
-/**
- * One handler bundled as `sst deploy` would (nothing written; the metafile says what is in
- * each file), split as the root's stacks say unless `splitting` is given.
- */
-export async function bundleHandler(handler: string, root = repositoryRoot, splitting?: boolean): Promise<HandlerBundle> {
+/** One handler bundled as `sst deploy` would, split as the root's stacks say (nothing written; the metafile says what is in each file). */
+export async function bundleHandler(handler: string, root = repositoryRoot): Promise<HandlerBundle> {
   const outdir = join(root, OUTDIR);
   const result = await build({
     entryPoints: [handlerSource(handler, root)],
     absWorkingDir: root,
     bundle: true,
-    splitting: splitting ?? (await stacksSplit(root)),
+    splitting: await stacksSplit(root),
     platform: "node",
     format: "esm",
     target: "es2024",
