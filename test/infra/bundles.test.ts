@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleHandler, declaredHandlers, importOnce, loadedBytes, packagesIn, writeBundle, type HandlerBundle } from "../../packages/local/src/bench/bundles.ts";
 import { talksToRedis } from "./code-reads.ts";
@@ -153,6 +156,21 @@ describe("a split bundle on disk", () => {
     const entry = writeBundle(bundle, join(dir, "whole"));
     for (const file of bundle.files.keys()) await importOnce(join(dir, "whole", file));
     await importOnce(entry);
+  }, 60_000);
+
+  it("runs a path that loads a chunk through `import()`: the $connect authorizer's refusal, which loads its logger then", async () => {
+    const bundle = bundles.get(chat("authorizer"))!;
+    expect(packagesIn(bundle).has("@aws-lambda-powertools/logger")).toBe(false);
+    const entry = writeBundle(bundle, join(dir, "authorizer"));
+    const script =
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(entry).href)}); ` +
+      `const result = await handler({ queryStringParameters: { token: "not-a-token" }, methodArn: "arn:test" }); ` +
+      `console.log(JSON.stringify(result.policyDocument.Statement[0].Effect));`;
+    const env = { PATH: process.env.PATH ?? "", SST_RESOURCE_AuthSecret: JSON.stringify({ value: "a-test-secret-of-at-least-32-bytes!", type: "sst.sst.Secret" }) };
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env });
+    const lines = stdout.trim().split("\n");
+    expect(lines.some((line) => line.includes('"message":"connection refused"')), stdout).toBe(true);
+    expect(lines.at(-1)).toBe('"Deny"');
   }, 60_000);
 
   it("fails to import without one of the chunks its entry imports", async () => {
