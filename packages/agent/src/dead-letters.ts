@@ -1,3 +1,4 @@
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import type { AgentDeps } from "./deps.ts";
 
@@ -30,9 +31,8 @@ export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reas
   const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp) || undefined;
   const history = [...earlierFailures(record), { at: now, reason: reason.slice(0, 300), attempts, receives, ...(firstReceivedAt ? { firstReceivedAt } : {}) }].slice(-HISTORY_LIMIT);
   const first = history[0]!;
-  const sqs = await deps.sqs();
-  await sqs.client.send(
-    new sqs.sdk.SendMessageCommand({
+  await deps.sqs.send(
+    new SendMessageCommand({
       QueueUrl: deps.settings.deadLetterQueueUrl,
       MessageBody: record.body,
       MessageGroupId: record.attributes.MessageGroupId ?? "unknown",
