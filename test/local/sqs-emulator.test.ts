@@ -9,6 +9,7 @@ import type { Message, MessageAttributeValue, ReceiveMessageCommandInput } from 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSqsEmulator } from "@azuchi/local/sqs";
 import type { SqsEmulator } from "@azuchi/local/sqs";
+import { QueueStore } from "../../packages/local/src/sqs/queue-store.ts";
 
 let emulator: SqsEmulator;
 let client: SQSClient;
@@ -494,5 +495,62 @@ describe("SQS emulator: FIFO queues", () => {
     expect(redriven).toMatchObject({ Body: "retry-me", Attributes: { MessageGroupId: "g", ApproximateReceiveCount: "1" } });
     expect(redriven!.MessageId).not.toBe(originalId);
     expect(await receive(deadLetterUrl)).toEqual([]);
+  });
+});
+
+describe("SQS emulator: long polls on the real clock", () => {
+  let realClock: SqsEmulator;
+  let realClient: SQSClient;
+  beforeAll(async () => {
+    realClock = await startSqsEmulator();
+    realClient = new SQSClient({ endpoint: realClock.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  });
+  afterAll(async () => {
+    realClient?.destroy();
+    await realClock?.close();
+  });
+
+  const createOn = async (name: string, attributes: Record<string, string> = {}) =>
+    (await realClient.send(new CreateQueueCommand({ QueueName: `${uniqueName(name)}.fifo`, Attributes: { FifoQueue: "true", ...attributes } }))).QueueUrl!;
+  const receiveOn = async (queueUrl: string, input: Partial<ReceiveMessageCommandInput>) =>
+    (await realClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, ...input }))).Messages ?? [];
+
+  it("sleeps until nothing but its deadline can end it: an empty queue is not looked at again", async () => {
+    const store = new QueueStore({ region: "us-east-1", accountId: "000000000000" });
+    const queue = store.create("idle", {});
+    const started = Date.now();
+    await store.waitForChange(queue, started + 500, new AbortController().signal);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(490);
+  });
+
+  it("ends as a received message's visibility timeout runs out", async () => {
+    const queueUrl = await createOn("real-visibility");
+    await realClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "again", MessageGroupId: "g", MessageDeduplicationId: "d" }));
+    await receiveOn(queueUrl, { VisibilityTimeout: 1 });
+    const started = Date.now();
+    expect(bodies(await receiveOn(queueUrl, { WaitTimeSeconds: 5 }))).toEqual(["again"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("ends as a delayed message becomes visible", async () => {
+    // A FIFO queue delays by its DelaySeconds only (a message's own is refused).
+    const queueUrl = await createOn("real-delay", { DelaySeconds: "1" });
+    await realClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "later", MessageGroupId: "g", MessageDeduplicationId: "d" }));
+    const started = Date.now();
+    expect(bodies(await receiveOn(queueUrl, { WaitTimeSeconds: 5 }))).toEqual(["later"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("ends as ChangeMessageVisibility makes a message visible sooner than the poll's timer", async () => {
+    const queueUrl = await createOn("real-change-visibility");
+    await realClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "sooner", MessageGroupId: "g", MessageDeduplicationId: "d" }));
+    const [held] = await receiveOn(queueUrl, { VisibilityTimeout: 30 });
+    const started = Date.now();
+    const polling = receiveOn(queueUrl, { WaitTimeSeconds: 5 });
+    setTimeout(() => void realClient.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: held!.ReceiptHandle, VisibilityTimeout: 0 })), 200);
+    expect(bodies(await polling)).toEqual(["sooner"]);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

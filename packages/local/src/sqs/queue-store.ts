@@ -20,13 +20,14 @@ export interface MoveTask {
 export interface QueueStoreOptions {
   region: string;
   accountId: string;
-  /** Milliseconds since the epoch; injectable so tests can pass the deduplication window. */
-  now: () => number;
+  /** Milliseconds since the epoch, default Date.now; injectable so tests can pass the deduplication window. */
+  now?: () => number;
 }
 
 const namePattern = /^[A-Za-z0-9_-]{1,80}$/;
-// Long polls re-check at least this often, so time-based changes are seen even with an injected clock.
-const maxPollIntervalMs = 100;
+// With an injected clock, long polls re-check this often: it may jump (tests move it), so no
+// timer can be set for the moment a message becomes visible by it.
+const injectedClockRecheckMs = 100;
 
 /** Every queue of the emulator by name, plus what crosses queues: redrive and waking long polls. */
 export class QueueStore {
@@ -35,6 +36,8 @@ export class QueueStore {
   readonly now: () => number;
   private readonly queues = new Map<string, Queue>();
   private readonly waiters = new Map<Queue, Set<() => void>>();
+  /** The longest a long poll sleeps before it looks again when nothing wakes it. */
+  private readonly recheckMs: number;
   /** StartMessageMoveTask's finished tasks, newest last (a running one is in move-tasks.ts until it ends). */
   readonly moveTasks: MoveTask[] = [];
   // 20-digit sequence numbers, increasing across the emulator as SQS's do within a group.
@@ -46,7 +49,10 @@ export class QueueStore {
   constructor(options: QueueStoreOptions) {
     this.region = options.region;
     this.accountId = options.accountId;
-    this.now = options.now;
+    this.now = options.now ?? Date.now;
+    // On the real clock a long poll sleeps until its deadline or the queue's next change (a
+    // delay or a visibility timeout running out): every other change wakes it through notify().
+    this.recheckMs = options.now === undefined ? Infinity : injectedClockRecheckMs;
   }
 
   arnOf(name: string): string {
@@ -161,7 +167,7 @@ export class QueueStore {
     if (this.closed || signal.aborted) return;
     const now = this.now();
     const nextChange = queue.nextChangeAt(now);
-    const delay = Math.max(1, Math.min(deadline - Date.now(), maxPollIntervalMs, nextChange === undefined ? Infinity : nextChange - now));
+    const delay = Math.max(1, Math.min(deadline - Date.now(), this.recheckMs, nextChange === undefined ? Infinity : nextChange - now));
     await new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);

@@ -57,7 +57,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const store = new QueueStore({
     region: options.region ?? "us-east-1",
     accountId: options.accountId ?? "000000000000",
-    now: options.now ?? Date.now,
+    now: options.now,
   });
   if (options.dataDir !== undefined) await store.persistTo(options.dataDir);
   let endpoint = "";
