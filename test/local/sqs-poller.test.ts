@@ -281,3 +281,18 @@ describe.each<Transport>(["sdk", "in-process"])("SQS poller (Lambda event source
     expect(seen).toEqual(["finally"]);
   });
 });
+
+describe("SQS poller, calls in-process", () => {
+  it("long-polls 20 s as Lambda does, and stop() ends the poll at once without receiving", async () => {
+    const { queueUrl, queueArn } = await createFifo("stop-long-poll");
+    const seen: string[] = [];
+    const poller = startSqsPoller({ client: inProcessTransport(emulator), queueUrl, queueArn, waitTimeSeconds: 20, invoke: async (event) => void seen.push(...bodiesOf(event)) });
+    await send(queueUrl, "during the poll", "g");
+    await waitFor(() => seen.length === 1);
+    const started = Date.now();
+    await poller.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await send(queueUrl, "after-stop", "g");
+    expect(await messageCounts(queueUrl)).toEqual({ ApproximateNumberOfMessages: "1", ApproximateNumberOfMessagesNotVisible: "0" });
+  });
+});

@@ -276,6 +276,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueArn: queues.jobsArn,
       batchSize: jobTiming.batchSize,
       maxConcurrency: CONSUMER_MAX_CONCURRENCY,
+      // Lambda's event source mapping long-polls for 20 s; stop() ends the in-process poll at once.
+      waitTimeSeconds: 20,
       invoke: (event) =>
         consumerWorker
           ? consumerWorker.invoke(event)

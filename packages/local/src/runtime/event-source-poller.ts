@@ -12,7 +12,11 @@ import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRe
 
 /** The three calls the poller makes, as the SDK's client answers them. */
 export interface PollerTransport {
-  receiveMessage(input: ReceiveMessageCommandInput): Promise<{ Messages?: Message[] }>;
+  /**
+   * `signal` aborts when the poller stops: a transport that can end the long poll then without
+   * receiving anything (the emulator's in-process calls) answers no messages at once.
+   */
+  receiveMessage(input: ReceiveMessageCommandInput, signal?: AbortSignal): Promise<{ Messages?: Message[] }>;
   deleteMessageBatch(input: DeleteMessageBatchCommandInput): Promise<{ Failed?: BatchResultErrorEntry[] }>;
   changeMessageVisibilityBatch(input: ChangeMessageVisibilityBatchCommandInput): Promise<unknown>;
 }
@@ -33,7 +37,10 @@ export interface SqsPollerOptions {
   batchSize?: number;
   /** Batches in flight at once; default 10. On a FIFO queue each holds its own message groups. */
   maxConcurrency?: number;
-  /** Long poll length, 0–20 s; default 1, so stop() returns within about a second. */
+  /**
+   * Long poll length, 0–20 s; default 1, so stop() returns within about a second over the SDK.
+   * The in-process transport ends its poll as stop() is called, so it can wait 20 s as Lambda's does.
+   */
   waitTimeSeconds?: number;
   /** Receives failed polls, failed invocations and failed deletes; default logs to stderr. */
   onError?: (error: unknown) => void;
@@ -142,7 +149,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
           WaitTimeSeconds: waitTimeSeconds,
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
-        });
+        }, stopping.signal);
         messages = output.Messages ?? [];
       } catch (error) {
         report(error);
@@ -174,6 +181,8 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
 
 function sdkTransport(client: SQSClient): PollerTransport {
   return {
+    // The poll is not aborted at stop(): SQS may already have received messages for a request
+    // that is cut off, and they would stay hidden for their whole visibility timeout.
     receiveMessage: (input) => client.send(new ReceiveMessageCommand(input)),
     deleteMessageBatch: (input) => client.send(new DeleteMessageBatchCommand(input)),
     changeMessageVisibilityBatch: (input) => client.send(new ChangeMessageVisibilityBatchCommand(input)),

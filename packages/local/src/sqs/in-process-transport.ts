@@ -10,13 +10,14 @@ import type { SqsEmulator } from "./server.ts";
  */
 export function inProcessTransport(emulator: Pick<SqsEmulator, "call">): PollerTransport {
   // Errors as the SDK names them (QueueDoesNotExist, …), not as the emulator's own class.
-  const call = (operation: string, input: object) =>
-    emulator.call(operation, { ...input }).catch((error: unknown) => {
+  const call = (operation: string, input: object, signal?: AbortSignal) =>
+    emulator.call(operation, { ...input }, signal).catch((error: unknown) => {
       throw error instanceof SqsError ? Object.assign(new Error(error.message), { name: error.code }) : error;
     });
   return {
-    async receiveMessage(input) {
-      const output = (await call("ReceiveMessage", input)) as { Messages?: Message[] };
+    // An aborted long poll answers no messages at once, as one whose client went away.
+    async receiveMessage(input, signal) {
+      const output = (await call("ReceiveMessage", input, signal)) as { Messages?: Message[] };
       for (const message of output.Messages ?? []) {
         for (const value of Object.values(message.MessageAttributes ?? {})) {
           if (typeof value.BinaryValue === "string") value.BinaryValue = Buffer.from(value.BinaryValue, "base64");
