@@ -37,6 +37,8 @@ export interface ModelRunInput {
   limiter?: ModelLimiter;
   /** Called when a call is held back by the limiter, with how long it expects to wait. */
   onLimitWait?: (waitMs: number) => Promise<void> | void;
+  /** Called as each call's request is made, its share of the limit taken: what need not delay the request can start then. */
+  onRequest?: () => void;
 }
 
 export interface ModelRunResult {
@@ -146,7 +148,7 @@ async function streamOnce(
   if (lease) recordModelLimitWait(lease.waitedMs);
   let used: number | undefined;
   try {
-    const { data: stream, response: http } = await openai.responses.create(
+    const request = openai.responses.create(
       {
         model: config.model,
         // Neither instructions nor tools are inherited through previous_response_id: send both every time.
@@ -164,6 +166,8 @@ async function streamOnce(
       },
       { signal: run.signal },
     ).withResponse();
+    run.onRequest?.();
+    const { data: stream, response: http } = await request;
     lease?.observe(http.headers);
     const streamed = await readResponseStream(stream, sinks);
     used = (streamed.response.usage?.input_tokens ?? 0) + (streamed.response.usage?.output_tokens ?? 0);

@@ -104,14 +104,17 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     if (begun.stopRequestedAt !== undefined && stopAppliesTo(begun.stopRequestedAt, job.createdAt)) throw new TurnStoppedError(begun.stopRequestedAt);
 
     // The model is asked at once, and the "working on your message" AGENT_LOG is stored and
-    // shown beside it: nothing the user does not need before the first token delays the
-    // request. Whatever the turn shows next (deltas, notes, tool logs) waits for that AGENT_LOG,
-    // the protocol's order; if it fails, the model is stopped and the turn fails with its error.
+    // shown beside it, started once the request is made (or the call waits for the limiter, or
+    // fails first): nothing the user does not need before the first token delays the request,
+    // not even the CPU of the AGENT_LOG's write and post, which on a busy machine held the
+    // lease's round trip back. Whatever the turn shows next (deltas, notes, tool logs) waits for
+    // that AGENT_LOG, the protocol's order; if it fails, the model is stopped and the turn fails
+    // with its error.
     const cancelModel = new AbortController();
     // A first delivery's AGENT_LOG write answers whether an earlier delivery of the job got this
     // far (a job replayed from the dead-letter queue, Redis having lost its attempts): only then
     // is the reply looked for, so a plain turn reads nothing.
-    const received = (async () => {
+    const storeReceived = async () => {
       const log = await messages.store("log:received", "AGENT_LOG", say("received", language));
       if (log.created) announceQuestion = job.announce === true;
       else if (!redelivered) {
@@ -119,13 +122,15 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         if (earlier) throw new EarlierReplyFound(earlier);
       }
       await messages.show(log.message);
-    })();
-    const receivedFailure = received.then(
-      () => (openDeltas(true), undefined),
-      (error: unknown) => (openDeltas(false), cancelModel.abort(error), { error }),
-    );
+    };
+    let received: Promise<{ error: unknown } | undefined> | undefined;
+    const receive = () =>
+      (received ??= storeReceived().then(
+        () => (openDeltas(true), undefined),
+        (error: unknown) => (openDeltas(false), cancelModel.abort(error), { error }),
+      ));
     const shown = async () => {
-      const failure = await receivedFailure;
+      const failure = await receive();
       if (failure) throw failure.error;
     };
     let tools = 0;
@@ -152,10 +157,11 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       signal: AbortSignal.any([guard.signal, cancelModel.signal]),
       limiter: deps.modelLimiter,
       onLimitWait: async (waitMs) => (await shown(), void (await messages.post(`log:limit:${limitWaits++}`, "AGENT_LOG", say("waitingForModel", language)(Math.max(1, Math.ceil(waitMs / 1000)))))),
+      onRequest: () => void setImmediate(receive),
     }).catch(async (error: unknown) => {
       // The AGENT_LOG's failure is the cause when it stopped the model; otherwise the abort's
       // own reason says more than the client's "request was aborted".
-      const failure = await receivedFailure;
+      const failure = await receive();
       throw failure?.error ?? guard.abortedBy ?? error;
     });
     await shown();
