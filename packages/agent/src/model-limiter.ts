@@ -81,10 +81,13 @@ return 1`;
 
 /** One call's share: note what OpenAI said of the limit, then release it with the real usage. */
 export interface ModelLease {
+  /** The tokens it reserved: a call estimated at more needs a share of its own. */
+  estimate: number;
   /** How long the call waited for its share (0: at once). */
   waitedMs: number;
   /** Keeps the response's x-ratelimit-*-tokens headers, written with the release (no round trip of its own). */
   observe(headers: Headers): void;
+  /** Ends the call (once: a later release does nothing); `usedTokens` 0 gives the whole estimate back. */
   release(usedTokens: number | undefined): Promise<void>;
 }
 
@@ -142,11 +145,27 @@ export class ModelLimiter {
       await sleep(Math.min(waitMs, MAX_POLL_MS) + Math.floor(Math.random() * 20), options.signal);
     }
     // Taken at the first ask: no wait, however long the round trip.
-    const waitedMs = told ? Date.now() - started : 0;
+    return this.lease(keys, lease, estimate, told ? Date.now() - started : 0);
+  }
+
+  /**
+   * One ask, no wait: the share if it is free now, else undefined (then acquire() waits for it).
+   * A turn asks so beside its start, before it knows it will run: what it does not use it releases.
+   */
+  async tryAcquire(model: string, estimate: number): Promise<ModelLease | undefined> {
+    await ensureRedisReady(this.redis);
+    const keys = [this.keys.calls(model), this.keys.tokens(model)] as const;
+    const lease = randomUUID();
+    const [taken] = await this.acquireScript(...keys, lease, LEASE_MS, this.limits.maxCalls, this.limits.tokensPerMinute, estimate);
+    return taken === 1 ? this.lease(keys, lease, estimate, 0) : undefined;
+  }
+
+  private lease(keys: readonly [string, string], lease: string, estimate: number, waitedMs: number): ModelLease {
     let released = false;
     let limit = "";
     let remaining = "";
     return {
+      estimate,
       waitedMs,
       observe: (headers) => {
         limit = numeric(headers.get("x-ratelimit-limit-tokens") ?? "") || limit;

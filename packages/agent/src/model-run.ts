@@ -2,7 +2,7 @@ import type OpenAI from "openai";
 import type { Response, ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem } from "openai/resources/responses/responses";
 import type { HistoryEntry } from "./conversation-memory.ts";
 import { rejectsChainedResponse, toModelCallError } from "./model-errors.ts";
-import { estimateTokens, type ModelLimiter } from "./model-limiter.ts";
+import { estimateTokens, type ModelLease, type ModelLimiter } from "./model-limiter.ts";
 import { readResponseStream } from "./model-stream.ts";
 import { recordModelLimitWait } from "./run-metrics.ts";
 import type { ToolRegistry } from "./tools/index.ts";
@@ -35,6 +35,11 @@ export interface ModelRunInput {
   signal?: AbortSignal;
   /** The model's shared rate limit: each call waits for its share before it is sent. */
   limiter?: ModelLimiter;
+  /**
+   * A share taken ahead, beside the turn's start (firstCallEstimate): the first call uses it
+   * when it covers the call's estimate, else releases it and waits for its own.
+   */
+  leaseAhead?: Promise<ModelLease | undefined>;
   /** Called when a call is held back by the limiter, with how long it expects to wait. */
   onLimitWait?: (waitMs: number) => Promise<void> | void;
   /** Called as each call's request is made, its share of the limit taken: what need not delay the request can start then. */
@@ -95,7 +100,12 @@ export async function runModel(openai: OpenAI, tools: ToolRegistry, config: Mode
     activity.push(shown);
   };
   const sinks = { onAnswerText, onCommentary: (text: string) => note("commentary", text), onReasoningSummary: (text: string) => note("reasoning", text) };
-  const request = () => streamOnce(openai, tools, config, next, previous, input, sinks);
+  let ahead = input.leaseAhead;
+  const request = () => {
+    const lease = ahead;
+    ahead = undefined;
+    return streamOnce(openai, tools, config, next, previous, input, sinks, lease);
+  };
 
   for (let step = 0; step < config.maxSteps; step++) {
     let response: Response;
@@ -143,8 +153,10 @@ async function streamOnce(
   previousResponseId: string | undefined,
   run: ModelRunInput,
   sinks: Parameters<typeof readResponseStream>[1],
+  ahead: Promise<ModelLease | undefined> | undefined,
 ) {
-  const lease = await run.limiter?.acquire(config.model, estimateTokens(input, config.maxOutputTokens), { onWait: run.onLimitWait, signal: run.signal });
+  const estimate = estimateTokens(input, config.maxOutputTokens);
+  const lease = (await covering(ahead, estimate)) ?? (await run.limiter?.acquire(config.model, estimate, { onWait: run.onLimitWait, signal: run.signal }));
   if (lease) recordModelLimitWait(lease.waitedMs);
   let used: number | undefined;
   try {
@@ -181,6 +193,22 @@ async function streamOnce(
     // Without usage (a failed call) the estimate stays spent: OpenAI may have counted it.
     await lease?.release(used).catch(() => undefined);
   }
+}
+
+/**
+ * What the limiter is asked for ahead of a turn's first call: the call chained on
+ * previous_response_id, the user's message alone. A first call from history may need more.
+ */
+export function firstCallEstimate(config: ModelConfig, userMessage: string): number {
+  return estimateTokens([userItem(userMessage)], config.maxOutputTokens);
+}
+
+/** The share taken ahead, if it covers the call; one too small is released unused. */
+async function covering(ahead: Promise<ModelLease | undefined> | undefined, estimate: number): Promise<ModelLease | undefined> {
+  const lease = await ahead;
+  if (!lease || lease.estimate >= estimate) return lease;
+  await lease.release(0).catch(() => undefined);
+  return undefined;
 }
 
 function userItem(text: string): ResponseInputItem {

@@ -8,7 +8,7 @@ import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./conversation-memory.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
 import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
-import { runModel } from "./model-run.ts";
+import { firstCallEstimate, runModel } from "./model-run.ts";
 import { noticeLanguage, say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
 import { ReceivesExhaustedError, SessionBusyError, TurnFailedError, TurnStoppedError } from "./turn-errors.ts";
@@ -46,7 +46,16 @@ export interface TurnOptions {
 export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptions): Promise<TurnOutcome> {
   const started = Date.now();
   await ensureRedisReady(deps.redis);
-  const begun = await deps.locks.begin(job.sessionId, job.jobId, options.sqsMessageId);
+  // The first model call's share is asked for beside the turn's start, the two commands sent
+  // at once: one round trip before the request rather than two. A turn that does not run, or
+  // ends before its first call, releases it unused (a release after the call's does nothing).
+  const leaseAhead = deps.modelLimiter.tryAcquire(deps.settings.model.model, firstCallEstimate(deps.settings.model, job.message)).catch(() => undefined);
+  const releaseAhead = () => leaseAhead.then((lease) => lease?.release(0)).catch(() => undefined);
+  const begun = await deps.locks.begin(job.sessionId, job.jobId, options.sqsMessageId).catch(async (error: unknown) => {
+    await releaseAhead();
+    throw error;
+  });
+  if (begun.kind !== "started") await releaseAhead();
   if (begun.kind === "duplicate") return { status: "duplicate" };
   if (begun.kind === "busy") throw new SessionBusyError(job.sessionId, begun.retryAfterMs);
 
@@ -156,6 +165,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       onActivity: async (note) => (await shown(), void (await messages.post(`note:${notes++}`, "AGENT_LOG", note.text.slice(0, MAX_NOTE_CHARS), { payload: { note: note.kind } }))),
       signal: AbortSignal.any([guard.signal, cancelModel.signal]),
       limiter: deps.modelLimiter,
+      leaseAhead,
       onLimitWait: async (waitMs) => (await shown(), void (await messages.post(`log:limit:${limitWaits++}`, "AGENT_LOG", say("waitingForModel", language)(Math.max(1, Math.ceil(waitMs / 1000)))))),
       onRequest: () => void setImmediate(receive),
     }).catch(async (error: unknown) => {
@@ -226,6 +236,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     await publish(messages.posted);
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
+    await releaseAhead();
     await guard.stop();
     await deps.locks.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
   }
