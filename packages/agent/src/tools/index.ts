@@ -12,6 +12,7 @@ export const TOOLS: AgentTool<never>[] = [updatePlan, getCurrentTime] as AgentTo
 
 export class ToolRegistry {
   private readonly byName: Map<string, AgentTool<unknown>>;
+  private functionTools: FunctionTool[] | undefined;
 
   constructor(tools: AgentTool<never>[] = TOOLS) {
     this.byName = new Map(tools.map((tool) => [tool.name, tool as AgentTool<unknown>]));
@@ -25,15 +26,19 @@ export class ToolRegistry {
     return [...this.byName.keys()];
   }
 
-  /** The tools as the Responses API takes them (sent on every request: they are not inherited). */
+  /**
+   * The tools as the Responses API takes them (sent on every request: they are not inherited).
+   * Made once: the JSON Schemas cost a few tenths of a millisecond of CPU, which every model
+   * request would otherwise spend before it is sent. The one array is every caller's: read it only.
+   */
   definitions(): FunctionTool[] {
-    return [...this.byName.values()].map((tool) => ({
+    return (this.functionTools ??= [...this.byName.values()].map((tool) => ({
       type: "function",
       name: tool.name,
       description: tool.description,
       parameters: strictSchema(z.toJSONSchema(tool.parameters, { io: "input" })),
       strict: true,
-    }));
+    })));
   }
 }
 
