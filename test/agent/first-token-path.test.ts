@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { describe, expect, it } from "vitest";
 import { agentMessageId, type ServerFrame } from "@azuchi/core";
 import { modelLimitKeys } from "../../packages/agent/src/model-limiter.ts";
-import OpenAI from "openai";
 import { messageFrame, where } from "../support/frames.ts";
 import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 
@@ -11,23 +11,28 @@ import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 const kit = useConsumerKit("first-token-path");
 
 describe("a turn's way to its first token", () => {
-  it("asks the model before it writes its first AGENT_LOG, and the AGENT_LOG still reaches the tab before any delta", async () => {
+  it("writes the model request to its socket before it starts its first AGENT_LOG, and the AGENT_LOG still reaches the tab before any delta", async () => {
     const tab = await kit.stack.connect("asks-first");
     const sessionId = await kit.stack.sessionOf(tab);
     const job = kit.job(sessionId, "hello there", "asks-first");
     const logId = agentMessageId(job.jobId, "log:received");
     const order: string[] = [];
+    // Node's fetch (undici) reports each request whose body it has written to the socket.
+    const written = (message: unknown) => void ((message as { request: { path: string } }).request.path.endsWith("/responses") && order.push("model request written"));
     const agent = kit.deps();
-    const { apiKey, baseURL } = agent.settings.openai;
-    agent.openai = new OpenAI({ apiKey, baseURL, fetch: (url, init) => (order.push("model request"), fetch(url, init)) });
     // The AGENT_LOG's write takes 150 ms, the model's first token 20: the deltas must wait for it.
     agent.messages = messagesWithFault(async ({ messageId }) => {
       if (messageId !== logId || order.includes("AGENT_LOG write")) return;
       order.push("AGENT_LOG write");
       await new Promise((resolve) => setTimeout(resolve, 150));
     });
-    expect((await kit.consume(agent, [kit.recordOf(job)])).batchItemFailures).toEqual([]);
-    expect(order).toEqual(["model request", "AGENT_LOG write"]);
+    subscribe("undici:request:bodySent", written);
+    try {
+      expect((await kit.consume(agent, [kit.recordOf(job)])).batchItemFailures).toEqual([]);
+    } finally {
+      unsubscribe("undici:request:bodySent", written);
+    }
+    expect(order).toEqual(["model request written", "AGENT_LOG write"]);
 
     const reply = agentMessageId(job.jobId, "reply");
     await tab.waitFor(where(messageFrame("CONVERSATION", "AGENT"), (f) => f.message.messageId === reply));

@@ -4,6 +4,7 @@ import type { HistoryEntry } from "./conversation-memory.ts";
 import { rejectsChainedResponse, toModelCallError } from "./model-errors.ts";
 import { estimateTokens, type ModelLease, type ModelLimiter } from "./model-limiter.ts";
 import { readResponseStream } from "./model-stream.ts";
+import { afterRequestWritten } from "./openai-client.ts";
 import { recordModelLimitWait } from "./run-metrics.ts";
 import type { ToolRegistry } from "./tools/index.ts";
 import { ModelCallError } from "./turn-errors.ts";
@@ -42,7 +43,7 @@ export interface ModelRunInput {
   leaseAhead?: Promise<ModelLease | undefined>;
   /** Called when a call is held back by the limiter, with how long it expects to wait. */
   onLimitWait?: (waitMs: number) => Promise<void> | void;
-  /** Called as each call's request is made, its share of the limit taken: what need not delay the request can start then. */
+  /** Called once each call's request has been written (afterRequestWritten): what need not delay the request can start then. */
   onRequest?: () => void;
 }
 
@@ -178,7 +179,7 @@ async function streamOnce(
       },
       { signal: run.signal },
     ).withResponse();
-    run.onRequest?.();
+    if (run.onRequest) afterRequestWritten(run.onRequest);
     const { data: stream, response: http } = await request;
     lease?.observe(http.headers);
     const streamed = await readResponseStream(stream, sinks);

@@ -34,6 +34,17 @@ export function createOpenAiClient(settings: OpenAiClientSettings): OpenAI {
   });
 }
 
+/**
+ * Runs `work` once a request just made through the client has been written to its socket, so
+ * work that need not come first (the turn's first AGENT_LOG) no longer competes with the
+ * request for the thread. Node's fetch (undici) writes a request from a setImmediate of its own,
+ * queued behind one made now: work queued from that one runs after the write.
+ * test/agent/first-token-path.test.ts watches undici's `bodySent` to hold this true.
+ */
+export function afterRequestWritten(work: () => void): void {
+  setImmediate(() => setImmediate(work));
+}
+
 async function markUnretriable(response: Response): Promise<Response> {
   if (response.status !== 429 || response.headers.has("x-should-retry")) return response;
   const wait = retryAfterMs(response.headers);

@@ -113,10 +113,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     if (begun.stopRequestedAt !== undefined && stopAppliesTo(begun.stopRequestedAt, job.createdAt)) throw new TurnStoppedError(begun.stopRequestedAt);
 
     // The model is asked at once, and the "working on your message" AGENT_LOG is stored and
-    // shown beside it, started once the request is made (or the call waits for the limiter, or
-    // fails first): nothing the user does not need before the first token delays the request,
-    // not even the CPU of the AGENT_LOG's write and post, which on a busy machine held the
-    // lease's round trip back. Whatever the turn shows next (deltas, notes, tool logs) waits for
+    // shown beside it, started once the request is written (or the call waits for the limiter,
+    // or fails first): nothing the user does not need before the first token delays the
+    // request, not even the CPU of the AGENT_LOG's write and post, which on a busy machine held
+    // the lease's round trip and then the request's write back. Whatever the turn shows next (deltas, notes, tool logs) waits for
     // that AGENT_LOG, the protocol's order; if it fails, the model is stopped and the turn fails
     // with its error.
     const cancelModel = new AbortController();
@@ -167,7 +167,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       limiter: deps.modelLimiter,
       leaseAhead,
       onLimitWait: async (waitMs) => (await shown(), void (await messages.post(`log:limit:${limitWaits++}`, "AGENT_LOG", say("waitingForModel", language)(Math.max(1, Math.ceil(waitMs / 1000)))))),
-      onRequest: () => void setImmediate(receive),
+      onRequest: () => void receive(),
     }).catch(async (error: unknown) => {
       // The AGENT_LOG's failure is the cause when it stopped the model; otherwise the abort's
       // own reason says more than the client's "request was aborted".
