@@ -3,13 +3,13 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 /**
- * `import { z } from "zod"` takes zod's whole namespace object (every locale with it) into a
- * bundle: 459 KB in each Lambda, against about 100 KB with `import * as z`, which esbuild and
- * Vite tree-shake (`npm run bundles` shows the sizes).
+ * `import { z } from "zod"` (or "zod/mini") takes zod's whole namespace object (every locale
+ * with it) into a bundle: 459 KB in each Lambda, against about 100 KB with `import * as z`
+ * (28–57 KB with zod/mini), which esbuild and Vite tree-shake (`npm run bundles` shows the sizes).
  */
 const zodNamespace = {
-  selector: "ImportDeclaration[source.value='zod'][importKind='value'] > ImportSpecifier[imported.name='z'][importKind='value']",
-  message: "Use `import * as z from \"zod\"`: the named `z` defeats tree-shaking (459 KB per bundle).",
+  selector: "ImportDeclaration:matches([source.value='zod'], [source.value='zod/mini'])[importKind='value'] > ImportSpecifier[imported.name='z'][importKind='value']",
+  message: "Use `import * as z from \"zod\"` (or \"zod/mini\"): the named `z` defeats tree-shaking (459 KB per bundle).",
 };
 
 export default tseslint.config(
@@ -22,6 +22,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
       "no-restricted-syntax": ["error", zodNamespace],
+    },
+  },
+  {
+    // What the Lambdas bundle: zod/mini only, since one classic import brings classic zod back.
+    files: ["packages/{core,chat,agent}/src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "zod", allowTypeImports: true, message: "Lambda code takes `zod/mini`: one classic import brings every method of every schema back into the bundle (≈ 70 KB)." }] },
+      ],
     },
   },
   {

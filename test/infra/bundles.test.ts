@@ -114,12 +114,35 @@ describe("handler bundles", () => {
 
   it("takes zod tree-shaken (`import * as z`), without the locales a named `z` import drags in", () => {
     for (const [handler, bundle] of bundles) {
-      const inputs = Object.values(bundle.metafile.outputs).flatMap((output) => Object.keys(output.inputs));
-      const locales = inputs.filter((path) => /node_modules\/zod\/.*\/locales\/(?!en\.|index\.)/.test(path));
+      const locales = inputsOf(bundle).filter((path) => /node_modules\/zod\/.*\/locales\/(?!en\.|index\.)/.test(path));
       expect(locales, handler).toEqual([]);
     }
   });
+
+  it("takes zod/mini, never classic zod: one classic schema brings every method of every schema and to-JSON-schema back (≈ 100 KB)", () => {
+    for (const [handler, bundle] of bundles) {
+      expect(inputsOf(bundle).filter((path) => path.includes("node_modules/zod/v4/classic/")), handler).toEqual([]);
+    }
+  });
+
+  it("sets zod's English messages wherever it takes zod (mini loads no locale: every message would be \"Invalid input\")", () => {
+    for (const [handler, bundle] of bundles) {
+      // Code kept, not only files seen: esbuild drops a side effect it believes it may (`sideEffects`).
+      const inputs = inputsOf(bundle, { withCode: true });
+      if (!inputs.some((path) => path.includes("node_modules/zod/"))) continue;
+      expect(inputs.filter((path) => path.endsWith("node_modules/zod/v4/locales/en.js") || path.endsWith("packages/core/src/zod-english.ts")), handler).toHaveLength(2);
+    }
+  });
 });
+
+/** The source files of every file of the bundle (with `withCode`, only those that put code in it). */
+function inputsOf(bundle: HandlerBundle, { withCode = false } = {}): string[] {
+  return Object.values(bundle.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, input]) => !withCode || input.bytesInOutput > 0)
+      .map(([path]) => path),
+  );
+}
 
 /**
  * A split bundle as the function's directory holds it: its entry imports in a fresh `node` (as
@@ -153,6 +176,15 @@ describe("a split bundle on disk", () => {
     const lines = stdout.trim().split("\n");
     expect(lines.some((line) => line.includes('"message":"connection refused"')), stdout).toBe(true);
     expect(lines.at(-1)).toBe('"Deny"');
+  }, 60_000);
+
+  it("says in English what is wrong with an input (zod/mini has no messages of its own): chat's title subscriber logs a malformed event", async () => {
+    const entry = writeBundle(bundles.get(chat("session-titles"))!, join(dir, "session-titles"));
+    const script =
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(entry).href)}); ` +
+      `await handler({ source: "azuchi.ai-agent", "detail-type": "AgentRunCompleted", detail: { sessionId: "nope", jobId: "j", userId: "u", durationMs: 1, usage: { inputTokens: 1, outputTokens: 1 }, toolCalls: [] } });`;
+    const { stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH ?? "" } });
+    expect(JSON.parse(stderr.trim().split("\n").at(-1)!)).toMatchObject({ message: "not an AgentRunCompleted event; dropped", issues: "✖ Invalid UUID\n  → at detail.sessionId" });
   }, 60_000);
 
   it("fails to import without one of the chunks its entry imports", async () => {

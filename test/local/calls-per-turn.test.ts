@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { CallCounts } from "../../packages/core/src/call-counts.ts";
 import type { ServerFrame } from "../../packages/core/src/frames.ts";
 import { userMessageId } from "@azuchi/core/ids";
@@ -45,7 +46,7 @@ afterAll(async () => {
 async function calls(path: "" | "/reset" = ""): Promise<CallCounts> {
   const response = await fetch(`${stack.url}/dev/calls${path}`, { method: path ? "POST" : "GET" });
   expect(response.status).toBe(200);
-  return CallCounts.strict().parse(await response.json());
+  return z.strictObject(CallCounts.shape).parse(await response.json());
 }
 
 /** Sends one message and waits until everything the turn set off has finished, its events' targets included. */

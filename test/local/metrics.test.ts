@@ -4,7 +4,7 @@
  */
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { MetricSeries, MetricsSnapshot } from "../../packages/core/src/metrics-snapshot.ts";
 import { AGENT_METRICS, AGENT_METRICS_SERVICE } from "../../packages/agent/src/run-metrics.ts";
 import { CHAT_METRICS, CHAT_METRICS_SERVICE } from "../../packages/chat/src/message-metrics.ts";
@@ -13,7 +13,7 @@ import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 /** GET /dev/metrics, exactly as documented (strict: no field more or less). */
 // The contract azuchi-ops status reads, with nothing beside it.
-const Snapshot = MetricsSnapshot.extend({ metrics: z.array(MetricSeries.strict()) }).strict();
+const Snapshot = z.strictObject({ ...MetricsSnapshot.shape, metrics: z.array(z.strictObject(MetricSeries.shape)) });
 type Snapshot = z.infer<typeof Snapshot>;
 
 let stack: TestStack;

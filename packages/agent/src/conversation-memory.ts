@@ -1,6 +1,6 @@
 import type { RedisClient } from "@azuchi/core";
 import type { RedisKeys } from "@azuchi/core";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { defineScript, OUTLIVES_JOB_SECONDS, STOP_FLAG_LUA } from "@azuchi/core";
 import { JOB_RECORD_LUA } from "./job-record.ts";
 import type { SessionLock } from "./session-lock.ts";

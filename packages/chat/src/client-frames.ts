@@ -1,6 +1,6 @@
 import type { ErrorCode } from "@azuchi/core";
 import { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, MAX_MESSAGE_CHARS, messageTextProblem, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** The actions a client may send: the WebSocket API's routes besides $connect/$disconnect/$default. */
 export const CLIENT_ROUTES = ["putMessage", "getSession", "listSessions", "stopGeneration", "retryMessage", "renameSession", "deleteSession", "regenerateReply"] as const;

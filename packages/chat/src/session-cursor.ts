@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { SessionPosition } from "@azuchi/core";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { FrameError } from "./client-frames.ts";
 
-const Position = z.strictObject({ s: z.uuid(), u: z.number().int().nonnegative() });
+const Position = z.strictObject({ s: z.uuid(), u: z.int().check(z.nonnegative()) });
 const MAC_BYTES = 16;
 
 /**

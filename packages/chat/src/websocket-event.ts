@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The API Gateway WebSocket event, as much of it as chat reads. Our own schema:
@@ -9,14 +9,14 @@ export const WebSocketEvent = z.object({
   requestContext: z.object({
     routeKey: z.string(),
     eventType: z.enum(["CONNECT", "MESSAGE", "DISCONNECT"]),
-    connectionId: z.string().min(1),
-    connectedAt: z.number().optional(),
-    requestTimeEpoch: z.number().optional(),
-    authorizer: z.looseObject({ userId: z.string().min(1).optional() }).optional(),
+    connectionId: z.string().check(z.minLength(1)),
+    connectedAt: z.optional(z.number()),
+    requestTimeEpoch: z.optional(z.number()),
+    authorizer: z.optional(z.looseObject({ userId: z.optional(z.string().check(z.minLength(1))) })),
   }),
-  queryStringParameters: z.record(z.string(), z.string().optional()).nullish(),
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().optional(),
+  queryStringParameters: z.nullish(z.record(z.string(), z.optional(z.string()))),
+  body: z.nullish(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 export type WebSocketEvent = z.infer<typeof WebSocketEvent>;
 

@@ -1,7 +1,8 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 
 /** `<service>.<Operation>`: `dynamodb.PutItem`, `sqs.SendMessage`, `eventbridge.PutEvents`, `connections.PostToConnection`. */
-export const CallName = z.string().regex(/^(dynamodb|sqs|eventbridge|connections)\.[A-Za-z]+$/, "<service>.<Operation>");
+export const CallName = z.string().check(z.regex(/^(dynamodb|sqs|eventbridge|connections)\.[A-Za-z]+$/, "<service>.<Operation>"));
 
 /**
  * The local stack's GET /dev/calls: the AWS API requests the handlers made, counted where
@@ -11,7 +12,7 @@ export const CallName = z.string().regex(/^(dynamodb|sqs|eventbridge|connections
  * counted: in AWS those are not the application's calls. Read by `npm run bench`.
  */
 export const CallCounts = z.object({
-  since: z.number().int(),
-  calls: z.record(CallName, z.number().int().nonnegative()),
+  since: z.int(),
+  calls: z.record(CallName, z.int().check(z.nonnegative())),
 });
 export type CallCounts = z.infer<typeof CallCounts>;

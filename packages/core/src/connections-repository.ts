@@ -1,16 +1,17 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 
 /** API Gateway closes a connection after 2 hours; keep the row a little longer, then let TTL drop it. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 600;
 
 export const ConnectionRecord = z.object({
-  connectionId: z.string().min(1),
+  connectionId: z.string().check(z.minLength(1)),
   sessionId: z.uuid(),
-  userId: z.string().min(1),
-  connectedAt: z.number().int(),
-  expiresAt: z.number().int(),
+  userId: z.string().check(z.minLength(1)),
+  connectedAt: z.int(),
+  expiresAt: z.int(),
 });
 export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
 

@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 import { MessageRole, MessageType } from "./message.ts";
 
 export { AGENT_EVENT_SOURCE, CHAT_EVENT_SOURCE } from "./event-sources.ts";
@@ -7,10 +8,10 @@ export { AGENT_EVENT_SOURCE, CHAT_EVENT_SOURCE } from "./event-sources.ts";
 export const MessagePostedDetail = z.object({
   sessionId: z.uuid(),
   messageId: z.uuid(),
-  createdAt: z.number().int(),
+  createdAt: z.int(),
   role: MessageRole,
   messageType: MessageType,
-  jobId: z.string().optional(),
+  jobId: z.optional(z.string()),
 });
 export type MessagePostedDetail = z.infer<typeof MessagePostedDetail>;
 
@@ -18,8 +19,8 @@ export const AgentRunCompletedDetail = z.object({
   sessionId: z.uuid(),
   jobId: z.string(),
   userId: z.string(),
-  durationMs: z.number().int().nonnegative(),
-  usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
+  durationMs: z.int().check(z.nonnegative()),
+  usage: z.object({ inputTokens: z.int(), outputTokens: z.int() }),
   toolCalls: z.array(z.string()),
 });
 export type AgentRunCompletedDetail = z.infer<typeof AgentRunCompletedDetail>;
@@ -27,8 +28,8 @@ export type AgentRunCompletedDetail = z.infer<typeof AgentRunCompletedDetail>;
 export const AgentRunFailedDetail = z.object({
   sessionId: z.uuid(),
   jobId: z.string(),
-  reason: z.string().max(1000),
-  attempt: z.number().int().positive(),
+  reason: z.string().check(z.maxLength(1000)),
+  attempt: z.int().check(z.positive()),
   /** True when the job is given up (it goes to the dead-letter queue). */
   final: z.boolean(),
 });

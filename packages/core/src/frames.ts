@@ -1,30 +1,31 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 import { Message } from "./message.ts";
 
 // ---- client → server (route selection is the `action` field) ----
 
 /** The sender's IANA time zone and BCP 47 locale (`Intl.DateTimeFormat().resolvedOptions()`), for the agent's tools. */
 const UserClock = {
-  timeZone: z.string().min(1).max(64).optional(),
-  locale: z.string().min(1).max(35).optional(),
+  timeZone: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  locale: z.optional(z.string().check(z.minLength(1), z.maxLength(35))),
 };
 
 export const PutMessageFrame = z.object({
   action: z.literal("putMessage"),
   message: z.string(),
-  clientMessageId: z.uuid().optional(),
+  clientMessageId: z.optional(z.uuid()),
   ...UserClock,
 });
 export const GetSessionFrame = z.object({
   action: z.literal("getSession"),
-  before: z.number().int().nonnegative().optional(),
-  after: z.number().int().nonnegative().optional(),
-  limit: z.number().int().min(1).max(200).optional(),
+  before: z.optional(z.int().check(z.nonnegative())),
+  after: z.optional(z.int().check(z.nonnegative())),
+  limit: z.optional(z.int().check(z.minimum(1), z.maximum(200))),
 });
 export const ListSessionsFrame = z.object({
   action: z.literal("listSessions"),
-  limit: z.number().int().min(1).max(100).optional(),
-  cursor: z.string().max(2048).optional(),
+  limit: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
+  cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
 export const StopGenerationFrame = z.object({ action: z.literal("stopGeneration") });
 /**
@@ -43,7 +44,7 @@ export const RetryMessageFrame = z.object({
 export const RenameSessionFrame = z.object({
   action: z.literal("renameSession"),
   sessionId: z.uuid(),
-  title: z.string().max(500),
+  title: z.string().check(z.maxLength(500)),
 });
 /** Deletes one of the user's chats: its messages, its tabs' subscriptions and the agent's memory of it. */
 export const DeleteSessionFrame = z.object({
@@ -80,36 +81,36 @@ export const SessionSummary = z.object({
   sessionId: z.uuid(),
   userId: z.string(),
   title: z.string(),
-  createdAt: z.number().int(),
-  updatedAt: z.number().int(),
+  createdAt: z.int(),
+  updatedAt: z.int(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
 
 export const AckFrame = z.object({
   type: z.literal("ack"),
-  clientMessageId: z.uuid().optional(),
+  clientMessageId: z.optional(z.uuid()),
   messageId: z.uuid(),
-  createdAt: z.number().int(),
+  createdAt: z.int(),
 });
 export const MessageFrame = z.object({ type: z.literal("message"), message: Message });
 export const DeltaFrame = z.object({
   type: z.literal("delta"),
   messageId: z.uuid(),
   /** Where `delta` starts in the message's text, in JavaScript string units. */
-  offset: z.number().int().nonnegative(),
+  offset: z.int().check(z.nonnegative()),
   delta: z.string(),
 });
 export const SessionFrame = z.object({ type: z.literal("session"), session: SessionSummary, messages: z.array(Message) });
 export const SessionsFrame = z.object({
   type: z.literal("sessions"),
-  sessions: z.array(z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.number().int() })),
-  cursor: z.string().optional(),
+  sessions: z.array(z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.int() })),
+  cursor: z.optional(z.string()),
 });
 export const PartFrame = z.object({
   type: z.literal("part"),
   partId: z.string(),
-  index: z.number().int().nonnegative(),
-  count: z.number().int().positive(),
+  index: z.int().check(z.nonnegative()),
+  count: z.int().check(z.positive()),
   data: z.string(),
 });
 export const ErrorFrame = z.looseObject({
@@ -118,7 +119,7 @@ export const ErrorFrame = z.looseObject({
   message: z.string(),
 });
 
-export const SessionListItem = z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.number().int() });
+export const SessionListItem = z.object({ sessionId: z.uuid(), title: z.string(), updatedAt: z.int() });
 /** Pushed to every connection of the user when one of their chats is titled or renamed. */
 export const SessionUpdatedFrame = z.object({ type: z.literal("sessionUpdated"), session: SessionListItem });
 /** Pushed to every connection of the user when one of their chats is deleted. */

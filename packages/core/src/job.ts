@@ -1,11 +1,12 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 
 /**
  * A job's id: the USER message's messageId (its answer), or `<messageId>:<regenerateId>` for
  * another answer to it (regenerateReply). Its messages carry it, so a page groups every answer
  * under its question by the part before the colon.
  */
-export const JobId = z.union([z.uuid(), z.string().regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, "<messageId>:<regenerateId>")]);
+export const JobId = z.union([z.uuid(), z.string().check(z.regex(/^[0-9a-f-]{36}:[0-9a-f-]{36}$/i, "<messageId>:<regenerateId>"))]);
 
 /**
  * SQS keeps a message 14 days at most, so no delivery of a job comes later: what must outlive
@@ -22,21 +23,21 @@ export const AgentJob = z.object({
   /** The USER message's messageId (so a retried enqueue is deduplicated by SQS), or another answer's id (JobId). */
   jobId: JobId,
   sessionId: z.uuid(),
-  userId: z.string().min(1),
-  connectionId: z.string().optional(),
+  userId: z.string().check(z.minLength(1)),
+  connectionId: z.optional(z.string()),
   messageId: z.uuid(),
   message: z.string(),
-  createdAt: z.number().int().nonnegative(),
+  createdAt: z.int().check(z.nonnegative()),
   source: z.enum(["websocket", "http"]),
   /** The user's IANA time zone and BCP 47 locale, as their page reported them: the time tool answers in them. */
-  timeZone: z.string().max(64).optional(),
-  locale: z.string().max(35).optional(),
+  timeZone: z.optional(z.string().check(z.maxLength(64))),
+  locale: z.optional(z.string().check(z.maxLength(35))),
   /**
    * The turn publishes the USER message's MessagePosted with its own events (one PutEvents a
    * turn): set by the call that stored the message and queued it; absent for a retry's or
    * another answer's job, and for a message announced by chat (stored, its first queueing failed).
    */
-  announce: z.literal(true).optional(),
+  announce: z.optional(z.literal(true)),
 });
 export type AgentJob = z.infer<typeof AgentJob>;
 

@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 
 export const MessageRole = z.enum(["USER", "AGENT", "SYSTEM"]);
 export type MessageRole = z.infer<typeof MessageRole>;
@@ -17,18 +18,18 @@ export const MAX_MESSAGE_CHARS = 8_000;
 export const Message = z.object({
   sessionId: z.uuid(),
   /** Epoch milliseconds; the table's sort key, so unique within the session. */
-  createdAt: z.number().int().nonnegative(),
+  createdAt: z.int().check(z.nonnegative()),
   messageId: z.uuid(),
   role: MessageRole,
   messageType: MessageType,
   message: z.string(),
-  connectionId: z.string().optional(),
+  connectionId: z.optional(z.string()),
   /** Structured content, e.g. a PLAN's steps. */
-  payload: z.unknown().optional(),
-  jobId: z.string().optional(),
-  stopped: z.boolean().optional(),
+  payload: z.optional(z.unknown()),
+  jobId: z.optional(z.string()),
+  stopped: z.optional(z.boolean()),
   /** USER messages: when their job reached the queue; absent means the enqueue must be retried. */
-  enqueuedAt: z.number().int().optional(),
+  enqueuedAt: z.optional(z.int()),
 });
 export type Message = z.infer<typeof Message>;
 

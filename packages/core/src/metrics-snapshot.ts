@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 
 /** One metric series as the local stack aggregates the handlers' EMF: per name and dimensions. */
 export const MetricSeries = z.object({
@@ -16,7 +17,7 @@ export type MetricSeries = z.infer<typeof MetricSeries>;
 
 /** The local stack's GET /dev/metrics: every series since it started (read by azuchi-ops status). */
 export const MetricsSnapshot = z.object({
-  since: z.number().int(),
+  since: z.int(),
   metrics: z.array(MetricSeries),
 });
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;

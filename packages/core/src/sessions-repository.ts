@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 import { SessionSummary } from "./frames.ts";
 
-export const SessionRecord = SessionSummary.extend({ messageCount: z.number().int().nonnegative().default(0) });
+export const SessionRecord = z.extend(SessionSummary, { messageCount: z._default(z.int().check(z.nonnegative()), 0) });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
 export const SESSIONS_BY_USER_INDEX = "byUser";

@@ -1,13 +1,13 @@
 import { messageTextProblem, PutMessageFrame } from "@azuchi/core/contracts";
 import { submitUserMessage } from "@azuchi/core/repositories";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { httpDeps } from "../http-deps.ts";
 
 const Body = z.object({
   message: z.string(),
   /** Optional: makes a retried request the same message and job. */
-  clientMessageId: z.uuid().optional(),
+  clientMessageId: z.optional(z.uuid()),
   /** The caller's IANA time zone and locale, for the agent's time tool (as putMessage's). */
   timeZone: PutMessageFrame.shape.timeZone,
   locale: PutMessageFrame.shape.locale,

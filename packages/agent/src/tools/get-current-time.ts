@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { defineTool } from "./tool.ts";
 
 /** Whether Intl knows the zone (an unknown one throws a RangeError). */
@@ -28,7 +28,7 @@ function knownLocale(locale: string | undefined): locale is string {
 export const getCurrentTime = defineTool({
   name: "get_current_time",
   description: "Get the current date and time. Pass an IANA time zone such as Asia/Tokyo to ask about a place; null for the user's own time zone.",
-  parameters: z.object({ timezone: z.string().max(64).nullish().describe("IANA time zone; null for the user's own") }),
+  parameters: z.object({ timezone: z.nullish(z.string().check(z.maxLength(64))).check(z.describe("IANA time zone; null for the user's own")) }),
   shows: "log",
   async run(args, context) {
     const timeZone = args.timezone || (knownZone(context.timeZone) ? context.timeZone : "UTC");

@@ -1,5 +1,5 @@
 import type { FunctionTool } from "openai/resources/responses/responses";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { getCurrentTime } from "./get-current-time.ts";
 import type { AgentTool } from "./tool.ts";
 import { updatePlan } from "./update-plan.ts";

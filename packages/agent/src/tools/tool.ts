@@ -1,5 +1,5 @@
 import type { Language } from "@azuchi/core";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 
 export interface ToolContext {
   language: Language;
@@ -25,7 +25,7 @@ export interface ToolOutcome {
 export interface AgentTool<Args = unknown> {
   name: string;
   description: string;
-  parameters: z.ZodType<Args>;
+  parameters: z.ZodMiniType<Args>;
   shows: "plan" | "log";
   run(args: Args, context: ToolContext): Promise<ToolOutcome>;
 }

@@ -1,13 +1,13 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { defineTool } from "./tool.ts";
 
 export const PlanStep = z.object({
-  step: z.string().min(1).max(500),
+  step: z.string().check(z.minLength(1), z.maxLength(500)),
   status: z.enum(["pending", "in_progress", "completed"]),
 });
 export const PlanPayload = z.object({
-  explanation: z.string().max(2000).nullish(),
-  plan: z.array(PlanStep).min(1).max(20),
+  explanation: z.nullish(z.string().check(z.maxLength(2000))),
+  plan: z.array(PlanStep).check(z.minLength(1), z.maxLength(20)),
 });
 export type PlanPayload = z.infer<typeof PlanPayload>;
 

@@ -1,5 +1,5 @@
 import { RedisUnavailableError } from "@azuchi/core/redis";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { chatConfig, chatKeys, chatLogger, connections, newSessionRate, sessions } from "../deps.ts";
 import { WebSocketEvent, type WebSocketResult } from "../websocket-event.ts";
 

@@ -1,5 +1,5 @@
 import { AGENT_EVENT_SOURCE, AgentRunCompletedDetail } from "@azuchi/core/contracts";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { chatLogger, messages, notifier, sessions } from "../deps.ts";
 import { pushToUser, sessionUpdated } from "../session-changes.ts";
 import { titleFromMessage } from "../session-title.ts";

@@ -5,15 +5,15 @@
 // The contracts subpath (zod only), not the package's index: that also exports server code.
 import { AckFrame, DeltaFrame, ErrorFrame, Message, PartFrame, SessionDeletedFrame, SessionsFrame, SessionSummary, SessionUpdatedFrame } from "@azuchi/core/contracts";
 import type { DeleteSessionFrame, GetSessionFrame, ListSessionsFrame, PutMessageFrame, RegenerateReplyFrame, RenameSessionFrame, RetryMessageFrame, StopGenerationFrame } from "@azuchi/core/contracts";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The shared schemas, loosened only where the contract is open: a message's type and role
  * (the list grows: an unknown type is shown as plain text) and an error's code (a newer
  * server may have more). Zod drops fields it does not know, so newer fields are harmless.
  */
-const LenientMessage = Message.extend({ messageType: z.string(), role: z.string() });
-const LenientErrorFrame = ErrorFrame.extend({ code: z.string() });
+const LenientMessage = z.extend(Message, { messageType: z.string(), role: z.string() });
+const LenientErrorFrame = z.extend(ErrorFrame, { code: z.string() });
 const LenientFrame = z.discriminatedUnion("type", [
   AckFrame,
   z.object({ type: z.literal("message"), message: LenientMessage }),
