@@ -60,15 +60,15 @@ const USES: Record<string, Client[]> = {
  * Budgets of what a cold start loads (minified, as deployed: the entry and its static
  * imports), a little above what each is today so that a dependency that creeps in is noticed:
  * the issue's ≤ 250 KB for the authorizers (they load about 27 KB), its ≤ 600 KB for the chat
- * routes that do not touch Redis. Some routes that do (ioredis ≈ 180 KB on top of DynamoDB,
- * @connections and zod) and the consumer (the OpenAI client ≈ 412 KB) are above the issue's
- * targets; these budgets keep them from growing.
+ * routes that do not touch Redis. putMessage (ioredis ≈ 180 KB on top of DynamoDB, SQS,
+ * EventBridge, @connections and zod: 609 KB) and the consumer (the OpenAI client ≈ 412 KB:
+ * 1,084 KB) are above the issue's targets; these budgets keep them from growing.
  */
 const KB = 1024;
 function budget(handler: string): number {
   if (AUTHORIZERS.includes(handler)) return 250 * KB;
-  if (handler === agent("consume-jobs")) return 1_150 * KB;
-  if (USES[handler]!.includes("redis")) return 700 * KB;
+  if (handler === agent("consume-jobs")) return 1_100 * KB;
+  if (USES[handler]!.includes("redis")) return 620 * KB;
   return 600 * KB;
 }
 
