@@ -48,7 +48,7 @@ const UNSUPPORTED = new Set(["$schema", "minLength", "maxLength", "default"]);
 /**
  * A JSON schema as strict function calling accepts it: every object closed
  * (additionalProperties false) with every property required; a property the zod schema lets
- * be left out must accept null instead (declare it `.nullish()`), so the model can still omit it.
+ * be left out must accept null instead (declare it `z.nullish(…)`), so the model can still omit it.
  */
 export function strictSchema(schema: unknown): Record<string, unknown> {
   return strict(schema) as Record<string, unknown>;
@@ -68,7 +68,7 @@ function strict(node: unknown): unknown {
     const properties = (out.properties ?? {}) as Record<string, unknown>;
     const required = new Set((out.required ?? []) as string[]);
     for (const [name, property] of Object.entries(properties)) {
-      if (!required.has(name) && !acceptsNull(property)) throw new Error(`tool parameter ${name} may be left out but is not nullable; declare it .nullish() for strict mode`);
+      if (!required.has(name) && !acceptsNull(property)) throw new Error(`tool parameter ${name} may be left out but is not nullable; declare it z.nullish(…) for strict mode`);
     }
     out.properties = properties;
     out.required = Object.keys(properties);
