@@ -41,20 +41,24 @@ describe("the local TTL sweeper (dynalite has no TTL)", () => {
     await sweeper.stop();
   });
 
+  /** A connection whose TTL ran out long ago. */
+  const putExpiredConnection = (connectionId: string) =>
+    db.doc.send(new PutCommand({ TableName: db.tables.connections, Item: { connectionId, sessionId: "s", userId: "u", connectedAt: 0, expiresAt: 1 } }));
+
   it("sweeps on its own every interval", async () => {
-    await db.doc.send(new PutCommand({ TableName: db.tables.connections, Item: { connectionId: "stale", sessionId: "s", userId: "u", connectedAt: 0, expiresAt: 1 } }));
+    await putExpiredConnection("stale");
     const sweeper = startTtlSweeper({ client, firstSweepMs: 20, intervalMs: 20, tables: [{ name: db.tables.connections, key: ["connectionId"] }] });
     await expect.poll(() => ids(db.tables.connections, "connectionId")).not.toContain("stale");
-    await db.doc.send(new PutCommand({ TableName: db.tables.connections, Item: { connectionId: "stale-later", sessionId: "s", userId: "u", connectedAt: 0, expiresAt: 1 } }));
+    await putExpiredConnection("stale-later");
     await expect.poll(() => ids(db.tables.connections, "connectionId")).not.toContain("stale-later");
     await sweeper.stop();
   });
 
   it("sweeps first soon after the start, then only after the (long) interval", async () => {
-    await db.doc.send(new PutCommand({ TableName: db.tables.connections, Item: { connectionId: "stale-at-start", sessionId: "s", userId: "u", connectedAt: 0, expiresAt: 1 } }));
+    await putExpiredConnection("stale-at-start");
     const sweeper = startTtlSweeper({ client, firstSweepMs: 20, intervalMs: 3_600_000, tables: [{ name: db.tables.connections, key: ["connectionId"] }] });
     await expect.poll(() => ids(db.tables.connections, "connectionId")).not.toContain("stale-at-start");
-    await db.doc.send(new PutCommand({ TableName: db.tables.connections, Item: { connectionId: "stale-after", sessionId: "s", userId: "u", connectedAt: 0, expiresAt: 1 } }));
+    await putExpiredConnection("stale-after");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await ids(db.tables.connections, "connectionId")).toContain("stale-after");
     await sweeper.stop();
