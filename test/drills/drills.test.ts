@@ -19,9 +19,9 @@ describe("fault drills", () => {
     const [lost, extra] = [controls.find((c) => c.name === "control-lost-reply")!, controls.find((c) => c.name === "control-extra-message")!];
     const lostResult = await runDrill(lost);
     expect(lostResult.passed).toBe(false);
-    expect(lostResult.figures).toMatchObject({ sent: 2, lost: 1 });
+    expect(lostResult.figures, lostResult.violations.join("\n")).toMatchObject({ sent: 2, lost: 1 });
     const extraResult = await runDrill(extra);
     expect(extraResult.passed).toBe(false);
-    expect(extraResult.figures).toMatchObject({ duplicated: 1 });
+    expect(extraResult.figures, extraResult.violations.join("\n")).toMatchObject({ duplicated: 1 });
   });
 });

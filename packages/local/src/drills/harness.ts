@@ -12,7 +12,6 @@ import { fileURLToPath } from "node:url";
 import { DeleteItemCommand, DynamoDBClient, QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Message } from "@azuchi/core";
-import { freePort } from "../net.ts";
 import { startRedisCluster, type RedisCluster } from "../redis-cluster.ts";
 import type { LocalStackOptions } from "../stack.ts";
 import { check, formatFigures, type CheckOptions, type Figures, type QueueState, type SessionHistory } from "./checker.ts";
@@ -139,7 +138,6 @@ export class DrillRun {
   users: string[] = [];
   private stackProcess!: StackProcess;
   private readonly dataDir = mkdtempSync(join(tmpdir(), "azuchi-drill-"));
-  private port = 0;
   private options!: LocalStackOptions;
   private cluster: RedisCluster | undefined;
   readonly drill: Drill;
@@ -157,7 +155,6 @@ export class DrillRun {
   }
 
   async start(): Promise<void> {
-    this.port = await freePort();
     const base = { ...BASE_STACK, ...this.drill.stack };
     if (this.drill.redisCluster) this.cluster = await startRedisCluster();
     this.options = {
@@ -165,10 +162,14 @@ export class DrillRun {
       ...(this.cluster && { redisUrl: this.cluster.url }),
       environment: { ...BASE_STACK.environment, ...(this.cluster && { AZUCHI_REDIS_CLUSTER: "true" }), ...this.drill.stack?.environment },
       model: { ...BASE_STACK.model, ...this.drill.stack?.model },
-      port: this.port,
+      // The stack binds a free port itself: a port picked here and bound by the stack's process a
+      // second later could be taken by then (another test's server), and the drill would break.
+      port: 0,
       dataDir: this.dataDir,
     };
     this.stackProcess = await StackProcess.start(this.options);
+    // A restart comes back on the port it got, as tabs reconnecting to the same URL need.
+    this.options.port = Number(new URL(this.stack.url).port);
   }
 
   async token(user: string): Promise<string> {
