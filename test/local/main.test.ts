@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { announcedPort } from "../support/ports.ts";
 
 const main = fileURLToPath(new URL("../../packages/local/src/main.ts", import.meta.url));
 
@@ -24,17 +25,14 @@ const alive = (pid: number) => {
 describe("npm start's process", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     it(`stops everything it started on ${signal}, its redis-server included, and exits 0`, async () => {
-      // PORT=0: the stack takes a port the system gives it and says which. A port picked here
-      // and handed over could be taken by another test's server in between, whose /healthz
-      // would then answer for a stack that never started.
+      // PORT=0: the stack takes a port the system gives it and says which (announcedPort).
       const stack = spawn(process.execPath, [main, "--ephemeral"], { env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "SILENT" }, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       stack.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       stack.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => stack.once("exit", (code) => resolve(code)));
-      await expect.poll(() => /azuchi is running: http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1], { timeout: 20_000, interval: 100 }).toBeDefined();
-      const port = Number(/azuchi is running: http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
-      expect(port).toBeGreaterThan(0);
+      await expect.poll(() => announcedPort(output), { timeout: 20_000, interval: 100 }).toBeGreaterThan(0);
+      const port = announcedPort(output)!;
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const children = childrenOf(stack.pid!);
       expect(children.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, ServerFrame } from "@azuchi/core";
 import { sendMessage } from "../support/chat.ts";
-import { freePort } from "../support/ports.ts";
+import { announcedPort } from "../support/ports.ts";
 import { startTestRedis } from "../support/redis.ts";
 import { openClient, type TestClient } from "../support/ws-client.ts";
 
@@ -47,12 +47,13 @@ interface StackProcess {
 }
 
 async function startStack(environment: Record<string, string> = {}): Promise<StackProcess> {
-  const port = await freePort();
   const { OPENAI_API_KEY: _unused, ...inherited } = process.env;
   const child = spawn(process.execPath, [main], {
-    env: { ...inherited, PORT: String(port), AZUCHI_DATA_DIR: dataDir, POWERTOOLS_LOG_LEVEL: "SILENT", ...environment },
-    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...inherited, PORT: "0", AZUCHI_DATA_DIR: dataDir, POWERTOOLS_LOG_LEVEL: "SILENT", ...environment },
+    stdio: ["ignore", "pipe", "inherit"],
   });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let running = true;
   void exited.then(() => (running = false));
@@ -63,8 +64,10 @@ async function startStack(environment: Record<string, string> = {}): Promise<Sta
     if (!stopped) child.kill("SIGKILL");
     await exited;
   });
+  await expect.poll(() => (running ? announcedPort(output) : "exited"), { timeout: 30_000, interval: 100 }).toBeTypeOf("number");
+  const port = announcedPort(output)!;
   const url = `http://127.0.0.1:${port}`;
-  await expect.poll(async () => (running ? (await fetch(`${url}/healthz`).catch(() => undefined))?.status : "exited"), { timeout: 30_000, interval: 100 }).toBe(200);
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
   return {
     url,
     async connect(sessionId) {

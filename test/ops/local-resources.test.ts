@@ -1,16 +1,15 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../packages/local/src/net.ts";
+import { announcedPort } from "../support/ports.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 
 describe("npm start and GET /dev/resources", () => {
   it("prints the SQS endpoint and the queue URLs at start, and lists them with their ARNs at GET /dev/resources", async () => {
-    const port = await freePort();
-    const child = spawn(process.execPath, ["packages/local/src/main.ts", "--ephemeral", "--port", String(port)], {
+    const child = spawn(process.execPath, ["packages/local/src/main.ts", "--ephemeral"], {
       cwd: repo,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
+      env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "SILENT" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -18,7 +17,7 @@ describe("npm start and GET /dev/resources", () => {
     const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
     try {
       await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain("dead letters");
-      const response = await fetch(`http://127.0.0.1:${port}/dev/resources`);
+      const response = await fetch(`http://127.0.0.1:${announcedPort(output)}/dev/resources`);
       expect(response.status).toBe(200);
       const resources = (await response.json()) as { sqs: { endpoint: string; jobs: { url: string; arn: string }; dlq: { url: string; arn: string } }; tables: Record<string, string> };
       expect(resources.sqs.jobs.arn).toMatch(/^arn:aws:sqs:us-east-1:000000000000:azuchi-local-AgentJobs\.fifo$/);
