@@ -55,4 +55,14 @@ describe("the drills' checker", () => {
     const swapped = { ...history(stored), arrival: [id(1), id(2), id(102), id(101)] };
     expect(check([swapped], empty).figures.outOfOrder).toBe(1);
   });
+
+  it("takes a reply the tab got only by catching up after a reconnect as placed by its createdAt, not as late", () => {
+    const stored = [user(1), reply(1), user(2), reply(2)];
+    // Reply 1's live frame went to a cut socket; reply 2 came live before the catch-up's answer.
+    const caughtUpLate = { ...history(stored), arrival: [id(1), id(2), id(102), id(101)], caughtUp: new Set([id(101)]) };
+    expect(check([caughtUpLate], empty).violations).toEqual([]);
+    // A live reply after a later live one is still out of order, whatever else was caught up.
+    const liveSwapped = { ...history(stored), arrival: [id(1), id(2), id(102), id(101)], caughtUp: new Set([id(1)]) };
+    expect(check([liveSwapped], empty).figures.outOfOrder).toBe(1);
+  });
 });

@@ -18,6 +18,13 @@ export interface SessionHistory {
   seen: ReadonlyMap<string, Message>;
   /** messageIds in the order the tab first got them; replies must reach it in the order sent. */
   arrival?: readonly string[];
+  /**
+   * Those of them the tab first got from getSession after a reconnect: a reply whose live frame
+   * went to a socket cut meanwhile. The live frames of later turns may come before the
+   * catch-up's answer (API Gateway promises no order between them), and a tab places a caught-up
+   * message by its createdAt, as the web client does: only live replies must come in order.
+   */
+  caughtUp?: ReadonlySet<string>;
 }
 
 export interface QueueState {
@@ -123,7 +130,7 @@ export function check(sessions: SessionHistory[], queues: QueueState, options: C
     if (session.arrival) {
       const position = new Map(session.arrival.map((messageId, index) => [messageId, index]));
       const replyIds = session.sent.flatMap((sent) => session.stored.filter((m) => m.jobId === sent.messageId && isReply(m)).slice(0, 1).map((m) => m.messageId));
-      const reached = replyIds.map((messageId) => position.get(messageId)).filter((index) => index !== undefined);
+      const reached = replyIds.filter((messageId) => !session.caughtUp?.has(messageId)).map((messageId) => position.get(messageId)).filter((index) => index !== undefined);
       for (let i = 1; i < reached.length; i++) {
         if (reached[i]! < reached[i - 1]!) {
           figures.outOfOrder++;

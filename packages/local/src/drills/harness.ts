@@ -382,6 +382,7 @@ export async function runDrill(drill: Drill, log: (line: string) => void = () =>
         stored: await run.storedMessages(tab.sessionId),
         seen: tab.messages,
         arrival: tab.arrival,
+        caughtUp: tab.caughtUp,
       })),
     );
   } catch (error) {

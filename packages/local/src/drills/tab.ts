@@ -37,6 +37,8 @@ export class Tab {
   readonly messages = new Map<string, Message>();
   /** messageIds in the order their first frame arrived. */
   readonly arrival: string[] = [];
+  /** messageIds the tab first got from getSession (a catch-up), not from a live frame. */
+  readonly caughtUp = new Set<string>();
   sessionId = "";
   reconnects = 0;
   private socket: WebSocket | undefined;
@@ -94,16 +96,19 @@ export class Tab {
       return this.receive(chunks.join(""));
     }
     this.frames.push(frame);
-    if (frame.type === "message") this.hold(frame.message);
+    if (frame.type === "message") this.hold(frame.message, "live");
     if (frame.type === "session") {
       this.sessionId = frame.session.sessionId;
-      for (const message of frame.messages) this.hold(message);
+      for (const message of frame.messages) this.hold(message, "caught up");
     }
     this.wake();
   }
 
-  private hold(message: Message): void {
-    if (!this.messages.has(message.messageId)) this.arrival.push(message.messageId);
+  private hold(message: Message, how: "live" | "caught up"): void {
+    if (!this.messages.has(message.messageId)) {
+      this.arrival.push(message.messageId);
+      if (how === "caught up") this.caughtUp.add(message.messageId);
+    }
     this.messages.set(message.messageId, message);
   }
 
