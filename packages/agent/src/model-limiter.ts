@@ -124,13 +124,13 @@ export class ModelLimiter {
    */
   async acquire(model: string, estimate: number, options: { onWait?: (waitMs: number) => Promise<void> | void; signal?: AbortSignal } = {}): Promise<ModelLease> {
     await ensureRedisReady(this.redis);
-    const keys = [this.keys.calls(model), this.keys.tokens(model)] as const;
+    const keys = this.keysOf(model);
     const lease = randomUUID();
     const started = Date.now();
     let told = false;
     for (;;) {
       options.signal?.throwIfAborted();
-      const [taken, tokenWaitMs] = await this.acquireScript(...keys, lease, LEASE_MS, this.limits.maxCalls, this.limits.tokensPerMinute, estimate);
+      const [taken, tokenWaitMs] = await this.ask(keys, lease, estimate);
       if (taken === 1) break;
       const waited = Date.now() - started;
       // A place frees when some call ends; tokens when the bucket has refilled, known in advance.
@@ -154,10 +154,19 @@ export class ModelLimiter {
    */
   async tryAcquire(model: string, estimate: number): Promise<ModelLease | undefined> {
     await ensureRedisReady(this.redis);
-    const keys = [this.keys.calls(model), this.keys.tokens(model)] as const;
+    const keys = this.keysOf(model);
     const lease = randomUUID();
-    const [taken] = await this.acquireScript(...keys, lease, LEASE_MS, this.limits.maxCalls, this.limits.tokensPerMinute, estimate);
+    const [taken] = await this.ask(keys, lease, estimate);
     return taken === 1 ? this.lease(keys, lease, estimate, 0) : undefined;
+  }
+
+  private keysOf(model: string): readonly [string, string] {
+    return [this.keys.calls(model), this.keys.tokens(model)];
+  }
+
+  /** One round trip of the acquire script: [1, …] when the share is taken, else [0, ms until the tokens refill (0: a place must free)]. */
+  private ask(keys: readonly [string, string], lease: string, estimate: number): Promise<[number, number]> {
+    return this.acquireScript(...keys, lease, LEASE_MS, this.limits.maxCalls, this.limits.tokensPerMinute, estimate);
   }
 
   private lease(keys: readonly [string, string], lease: string, estimate: number, waitedMs: number): ModelLease {

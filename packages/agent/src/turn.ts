@@ -116,9 +116,9 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // shown beside it, started once the request is written (or the call waits for the limiter,
     // or fails first): nothing the user does not need before the first token delays the
     // request, not even the CPU of the AGENT_LOG's write and post, which on a busy machine held
-    // the lease's round trip and then the request's write back. Whatever the turn shows next (deltas, notes, tool logs) waits for
-    // that AGENT_LOG, the protocol's order; if it fails, the model is stopped and the turn fails
-    // with its error.
+    // the lease's round trip and then the request's write back. Whatever the turn shows next
+    // (deltas, notes, tool logs) waits for that AGENT_LOG, the protocol's order; if it fails,
+    // the model is stopped and the turn fails with its error.
     const cancelModel = new AbortController();
     // A first delivery's AGENT_LOG write answers whether an earlier delivery of the job got this
     // far (a job replayed from the dead-letter queue, Redis having lost its attempts): only then
