@@ -57,6 +57,15 @@ const USES: Record<string, Client[]> = {
 };
 
 /**
+ * The clients a handler calls only on a rare path, and imports (`import()`) there, so that its
+ * cold start does not load them: the consumer calls SQS only for failed jobs (their retries'
+ * visibility, the dead letters).
+ */
+const LOADED_LATER: Record<string, Client[]> = {
+  [agent("consume-jobs")]: ["sqs"],
+};
+
+/**
  * Budgets of what a cold start loads (minified, as deployed: the entry and its static
  * imports), a little above what each is today so that a dependency that creeps in is noticed:
  * the issue's ≤ 250 KB for the authorizers (they load about 27 KB), its ≤ 600 KB for the chat
@@ -96,6 +105,12 @@ describe("handler bundles", () => {
     const packages = packagesIn(bundles.get(handler)!, "shipped");
     const carried = (Object.keys(CLIENTS) as Client[]).filter((client) => packages.has(CLIENTS[client]));
     expect(carried).toEqual(USES[handler]);
+  });
+
+  it.each(Object.keys(USES))("%s loads, cold, the clients it calls but those of its rare paths", (handler) => {
+    const packages = packagesIn(bundles.get(handler)!);
+    const loaded = (Object.keys(CLIENTS) as Client[]).filter((client) => packages.has(CLIENTS[client]));
+    expect(loaded).toEqual(USES[handler]!.filter((client) => !LOADED_LATER[handler]?.includes(client)));
   });
 
   it.each(Object.keys(USES))("%s carries ioredis if and only if its code talks to Redis (it runs in the VPC)", (handler) => {

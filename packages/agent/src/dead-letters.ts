@@ -1,4 +1,3 @@
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import type { AgentDeps } from "./deps.ts";
 
@@ -31,8 +30,9 @@ export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reas
   const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp) || undefined;
   const history = [...earlierFailures(record), { at: now, reason: reason.slice(0, 300), attempts, receives, ...(firstReceivedAt ? { firstReceivedAt } : {}) }].slice(-HISTORY_LIMIT);
   const first = history[0]!;
-  await deps.sqs.send(
-    new SendMessageCommand({
+  const sqs = await deps.sqs();
+  await sqs.client.send(
+    new sqs.sdk.SendMessageCommand({
       QueueUrl: deps.settings.deadLetterQueueUrl,
       MessageBody: record.body,
       MessageGroupId: record.attributes.MessageGroupId ?? "unknown",

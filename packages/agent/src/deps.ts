@@ -4,7 +4,6 @@ import {
   createEventBridgeClient,
   createManagementClient,
   createRedis,
-  createSqsClient,
   EventPublisher,
   MessagesRepository,
   Notifier,
@@ -24,10 +23,10 @@ import {
   stringFromEnv,
   type Env,
   type RedisEndpoint,
-  type SQSClient,
   type Tables,
 } from "@azuchi/core";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type * as sqsSdk from "@aws-sdk/client-sqs";
 import type { RedisClient } from "@azuchi/core";
 import { ModelLimiter, modelLimitsFromEnvironment, type ModelLimits } from "./model-limiter.ts";
 import type OpenAI from "openai";
@@ -85,8 +84,19 @@ export interface AgentDeps {
   connections: ConnectionsRepository;
   notifier: Notifier;
   events: EventPublisher;
-  sqs: SQSClient;
+  /**
+   * SQS, made on first use. The consumer calls it only for jobs that failed (their retries'
+   * visibility, the dead letters), so the SDK's SQS client is imported then: with the functions
+   * split (stacks/defaults.ts) a cold start does not load it.
+   */
+  sqs: () => Promise<JobQueueClient>;
   logger: Logger;
+}
+
+/** The SQS client and the module of its commands. */
+export interface JobQueueClient {
+  client: sqsSdk.SQSClient;
+  sdk: typeof sqsSdk;
 }
 
 export const DEFAULT_INSTRUCTIONS = [
@@ -138,6 +148,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
   const keys = redisKeys();
   const redis = createRedis(settings.redis);
   const connections = new ConnectionsRepository(doc, settings.tables.connections);
+  let sqs: Promise<JobQueueClient> | undefined;
   return {
     settings,
     redis,
@@ -152,7 +163,8 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     connections,
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), connections),
     events: new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE),
-    sqs: createSqsClient(),
+    // As core's createSqsClient, which a static import would bring into the cold start.
+    sqs: () => (sqs ??= import("@aws-sdk/client-sqs").then((sdk) => ({ client: new sdk.SQSClient({}), sdk }))),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),
   };
 }

@@ -1,22 +1,16 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 // The SDK reads the region, credentials and AWS_ENDPOINT_URL_<SERVICE> from the
-// environment, so the same code reaches AWS or the local stack's emulators.
+// environment, so the same code reaches AWS or the local stack's emulators. SQS's client is
+// in sqs-client.ts.
 
 export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
   });
-}
-
-export type { SQSClient };
-
-export function createSqsClient(): SQSClient {
-  return new SQSClient({});
 }
 
 export function createEventBridgeClient(): EventBridgeClient {

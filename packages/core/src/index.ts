@@ -17,6 +17,7 @@ export * from "./resources.ts";
 export * from "./env.ts";
 export * from "./links.ts";
 export * from "./aws-clients.ts";
+export * from "./sqs-client.ts";
 export * from "./messages-repository.ts";
 export * from "./sessions-repository.ts";
 export * from "./connections-repository.ts";

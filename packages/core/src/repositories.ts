@@ -3,6 +3,7 @@
  * @connections notifier, the event publisher, and the submit use case built on them.
  */
 export * from "./aws-clients.ts";
+export * from "./sqs-client.ts";
 export * from "./messages-repository.ts";
 export * from "./sessions-repository.ts";
 export * from "./connections-repository.ts";

@@ -1,7 +1,6 @@
 import { InvalidJobError, parseAgentJob, type AgentJob } from "@azuchi/core/contracts";
 import { agentMessageId } from "@azuchi/core/ids";
 import { clearStop } from "@azuchi/core/redis";
-import { ChangeMessageVisibilityBatchCommand } from "@aws-sdk/client-sqs";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { classifyFailure, type FailureClass } from "../classify-failure.ts";
@@ -172,8 +171,9 @@ async function deferRetries(deps: AgentDeps, outcomes: RecordOutcome[], delays: 
   });
   for (let start = 0; start < entries.length; start += 10) {
     try {
-      const { Failed = [] } = await deps.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.settings.jobsQueueUrl, Entries: entries.slice(start, start + 10) }),
+      const sqs = await deps.sqs();
+      const { Failed = [] } = await sqs.client.send(
+        new sqs.sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.settings.jobsQueueUrl, Entries: entries.slice(start, start + 10) }),
       );
       for (const failure of Failed) deps.logger.warn("could not shorten a failed job's visibility; it returns after the queue's timeout", { failure });
     } catch (error) {
