@@ -160,7 +160,7 @@ async function submitDeps(queueUrl: string, limit = { burst: 100, perSecond: 100
     sqs,
     queueUrl,
     notifier: new Notifier(management, new ConnectionsRepository(db.doc, db.tables.connections)),
-    events: new EventPublisher(events, "Events", "test"),
+    events: async () => new EventPublisher(events, "Events", "test"),
     messageRate: new RateLimiter(limiterRedis, limit),
     chatKeys: chatRedisKeys(`test-${randomUUID()}`),
   };

@@ -59,10 +59,13 @@ const USES: Record<string, Client[]> = {
 /**
  * The clients a handler calls only on a rare path, and imports (`import()`) there, so that its
  * cold start does not load them: the consumer calls SQS only for failed jobs (their retries'
- * visibility, the dead letters).
+ * visibility, the dead letters); putMessage and generateChatReply publish only for a message
+ * they stored but could not queue.
  */
 const LOADED_LATER: Record<string, Client[]> = {
   [agent("consume-jobs")]: ["sqs"],
+  [chat("put-message")]: ["eventbridge"],
+  [agent("generate-reply")]: ["eventbridge"],
 };
 
 /**

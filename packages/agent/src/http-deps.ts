@@ -3,11 +3,9 @@ import {
   chatRedisKeys,
   ConnectionsRepository,
   createDocumentClient,
-  createEventBridgeClient,
   createManagementClient,
   createRedis,
   createSqsClient,
-  EventPublisher,
   linkedBusName,
   linkedJobsQueueUrl,
   linkedRedis,
@@ -21,6 +19,7 @@ import {
   userLimitsFromEnv,
   type ChatRedisKeys,
   type Env,
+  type EventPublisher,
   type RateLimiter,
   type RedisEndpoint,
   type SQSClient,
@@ -56,7 +55,8 @@ export interface HttpDeps {
   notifier: Notifier;
   sqs: SQSClient;
   queueUrl: string;
-  events: EventPublisher;
+  /** Made on first use, as chat's: only a message stored but not queued is announced here (core's submitUserMessage). */
+  events: () => Promise<EventPublisher>;
   messageRate: RateLimiter;
   chatKeys: ChatRedisKeys;
   logger: Logger;
@@ -77,6 +77,7 @@ export function httpSettingsFromEnvironment(env: Env = process.env): HttpSetting
 export function createHttpDeps(settings: HttpSettings): HttpDeps {
   const doc = createDocumentClient();
   const { tables } = settings;
+  let publisher: Promise<EventPublisher> | undefined;
   return {
     maxMessageChars: settings.maxMessageChars,
     sessions: new SessionsRepository(doc, tables.sessions),
@@ -84,7 +85,8 @@ export function createHttpDeps(settings: HttpSettings): HttpDeps {
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), new ConnectionsRepository(doc, tables.connections)),
     sqs: createSqsClient(),
     queueUrl: settings.jobsQueueUrl,
-    events: new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE),
+    events: () =>
+      (publisher ??= import("@azuchi/core/event-publisher").then(({ EventPublisher, createEventBridgeClient }) => new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE))),
     messageRate: messageRateLimiter(createRedis(settings.redis), settings.limits),
     chatKeys: chatRedisKeys(),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),

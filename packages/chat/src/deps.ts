@@ -1,18 +1,15 @@
-import { CHAT_EVENT_SOURCE } from "@azuchi/core/contracts";
 import {
   ConnectionsRepository,
   createDocumentClient,
-  createEventBridgeClient,
   createManagementClient,
   createSqsClient,
-  EventPublisher,
   MessagesRepository,
   Notifier,
   SessionsRepository,
   type SQSClient,
   type SubmitUserMessageDeps,
 } from "@azuchi/core/repositories";
-import { linkedBusName, linkedJobsQueueUrl, linkedRedis, linkedSocketEndpoint, linkedTables } from "@azuchi/core/links";
+import { linkedJobsQueueUrl, linkedRedis, linkedSocketEndpoint, linkedTables } from "@azuchi/core/links";
 import { Resource, type Tables } from "@azuchi/core/resources";
 import { chatRedisKeys, createRedis, messageRateLimiter, newSessionRateLimiter, redisKeys, type ChatRedisKeys, type RateLimiter, type RedisClient, type RedisKeys } from "@azuchi/core/redis";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -28,7 +25,9 @@ type DynamoDBDocumentClient = ReturnType<typeof createDocumentClient>;
  * all, so a handler's bundle holds only what it calls: esbuild drops the getters (and with them
  * the AWS SDK clients, ioredis) that no code of that handler reaches. test/infra/bundles.test.ts
  * keeps each route to what it uses. This is still the one place that reads the links (through
- * core's links.ts, as agent's deps do) and the environment (config.ts, on core's env.ts).
+ * core's links.ts, as agent's deps do) and the environment (config.ts, on core's env.ts), but for
+ * putMessage's bus (submit-deps.ts: a module apart, since its `import()` would ship with every
+ * route whose bundle holds it).
  */
 
 let config: ChatConfig | undefined;
@@ -78,12 +77,6 @@ export function jobQueue(): { sqs: SQSClient; queueUrl: string } {
   return (queue ??= { sqs: createSqsClient(), queueUrl: linkedJobsQueueUrl() });
 }
 
-let publisher: EventPublisher | undefined;
-/** MessagePosted for the USER messages chat stores. */
-export function events(): EventPublisher {
-  return (publisher ??= new EventPublisher(createEventBridgeClient(), linkedBusName(), CHAT_EVENT_SOURCE));
-}
-
 let redisClient: RedisClient | undefined;
 /** The agent's Redis (AgentMemory): chat's per-user rate limits under `azuchi:chat:`, and the stop flag. Connected on first use. */
 export function redis(): RedisClient {
@@ -119,11 +112,6 @@ export function sessionCursors(): SessionCursors {
   const secret = Resource.AuthSecret.value;
   if (!secret) chatLogger().warn("no AuthSecret: listSessions cursors are valid only in this instance");
   return (cursors = new SessionCursors(cursorKey(secret || randomBytes(32).toString("hex"))));
-}
-
-/** What putMessage's use case (core's submitUserMessage) needs. */
-export function submitDeps(): SubmitUserMessageDeps {
-  return { messages: messages(), ...jobQueue(), notifier: notifier(), events: events(), messageRate: messageRate(), chatKeys: chatKeys() };
 }
 
 /** What retryMessage and regenerateReply need: the message, the queue and the user's bucket (no fan-out, no event). */

@@ -1,7 +1,16 @@
-import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { CHAT_EVENT_SOURCE, EventDetails, type EventDetail, type EventDetailType } from "./events.ts";
-import type { AgentJob } from "./job.ts";
-import type { Message } from "./message.ts";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { EventDetails } from "./events.ts";
+import type { PendingEvent } from "./pending-events.ts";
+
+// The bus's client and publisher, apart from the events (pending-events.ts) and the other
+// clients (aws-clients.ts): chat publishes only for a message it could not queue, and imports
+// this module then (`@azuchi/core/event-publisher`, with `import()`), so that with the
+// functions split (stacks/defaults.ts) a cold start does not load the EventBridge client.
+// A static import of this module by what a cold start loads would undo that.
+
+export function createEventBridgeClient(): EventBridgeClient {
+  return new EventBridgeClient({});
+}
 
 export class EventPublishError extends Error {
   constructor(message: string) {
@@ -11,16 +20,6 @@ export class EventPublishError extends Error {
 }
 
 const MAX_ENTRIES_PER_CALL = 10;
-
-export interface PendingEvent<T extends EventDetailType = EventDetailType> {
-  detailType: T;
-  detail: EventDetail<T>;
-  /**
-   * The service the event is of, when not the publisher's own: the agent's turn publishes the
-   * MessagePosted of the USER message chat stored, as chat's (CHAT_EVENT_SOURCE).
-   */
-  source?: string;
-}
 
 /** Publishes azuchi's events on the bus, checking PutEvents' per-entry failures (it does not throw for them). */
 export class EventPublisher {
@@ -55,31 +54,4 @@ export class EventPublisher {
       }
     }
   }
-}
-
-/** The MessagePosted event of a stored message: ids and kinds, never its text. */
-export function messagePosted(message: Message): PendingEvent<"MessagePosted"> {
-  return {
-    detailType: "MessagePosted",
-    detail: {
-      sessionId: message.sessionId,
-      messageId: message.messageId,
-      createdAt: message.createdAt,
-      role: message.role,
-      messageType: message.messageType,
-      jobId: message.jobId,
-    },
-  };
-}
-
-/**
- * The MessagePosted of the USER message a job answers, as chat, which stored it, publishes it:
- * the turn of a job with `announce` sends it with its own events (one PutEvents a turn).
- */
-export function questionPosted(job: Pick<AgentJob, "sessionId" | "messageId" | "createdAt">): PendingEvent<"MessagePosted"> {
-  return {
-    detailType: "MessagePosted",
-    detail: { sessionId: job.sessionId, messageId: job.messageId, createdAt: job.createdAt, role: "USER", messageType: "CONVERSATION" },
-    source: CHAT_EVENT_SOURCE,
-  };
 }

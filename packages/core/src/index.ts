@@ -1,7 +1,7 @@
 /**
  * Everything of @azuchi/core at once. A handler imports the subpath it needs instead
- * (`@azuchi/core/auth`, `/contracts`, `/env`, `/ids`, `/links`, `/redis`, `/repositories`, `/resources`: the
- * exports of package.json), so its bundle holds only that: the $connect authorizer needs jose,
+ * (`@azuchi/core/auth`, `/contracts`, `/env`, `/event-publisher`, `/ids`, `/links`, `/redis`, `/repositories`,
+ * `/resources`: the exports of package.json), so its bundle holds only that: the $connect authorizer needs jose,
  * not Redis or DynamoDB (test/infra/bundles.test.ts checks it). A new module goes here and
  * in its subpath.
  */
@@ -23,6 +23,7 @@ export * from "./sessions-repository.ts";
 export * from "./connections-repository.ts";
 export * from "./notifier.ts";
 export * from "./event-publisher.ts";
+export * from "./pending-events.ts";
 export * from "./auth/verify-token.ts";
 export * from "./submit-user-message.ts";
 export * from "./retry-user-message.ts";

@@ -10,5 +10,6 @@ export * from "./connections-repository.ts";
 export * from "./message-guard.ts";
 export * from "./notifier.ts";
 export * from "./event-publisher.ts";
+export * from "./pending-events.ts";
 export * from "./submit-user-message.ts";
 export * from "./retry-user-message.ts";

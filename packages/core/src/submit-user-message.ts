@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { messagePosted, type EventPublisher } from "./event-publisher.ts";
+import type { EventPublisher } from "./event-publisher.ts";
+import { messagePosted } from "./pending-events.ts";
 import type { AgentJob } from "./job.ts";
 import { SessionGoneError, type MessagesRepository, type PutOptions } from "./messages-repository.ts";
 import type { Message } from "./message.ts";
@@ -16,8 +17,12 @@ export interface SubmitUserMessageDeps {
   queueUrl: string;
   /** Shows the queued message to every tab of the session. */
   notifier: Notifier;
-  /** MessagePosted, for observers. */
-  events: EventPublisher;
+  /**
+   * MessagePosted, for observers, made on first use: a call announces only a message it stored
+   * but could not queue (a queued one's turn announces it), so the caller can import the
+   * publisher then (chat's deps.ts), keeping the EventBridge client out of its cold start.
+   */
+  events: () => Promise<EventPublisher>;
   /** The per-user message bucket (userMessageRate), shared by every socket and the HTTP API. */
   messageRate: RateLimiter;
   chatKeys: Pick<ChatRedisKeys, "userMessageRate">;
@@ -104,7 +109,10 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
     if (created) {
       await countInSummary(deps, stored, log);
       // No job of this call carries it, and a retry's job will not announce it: announced here, once.
-      await deps.events.publish([messagePosted(stored)]).catch((cause: unknown) => log.warn("MessagePosted not published", { error: cause }));
+      await deps
+        .events()
+        .then((events) => events.publish([messagePosted(stored)]))
+        .catch((cause: unknown) => log.warn("MessagePosted not published", { error: cause }));
     }
     return { status: "stored", message: stored, created, cause: error.cause };
   }

@@ -2,7 +2,8 @@ import { submitUserMessage } from "@azuchi/core/repositories";
 import { checkMessageText, FrameError, parseClientFrame } from "../client-frames.ts";
 import { ConnectionSessions, messageRoute, sessionOfConnection } from "../message-route.ts";
 import { recordSubmit } from "../message-metrics.ts";
-import { chatConfig, notifier, submitDeps } from "../deps.ts";
+import { chatConfig, notifier } from "../deps.ts";
+import { submitDeps } from "../submit-deps.ts";
 
 /**
  * putMessage: parse, submit (the user's rate limit, store, enqueue, ack, show to every tab:
