@@ -1,10 +1,9 @@
 import {
   AGENT_EVENT_SOURCE,
   ConnectionsRepository,
-  createEventBridgeClient,
   createManagementClient,
   createRedis,
-  EventPublisher,
+  type EventPublisher,
   MessagesRepository,
   Notifier,
   redisKeys,
@@ -83,7 +82,12 @@ export interface AgentDeps {
   sessions: SessionsRepository;
   connections: ConnectionsRepository;
   notifier: Notifier;
-  events: EventPublisher;
+  /**
+   * The bus, made on first use: a turn publishes its events after its reply is sent, so the
+   * EventBridge client (core's event-publisher.ts) is imported then, not at a cold start, as
+   * chat's and the HTTP route's are.
+   */
+  events: () => Promise<EventPublisher>;
   /**
    * SQS, made on first use. The consumer calls it only for jobs that failed (their retries'
    * visibility, the dead letters), so the SDK's SQS client is imported then: with the functions
@@ -149,6 +153,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
   const redis = createRedis(settings.redis);
   const connections = new ConnectionsRepository(doc, settings.tables.connections);
   let sqs: Promise<JobQueueClient> | undefined;
+  let publisher: Promise<EventPublisher> | undefined;
   return {
     settings,
     redis,
@@ -162,7 +167,8 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     sessions: new SessionsRepository(doc, settings.tables.sessions),
     connections,
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), connections),
-    events: new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE),
+    events: () =>
+      (publisher ??= import("@azuchi/core/event-publisher").then(({ EventPublisher, createEventBridgeClient }) => new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE))),
     // As core's createSqsClient, which a static import would bring into the cold start.
     sqs: () => (sqs ??= import("@aws-sdk/client-sqs").then((sdk) => ({ client: new sdk.SQSClient({}), sdk }))),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),

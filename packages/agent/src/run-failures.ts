@@ -42,12 +42,14 @@ export async function reportFailedAttempt(deps: AgentDeps, job: AgentJob, failur
       await new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger).sendMessage(message);
       return true;
     })(),
-    deps.events.publish([
-      {
-        detailType: "AgentRunFailed",
-        detail: { sessionId: job.sessionId, jobId: job.jobId, reason: failure.reason.slice(0, 1000), attempt: failure.attempt, final: failure.final },
-      },
-    ]),
+    deps.events().then((events) =>
+      events.publish([
+        {
+          detailType: "AgentRunFailed",
+          detail: { sessionId: job.sessionId, jobId: job.jobId, reason: failure.reason.slice(0, 1000), attempt: failure.attempt, final: failure.final },
+        },
+      ]),
+    ),
   ]);
   for (const result of [notice, event]) {
     if (result.status === "rejected") logger.error("could not report a failed attempt", { error: result.reason as Error });

@@ -84,7 +84,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const all = announceQuestion ? [questionPosted(job), ...events] : events;
     announceQuestion = false;
     if (all.length === 0) return Promise.resolve();
-    return deps.events.publish(all).catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+    return deps
+      .events()
+      .then((events) => events.publish(all))
+      .catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
   };
   const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
