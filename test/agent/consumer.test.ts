@@ -122,6 +122,11 @@ describe("the consumer", () => {
     expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
     const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);
+    // The earlier attempt never announced the turn: this one does (a new chat's title waits on it),
+    // without the usage and tool calls that attempt did not keep.
+    await kit.stack.eventsDelivered();
+    const completions = kit.stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId?: string }).jobId === j.jobId);
+    expect(completions.map((e) => e.detail)).toEqual([{ sessionId, jobId: j.jobId, userId: j.userId, durationMs: expect.any(Number) }]);
   });
 
   it("completes a turn even when no tab can be reached", async () => {

@@ -8,7 +8,7 @@ import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./conversation-memory.ts";
 import { rebuildHistory } from "./memory-rebuild.ts";
 import { firstTokenTimer, recordTokens } from "./run-metrics.ts";
-import { firstCallEstimate, runModel } from "./model-run.ts";
+import { firstCallEstimate, runModel, type ModelRunResult } from "./model-run.ts";
 import { noticeLanguage, say } from "./notices.ts";
 import { SessionChannel } from "./session-channel.ts";
 import { ReceivesExhaustedError, SessionBusyError, TurnFailedError, TurnStoppedError } from "./turn-errors.ts";
@@ -100,8 +100,17 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     earlierReply = true;
     await channel.sendMessage(earlier);
     await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, earlier), null);
-    return { status: earlier.stopped ? "stopped" : "completed", ...metrics() };
+    const done = metrics();
+    // The attempt that stored the reply ended before its AgentRunCompleted (which follows the
+    // memory's write), so the turn would never be announced, nor a new chat titled: sent here,
+    // without the usage and tool calls that attempt took with it.
+    if (!earlier.stopped) await publish([completed(done)]);
+    return { status: earlier.stopped ? "stopped" : "completed", ...done };
   };
+  const completed = (done: ReturnType<typeof metrics>, result?: Pick<ModelRunResult, "usage" | "toolCalls">): PendingEvent<"AgentRunCompleted"> => ({
+    detailType: "AgentRunCompleted",
+    detail: { sessionId: job.sessionId, jobId: job.jobId, userId: job.userId, durationMs: done.durationMs, ...(result && { usage: result.usage, toolCalls: result.toolCalls }) },
+  });
   try {
     // A redelivery may find its reply stored: it looks before the model is asked. A first
     // delivery looks beside the model request (below): a stored reply there is rare (a job
@@ -195,13 +204,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const done = metrics(result.toolCalls);
     recordTokens(result.usage);
     await guard.stop();
-    await publish([
-      ...messages.posted,
-      {
-        detailType: "AgentRunCompleted",
-        detail: { sessionId: job.sessionId, jobId: job.jobId, userId: job.userId, durationMs: done.durationMs, usage: result.usage, toolCalls: result.toolCalls },
-      },
-    ]);
+    await publish([...messages.posted, completed(done, result)]);
     return { status: "completed", ...done };
   } catch (error) {
     let failure = error;

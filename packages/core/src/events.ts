@@ -20,8 +20,12 @@ export const AgentRunCompletedDetail = z.object({
   jobId: z.string(),
   userId: z.string(),
   durationMs: z.int().check(z.nonnegative()),
-  usage: z.object({ inputTokens: z.int(), outputTokens: z.int() }),
-  toolCalls: z.array(z.string()),
+  /**
+   * Absent, with toolCalls, when the turn finished a reply an earlier attempt had stored and
+   * ended before announcing: what that attempt spent and called was not kept.
+   */
+  usage: z.optional(z.object({ inputTokens: z.int(), outputTokens: z.int() })),
+  toolCalls: z.optional(z.array(z.string())),
 });
 export type AgentRunCompletedDetail = z.infer<typeof AgentRunCompletedDetail>;
 
