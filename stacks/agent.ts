@@ -1,7 +1,6 @@
 import { agentTopology, deployedHandler, routesOf } from "../packages/core/src/topology.ts";
 import { authEnvironment, functionArgs, isProductionStage, logRetention, redisEnvironment } from "./defaults.ts";
-import { consumerMaxConcurrency } from "./scaling.ts";
-import { jobTiming } from "@azuchi/agent/job-timing";
+import { consumerMaxConcurrency, jobTiming } from "@azuchi/agent/job-timing";
 import type { Chat } from "./chat.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { Storage } from "./storage.ts";
@@ -83,7 +82,7 @@ export function createAgent({ storage, pipeline, chat, openAiApiKey, authSecret 
         // A failed job and the later ones of its session go back to the queue; the rest are done.
         batch: { size: jobTiming.batchSize, partialResponses: true },
         transform: {
-          // One batch per message group at a time, at most this many at once (stacks/scaling.ts).
+          // One batch per message group at a time, at most this many at once (@azuchi/agent/job-timing).
           eventSourceMapping: (args) => {
             args.scalingConfig = { maximumConcurrency: consumerMaxConcurrency(isProductionStage($app.stage)) };
           },

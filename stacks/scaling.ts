@@ -12,17 +12,6 @@ import { VISIBILITY_TIMEOUT_SECONDS } from "@azuchi/agent/job-timing";
 export const highThroughputFifo = { deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" } as const;
 
 /**
- * The consumer's event source mapping `maximumConcurrency` (2–1000): a FIFO event source scales
- * by message group, one batch in flight per group, so without a cap a surge of sessions would
- * take the account's whole Lambda concurrency (1,000 by default) and open as many Redis
- * connections and OpenAI calls. Past the cap jobs wait in the queue, in order; the shared model
- * limiter (packages/agent/src/model-limiter.ts) then protects OpenAI's rate limit.
- */
-export function consumerMaxConcurrency(production: boolean): number {
-  return production ? 200 : 5;
-}
-
-/**
  * The oldest job waits longer than this only if the consumer is stuck or far behind: a job
  * may wait its retries (2 s, 8 s, 32 s) and one visibility timeout after a crash, not more.
  */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLimiter, modelLimitKeys, modelLimitsFromEnvironment, type ModelLease, type ModelLimits } from "../../packages/agent/src/model-limiter.ts";
 import { ModelCallError } from "../../packages/agent/src/turn-errors.ts";
 import type { RedisServer } from "../../packages/local/src/redis-server.ts";
-import { consumerMaxConcurrency } from "../../stacks/scaling.ts";
+import { consumerMaxConcurrency } from "@azuchi/agent/job-timing";
 import { startTestRedis } from "../support/redis.ts";
 
 let server: RedisServer;

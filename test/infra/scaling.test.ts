@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { consumerMaxConcurrency, OLDEST_JOB_ALARM_SECONDS, VPC_CIDR } from "../../stacks/scaling.ts";
+import { consumerMaxConcurrency } from "@azuchi/agent/job-timing";
+import { OLDEST_JOB_ALARM_SECONDS, VPC_CIDR } from "../../stacks/scaling.ts";
 import { callsOf, component, functionsOf, loadInfrastructure, pathOf, type Infrastructure } from "./fake-sst.ts";
 
 const CONSUMER = "packages/agent/src/handlers/consume-jobs.handler";

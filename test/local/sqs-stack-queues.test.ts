@@ -1,8 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobTiming, VISIBILITY_TIMEOUT_SECONDS } from "@azuchi/agent/job-timing";
-import { consumerMaxConcurrency, highThroughputFifo } from "../../stacks/scaling.ts";
-import { CONSUMER_MAX_CONCURRENCY } from "@azuchi/local/stack";
+import { highThroughputFifo } from "../../stacks/scaling.ts";
 import { stackSqs, startTestStack, type TestStack } from "../support/stack.ts";
 
 let stack: TestStack;
@@ -23,10 +22,6 @@ describe("the local stack's AgentJobs queue", () => {
     const { Attributes: dlq } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.dlq, AttributeNames: ["QueueArn"] }));
     expect(Number(Attributes?.VisibilityTimeout)).toBe(VISIBILITY_TIMEOUT_SECONDS);
     expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toEqual({ deadLetterTargetArn: dlq?.QueueArn, maxReceiveCount: jobTiming.maxReceiveCount });
-  });
-
-  it("is consumed as production's event source mapping consumes it: up to its maximumConcurrency batches at once (stacks/scaling.ts)", () => {
-    expect(CONSUMER_MAX_CONCURRENCY).toBe(consumerMaxConcurrency(true));
   });
 
   it("is high-throughput FIFO like the deployed queues, its DLQ too (stacks/pipeline.ts)", async () => {

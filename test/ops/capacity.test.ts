@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadInput, toMarkdown } from "../../packages/ops/src/capacity/main.ts";
 import { capacity, type CapacityInput } from "../../packages/ops/src/capacity/model.ts";
 import { PUBLISHED } from "../../packages/ops/src/capacity/published.ts";
-import { consumerMaxConcurrency } from "../../stacks/scaling.ts";
+import { consumerMaxConcurrency } from "@azuchi/agent/job-timing";
 
 const input: CapacityInput = {
   profile: {

@@ -3,7 +3,7 @@
  * many times a job is tried: one decision (`@azuchi/agent/job-timing`), used by the queue
  * (stacks/pipeline.ts), the consumer (stacks/agent.ts), the `sst dev` consumer
  * (stacks/dev/consume-agent-jobs.ts) and the local stack's queue and poller, so a job is hidden,
- * retried and dead-lettered locally as in AWS. Plain data, no SST globals. The turn timeout, the
+ * retried, dead-lettered and consumed as many at once locally as in AWS. Plain data, no SST globals. The turn timeout, the
  * lock's TTL, attempts and receives are the agent's defaults (defaults.ts).
  */
 import { DEFAULT_LOCK_TTL_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECEIVES, DEFAULT_TURN_TIMEOUT_MS } from "./defaults.ts";
@@ -60,4 +60,16 @@ export const VISIBILITY_TIMEOUT_SECONDS = visibilityTimeoutFor(jobTiming.consume
 /** The visibility timeout for a consumer with this timeout (the local stack's tests shorten it). */
 export function visibilityTimeoutFor(consumerTimeoutSeconds: number): number {
   return Math.ceil(consumerTimeoutSeconds) + jobTiming.sessionLockTtlSeconds + jobTiming.invokeStartMarginSeconds;
+}
+
+/**
+ * The consumer's event source mapping `maximumConcurrency` (2–1000; stacks/agent.ts), and the
+ * local stack's poller's, which stands for production: a FIFO event source scales by message
+ * group, one batch in flight per group, so without a cap a surge of sessions would take the
+ * account's whole Lambda concurrency (1,000 by default) and open as many Redis connections and
+ * OpenAI calls. Past the cap jobs wait in the queue, in order; the shared model limiter
+ * (model-limiter.ts) then protects OpenAI's rate limit. A dev stage gets 5.
+ */
+export function consumerMaxConcurrency(production: boolean): number {
+  return production ? 200 : 5;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { defineScript, ensureRedisReady, positiveIntFromEnv, redisPrefixFromEnv, type Env, type RedisClient } from "@azuchi/core";
+import { consumerMaxConcurrency } from "./job-timing.ts";
 import { ModelCallError } from "./turn-errors.ts";
 
 /**
@@ -17,7 +18,7 @@ import { ModelCallError } from "./turn-errors.ts";
 export interface ModelLimits {
   /**
    * AZUCHI_MODEL_MAX_CALLS: model calls in flight at once, every consumer together (a turn makes
-   * one at a time). Default 200, production's consumer cap (stacks/scaling.ts): more turns never
+   * one at a time). Default 200, production's consumer cap (job-timing.ts): more turns never
    * run at once; a lower value leaves turns waiting inside the consumer, paid for, so lower it only
    * with the consumer's cap.
    */
@@ -31,7 +32,7 @@ export interface ModelLimits {
   maxWaitMs: number;
 }
 
-export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxCalls: 200, tokensPerMinute: 2_000_000, maxWaitMs: 30_000 };
+export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxCalls: consumerMaxConcurrency(true), tokensPerMinute: 2_000_000, maxWaitMs: 30_000 };
 
 /** A call's lease outlives no crash: one not released frees itself after this. */
 const LEASE_MS = 120_000;

@@ -9,7 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type * as agentModule from "@azuchi/agent";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_TURN_TIMEOUT_MS } from "@azuchi/agent/defaults";
-import { jobTiming, visibilityTimeoutFor } from "@azuchi/agent/job-timing";
+import { consumerMaxConcurrency, jobTiming, visibilityTimeoutFor } from "@azuchi/agent/job-timing";
 import type * as chatModule from "@azuchi/chat";
 import { agentTopology, type AgentHandlerName, type ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
@@ -118,14 +118,6 @@ export interface StackResourceUsage {
 }
 
 const BUS_NAME = "azuchi-local-Events";
-/**
- * The consumer's event source mapping `maximumConcurrency` in production (stacks/scaling.ts
- * consumerMaxConcurrency(true); test/local/sqs-stack-queues.test.ts holds them equal): Lambda runs one
- * batch per message group, up to this many at once, and so does the local poller. The local
- * stack stands for production here, not for a dev stage's cap of 5: it is what the bench
- * measures capacity against.
- */
-export const CONSUMER_MAX_CONCURRENCY = 200;
 const RECENT_EVENTS = 200;
 const webRoot = resolve(fileURLToPath(new URL("../../web/dist", import.meta.url)));
 
@@ -275,7 +267,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueUrl: queues.jobs,
       queueArn: queues.jobsArn,
       batchSize: jobTiming.batchSize,
-      maxConcurrency: CONSUMER_MAX_CONCURRENCY,
+      // As production's event source mapping (not a dev stage's 5): what the bench measures capacity against.
+      maxConcurrency: consumerMaxConcurrency(true),
       // Lambda's event source mapping long-polls for 20 s; stop() ends the in-process poll at once.
       waitTimeSeconds: 20,
       invoke: (event) =>

@@ -35,7 +35,7 @@ export const Assumptions = z.object({
   chatMemoryMb: z.number().positive(),
   /** Input plus output tokens of one turn, all its model calls together. */
   tokensPerTurn: z.number().positive(),
-  /** The consumer's event source mapping maximumConcurrency (stacks/scaling.ts). */
+  /** The consumer's event source mapping maximumConcurrency (packages/agent/src/job-timing.ts). */
   consumerMaxConcurrency: z.number().int().positive(),
   /** Redis commands one shard serves a second: not published by AWS; measure (redis-benchmark, the bench). */
   redisOpsPerSecondPerShard: z.number().positive(),
@@ -127,7 +127,7 @@ export function capacity(input: CapacityInput, published: Published = PUBLISHED,
       component: "Lambda, the consumer's maximumConcurrency",
       turnsPerSecond: a.consumerMaxConcurrency / a.consumerSecondsPerTurn,
       arithmetic: `${a.consumerMaxConcurrency} concurrent turns ÷ ${a.consumerSecondsPerTurn} s a turn (Little's law)`,
-      source: "stacks/scaling.ts",
+      source: "packages/agent/src/job-timing.ts",
     },
     {
       component: "Lambda, account concurrency",
