@@ -130,6 +130,21 @@ describe("TransactWriteItems", () => {
     expect(await get("checked")).toBeDefined();
   });
 
+  it("leaves no item where a condition check passed on none, whether the transaction goes through or not", async () => {
+    const absent = (id: string): TransactWriteItem => ({ ConditionCheck: { TableName: "Things", Key: { id: { S: id } }, ConditionExpression: "attribute_not_exists(id)" } });
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [absent("never-1"), create("beside-1")] }));
+    expect(await get("never-1")).toBeUndefined();
+    expect(await get("beside-1")).toBeDefined();
+
+    const failure = await cancelled([absent("never-2"), create("beside-1")]);
+    expect(failure.CancellationReasons?.map((reason) => reason.Code)).toEqual(["None", "ConditionalCheckFailed"]);
+    expect(await get("never-2")).toBeUndefined();
+    // A check on an item that exists and fails leaves it as it was.
+    const checked = await cancelled([{ ConditionCheck: { TableName: "Things", Key: { id: { S: "beside-1" } }, ConditionExpression: "attribute_not_exists(id)" } }]);
+    expect(checked.CancellationReasons?.map((reason) => reason.Code)).toEqual(["ConditionalCheckFailed"]);
+    expect(await get("beside-1")).toEqual({ id: { S: "beside-1" } });
+  });
+
   it("refuses what DynamoDB refuses: no actions, over 100, an action of two kinds", async () => {
     const send = (items: TransactWriteItem[]) => client.send(new TransactWriteItemsCommand({ TransactItems: items })).catch((e: unknown) => e);
     expect(await send([])).toMatchObject({ name: "ValidationException" });
@@ -196,6 +211,7 @@ describe("TransactWriteItems", () => {
     const mismatch = await client.send(new TransactWriteItemsCommand({ TransactItems: [create("other-token")], ClientRequestToken: token })).catch((e: unknown) => e);
     expect(mismatch).toMatchObject({ name: "IdempotentParameterMismatchException" });
   });
+
 });
 
 describe("TransactGetItems", () => {

@@ -263,6 +263,8 @@ interface Applied {
   table: string;
   key: Item;
   old: Item | undefined;
+  /** A condition check on an item that exists wrote it back as it was: nothing to undo. */
+  unchanged: boolean;
 }
 
 class Transactions {
@@ -308,7 +310,7 @@ class Transactions {
       for (const step of planned) {
         try {
           const old = await this.apply(step);
-          applied.push({ table: step.table, key: step.key, old });
+          applied.push({ table: step.table, key: step.key, old, unchanged: step.kind === "ConditionCheck" && old !== undefined });
           reasons.push({ Code: "None" });
         } catch (error) {
           cancelled = true;
@@ -337,7 +339,7 @@ class Transactions {
         CancellationReasons: reasons,
       });
     }
-    // A condition check's stand-in delete (apply) is put back: a check writes nothing.
+    // A condition check that passed on no item made one of its key alone (apply): removed, a check writes nothing.
     await this.undo(applied.filter((_, i) => planned[i]!.kind === "ConditionCheck"));
     if (input.ClientRequestToken) this.tokens.set(input.ClientRequestToken, { hash: createHash("sha256").update(JSON.stringify(input.TransactItems)).digest("hex"), at: Date.now() });
     return {};
@@ -362,7 +364,9 @@ class Transactions {
 
   /**
    * Applies one action as dynalite's own conditional write and returns the item as it was.
-   * A condition check is a conditional delete, put back after (or undone with the rest).
+   * A condition check is a conditional update that updates nothing, one pass: an item that
+   * exists is written back as it was; where there was none it leaves one of the key alone,
+   * removed after (or undone with the rest).
    */
   private async apply(step: Planned): Promise<Item | undefined> {
     const { ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues } = step.action as { ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item };
@@ -373,15 +377,17 @@ class Transactions {
       case "Update":
         return (await this.dynalite("UpdateItem", { TableName: step.table, Key: step.key, UpdateExpression: (step.action as { UpdateExpression: string }).UpdateExpression, ...expressions, ReturnValues: "ALL_OLD" })).Attributes;
       case "Delete":
-      case "ConditionCheck":
         return (await this.dynalite("DeleteItem", { TableName: step.table, Key: step.key, ...expressions, ReturnValues: "ALL_OLD" })).Attributes;
+      case "ConditionCheck":
+        return (await this.dynalite("UpdateItem", { TableName: step.table, Key: step.key, ...expressions, ReturnValues: "ALL_OLD" })).Attributes;
     }
   }
 
   /** Puts every item back as it was, the last applied first. */
   private async undo(applied: Applied[]): Promise<void> {
     // Nothing else writes while the lock is held, and no socket lies between: these cannot clash.
-    for (const { table, key, old } of applied.toReversed()) {
+    for (const { table, key, old, unchanged } of applied.toReversed()) {
+      if (unchanged) continue;
       if (old) await this.dynalite("PutItem", { TableName: table, Item: old });
       else await this.dynalite("DeleteItem", { TableName: table, Key: key });
     }
