@@ -14,7 +14,7 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
 
 let dynamo: LocalDynamo;
@@ -212,6 +212,24 @@ describe("TransactWriteItems", () => {
     expect(mismatch).toMatchObject({ name: "IdempotentParameterMismatchException" });
   });
 
+  it("treats a ClientRequestToken first used over 10 minutes ago as new, and only that one", async () => {
+    const bump = (id: string): TransactWriteItem[] => [{ Update: { TableName: "Things", Key: { id: { S: id } }, UpdateExpression: "ADD n :one", ExpressionAttributeValues: { ":one": { N: "1" } } } }];
+    const send = (id: string, token: string) => client.send(new TransactWriteItemsCommand({ TransactItems: bump(id), ClientRequestToken: token }));
+    // The front's clock is this process's Date (dynalite runs on this thread here).
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      await send("aged", "token-aged");
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      await send("recent", "token-recent");
+      vi.setSystemTime(Date.now() + 5 * 60_000);
+      await send("aged", "token-aged");
+      await send("recent", "token-recent");
+      expect((await get("aged"))?.n).toEqual({ N: "2" });
+      expect((await get("recent"))?.n).toEqual({ N: "1" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe("TransactGetItems", () => {

@@ -279,10 +279,16 @@ class Transactions {
   async write(body: string): Promise<Record<string, unknown>> {
     const input = parse(TransactWriteInput, body);
     checkCount(input.TransactItems.length);
+    // The SDK gives every TransactWriteItems a token: the request's hash is taken once, here.
+    let hash: string | undefined;
     if (input.ClientRequestToken) {
       const now = Date.now();
-      for (const [token, seen] of this.tokens) if (now - seen.at > TOKEN_TTL_MS) this.tokens.delete(token);
-      const hash = createHash("sha256").update(JSON.stringify(input.TransactItems)).digest("hex");
+      // Kept in the order they were written, so the expired ones are the first.
+      for (const [token, seen] of this.tokens) {
+        if (now - seen.at <= TOKEN_TTL_MS) break;
+        this.tokens.delete(token);
+      }
+      hash = createHash("sha256").update(JSON.stringify(input.TransactItems)).digest("hex");
       const seen = this.tokens.get(input.ClientRequestToken);
       if (seen && seen.hash !== hash) throw new FrontError("com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException", "Request parameters do not match the parameters of an earlier request with the same client token");
       // The first request with this token succeeded: a retry of it writes nothing again.
@@ -341,7 +347,7 @@ class Transactions {
     }
     // A condition check that passed on no item made one of its key alone (apply): removed, a check writes nothing.
     await this.undo(applied.filter((_, i) => planned[i]!.kind === "ConditionCheck"));
-    if (input.ClientRequestToken) this.tokens.set(input.ClientRequestToken, { hash: createHash("sha256").update(JSON.stringify(input.TransactItems)).digest("hex"), at: Date.now() });
+    if (input.ClientRequestToken && hash) this.tokens.set(input.ClientRequestToken, { hash, at: Date.now() });
     return {};
   }
 
