@@ -362,7 +362,8 @@ async function main() {
   const idleBreakdown = { queueWaitMs: metricP50("QueueWait"), turnStartToFirstTokenMs: metricP50("TimeToFirstToken") };
   const redisPerTurn = Object.fromEntries([...roundTrips].map(([name, n]) => [name, n / plan.idleTurns]));
 
-  const pool = await openTabs(Math.max(plan.open.sessions, ...plan.closed.sessions), "bench");
+  // The sweeps' sessions: none when neither sweep runs (`--rates none --closed none`).
+  const pool = await openTabs(Math.max(plan.open.rates.length > 0 ? plan.open.sessions : 0, ...plan.closed.sessions), "bench");
   await firstExchanges(pool);
   const closed = [];
   for (const sessions of plan.closed.sessions) {
