@@ -55,8 +55,12 @@ describe("when the job cannot be queued", () => {
     expect(unqueued!.enqueuedAt).toBeUndefined();
     expect(error).toMatchObject({ code: "INTERNAL", clientMessageId, messageId: unqueued!.messageId });
     // No ack (the client would take it as queued), and no tab is shown a message that has no job.
-    expect(tab.frames.slice(start).map((f) => f.type)).toEqual(["error", "session"]);
-    expect(other.frames.slice(otherStart)).toEqual([]);
+    // Stored and counted, the chat is one listSessions shows: every tab of the user is told it
+    // began, untitled, as when its first message is queued.
+    const begun = { type: "sessionUpdated", session: { sessionId, title: "", updatedAt: unqueued!.createdAt } };
+    expect(tab.frames.slice(start)).toEqual([begun, error, expect.objectContaining({ type: "session" })]);
+    await other.waitFor((f) => f.type === "sessionUpdated");
+    expect(other.frames.slice(otherStart)).toEqual([begun]);
 
     // Still failing: the same error, still one message.
     expect(await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "error")).toMatchObject({ code: "INTERNAL" });

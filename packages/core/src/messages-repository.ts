@@ -259,9 +259,12 @@ export class MessagesRepository {
     throw new MessageStoreError(`no free millisecond for message ${message.messageId} after ${MAX_CLASHES} tries`);
   }
 
-  /** Updates the session's summary for `count` messages stored with `touch: false`, the latest at `latest`. */
-  async touchSession(sessionId: string, latest: number, count: number): Promise<void> {
-    if (count > 0) await this.touches.touch(sessionId, latest, count);
+  /**
+   * Updates the session's summary for `count` messages stored with `touch: false`, the latest at
+   * `latest`; resolves to whether they were the session's first (its count went from none).
+   */
+  async touchSession(sessionId: string, latest: number, count: number): Promise<boolean> {
+    return count > 0 ? this.touches.touch(sessionId, latest, count) : false;
   }
 
   async get(sessionId: string, createdAt: number): Promise<Message | undefined> {

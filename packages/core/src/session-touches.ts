@@ -4,7 +4,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamod
 interface Batch {
   count: number;
   latest: number;
-  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  waiters: { resolve: (first: boolean) => void; reject: (error: unknown) => void }[];
 }
 
 /**
@@ -28,8 +28,11 @@ export class SessionTouches {
     this.table = table;
   }
 
-  /** Counts `count` messages stored in the session, the latest at `createdAt`. */
-  touch(sessionId: string, createdAt: number, count = 1): Promise<void> {
+  /**
+   * Counts `count` messages stored in the session, the latest at `createdAt`. Resolves to
+   * whether the update that counted them was the session's first: its count went from none.
+   */
+  touch(sessionId: string, createdAt: number, count = 1): Promise<boolean> {
     return new Promise((resolve, reject) => {
       let batch = this.waiting.get(sessionId);
       if (!batch) {
@@ -51,8 +54,8 @@ export class SessionTouches {
       this.waiting.delete(sessionId);
       if (!batch) return;
       try {
-        await this.write(sessionId, batch.count, batch.latest);
-        for (const waiter of batch.waiters) waiter.resolve();
+        const first = await this.write(sessionId, batch.count, batch.latest);
+        for (const waiter of batch.waiters) waiter.resolve(first);
       } catch (error) {
         for (const waiter of batch.waiters) waiter.reject(error);
       }
@@ -63,35 +66,43 @@ export class SessionTouches {
     });
   }
 
-  /** `updatedAt` only moves forward (writers' clocks and batches may arrive out of order); the count always grows. */
-  private async write(sessionId: string, count: number, latest: number): Promise<void> {
+  /**
+   * `updatedAt` only moves forward (writers' clocks and batches may arrive out of order); the
+   * count always grows. Returns whether the count went from none (the old count, UPDATED_OLD).
+   */
+  private async write(sessionId: string, count: number, latest: number): Promise<boolean> {
+    const first = (attributes: Record<string, unknown> | undefined) => !attributes?.messageCount;
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { sessionId },
           UpdateExpression: "SET updatedAt = :latest ADD messageCount :count",
           ConditionExpression: "attribute_exists(sessionId) AND (attribute_not_exists(updatedAt) OR updatedAt < :latest)",
           ExpressionAttributeValues: { ":latest": latest, ":count": count },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
-      return;
+      return first(Attributes);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { sessionId },
           UpdateExpression: "ADD messageCount :count",
           ConditionExpression: "attribute_exists(sessionId)",
           ExpressionAttributeValues: { ":count": count },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
+      return first(Attributes);
     } catch (error) {
       // A message of a deleted session is still kept; only the summary is not updated.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
     }
   }
 }

@@ -107,7 +107,8 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
     if (!(error instanceof EnqueueFailedError)) throw error;
     log.error("enqueue failed", { jobId: stored.messageId, error: error.cause });
     if (created) {
-      await countInSummary(deps, stored, log);
+      // Stored and counted, it is a chat listSessions shows, queued or not: the other tabs are told.
+      if (await countInSummary(deps, stored, log)) await tellNewChat(deps, input.userId, stored, log);
       // No job of this call carries it, and a retry's job will not announce it: announced here, once.
       await deps
         .events()
@@ -129,17 +130,21 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
   } catch (error) {
     log.warn("the message was not shown to the tabs", { messageId: message.messageId, error });
   }
-  // A chat's first message makes it a chat, whichever API it came through: the user's other
-  // tabs list it now, untitled, not only once its title comes.
-  if (queued.firstMessage) {
-    try {
-      const told = await deps.notifier.postToUser(input.userId, sessionBegun(message.sessionId, message.createdAt));
-      for (const { connectionId, error } of told.failed) log.warn("a tab missed a session change", { tab: connectionId, error });
-    } catch (error) {
-      log.warn("the new chat was not pushed to the user's tabs", { sessionId: message.sessionId, error });
-    }
-  }
+  if (queued.firstMessage) await tellNewChat(deps, input.userId, message, log);
   return { status: "enqueued", message, created, firstMessage: queued.firstMessage };
+}
+
+/**
+ * A chat's first message makes it a chat, whichever API it came through: the user's other tabs
+ * list it now, untitled, not only once its title comes. A failure is logged.
+ */
+async function tellNewChat(deps: Pick<SubmitUserMessageDeps, "notifier">, userId: string, first: Message, log: SubmitLog): Promise<void> {
+  try {
+    const told = await deps.notifier.postToUser(userId, sessionBegun(first.sessionId, first.createdAt));
+    for (const { connectionId, error } of told.failed) log.warn("a tab missed a session change", { tab: connectionId, error });
+  } catch (error) {
+    log.warn("the new chat was not pushed to the user's tabs", { sessionId: first.sessionId, error });
+  }
 }
 
 /**
@@ -253,12 +258,18 @@ export async function enqueueUserMessage(
     ({ firstMessage } = await deps.messages.markEnqueued(stored.sessionId, stored.createdAt, enqueuedAt, { touch: options.touch }));
   } catch (error) {
     log?.warn("the job is queued but the message is not marked so", { jobId: job.jobId, error });
-    if (options.touch) await countInSummary(deps, stored, log);
+    if (options.touch) firstMessage = await countInSummary(deps, stored, log);
   }
   return { message: { ...stored, enqueuedAt }, firstMessage };
 }
 
-/** Counts a stored USER message in its session's summary on its own, when it could not go with its enqueuedAt; a failure is logged. */
-async function countInSummary(deps: Pick<SubmitUserMessageDeps, "messages">, stored: Message, log: SubmitLog | undefined): Promise<void> {
-  await deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => log?.warn("the session's summary was not updated", { sessionId: stored.sessionId, error }));
+/**
+ * Counts a stored USER message in its session's summary on its own, when it could not go with
+ * its enqueuedAt; whether it was the session's first. A failure is logged (and is not a first).
+ */
+async function countInSummary(deps: Pick<SubmitUserMessageDeps, "messages">, stored: Message, log: SubmitLog | undefined): Promise<boolean> {
+  return deps.messages.touchSession(stored.sessionId, stored.createdAt, 1).catch((error: unknown) => {
+    log?.warn("the session's summary was not updated", { sessionId: stored.sessionId, error });
+    return false;
+  });
 }
