@@ -234,16 +234,18 @@ async function openTabs(count: number, prefix: string): Promise<Tab[]> {
 }
 
 /**
- * Each session's first exchange, off the clock, ten sessions at a time. A chat's first exchange
- * costs more than any later one (its summary's count goes from 0, and its title: a `Query`, an
- * `UpdateItem` and a `PutEvents` more, 25 AWS calls where a later turn makes 15); the sweeps
- * measure chats already under way, as people send, not a crowd of chats all begun at once.
+ * Each session's first exchange, ten sessions at a time, before the sweeps. A chat's first
+ * exchange costs more than any later one (its summary's count goes from 0, and its title: a
+ * `Query`, an `UpdateItem` and a `PutEvents` more, 25 AWS calls where a later turn makes 15); the
+ * sweeps measure chats already under way, as people send, and this, reported apart, a crowd of
+ * chats begun together.
  */
-async function firstExchanges(tabs: Tab[]): Promise<void> {
+async function firstExchanges(tabs: Tab[]): Promise<Latency[]> {
+  const samples: Latency[] = [];
   for (let start = 0; start < tabs.length; start += 10) {
-    await Promise.all(tabs.slice(start, start + 10).map((tab) => tab.turn("hello")));
+    samples.push(...(await Promise.all(tabs.slice(start, start + 10).map((tab) => tab.turn("hello")))));
   }
-  await settle();
+  return samples;
 }
 
 // ---- figures -----------------------------------------------------------------------------------
@@ -364,7 +366,10 @@ async function main() {
 
   // The sweeps' sessions: none when neither sweep runs (`--rates none --closed none`).
   const pool = await openTabs(Math.max(plan.open.rates.length > 0 ? plan.open.sessions : 0, ...plan.closed.sessions), "bench");
-  await firstExchanges(pool);
+  // Measured as a row of its own: the harder case of a crowd of chats begun together.
+  const firsts = pool.length > 0 ? { sessions: pool.length, ...(await measured(() => firstExchanges(pool))) } : undefined;
+  if (firsts) report(`first exchanges, 10 at a time`, firsts);
+  await settle();
   const closed = [];
   for (const sessions of plan.closed.sessions) {
     const tabs = pool.slice(0, sessions);
@@ -406,7 +411,7 @@ async function main() {
 
   const bundles = values["skip-bundles"] ? undefined : await measureBundles();
   for (const tab of [warm, ...pool]) tab.socket.close();
-  return { modelFirstTokenMs, modelSamples, idleCpuMsPerSecond, idle, idleBreakdown, redisPerTurn, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
+  return { modelFirstTokenMs, modelSamples, idleCpuMsPerSecond, idle, idleBreakdown, redisPerTurn, firsts, closed, open, capacity, bundles, errors: [warm, ...pool].reduce((a, t) => a + t.errors, 0) };
 }
 
 // ---- output ------------------------------------------------------------------------------------
@@ -453,6 +458,7 @@ try {
   const row = (label: string, run: Awaited<ReturnType<typeof measured>>) =>
     console.log(`| ${label} | ${run.turnsPerSecond.toFixed(1)} | ${ratio(run.latency.firstDelta.p50)} | ${ratio(run.latency.firstDelta.p99)} | ${ms(run.latency.reply.p99)}${run.unanswered > 0 ? ` (${run.unanswered} unanswered)` : ""} | ${run.cpuMsPerTurn.stack.toFixed(1)} | ${run.calls.all.toFixed(1)} |`);
   row("1 idle session", results.idle);
+  if (results.firsts) row(`first exchanges, 10 at a time over ${results.firsts.sessions}`, results.firsts);
   for (const run of results.closed) row(`closed, ${run.sessions} sessions`, run);
   for (const run of results.open) row(`open, ${run.rate}/s over ${run.sessions}`, run);
 
