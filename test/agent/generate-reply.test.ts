@@ -90,7 +90,7 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     await owner.close();
   });
 
-  it("answers 503 with the jobId when the message is stored but not queued, shows it to no tab, and the retry queues it (202, same jobId)", async () => {
+  it("answers 503 with the jobId when the message is stored but not queued, shows it to no tab (but tells them the chat began), and the retry queues it (202, same jobId)", async () => {
     const tab = await stack.connect("lena");
     const sessionId = await stack.sessionOf(tab);
     const token = await stack.token("lena");
@@ -113,7 +113,10 @@ describe("POST /api/v1/chat/sessions/{sessionId}/reply/generate", () => {
     tab.send({ action: "getSession" });
     const session = await tab.waitFor((f) => f.type === "session" && tab.frames.indexOf(f) >= start);
     expect(session.type === "session" && session.messages.map((m) => [m.messageId, m.enqueuedAt])).toEqual([[jobId, undefined]]);
-    expect(tab.frames.slice(start).map((f) => f.type)).toEqual(["session"]);
+    // No tab is shown a message that has no job; stored and counted, the chat is listed, so the
+    // user's tabs are told it began, untitled.
+    const [stored] = session.type === "session" ? session.messages : [];
+    expect(tab.frames.slice(start)).toEqual([{ type: "sessionUpdated", session: { sessionId, title: "", updatedAt: stored!.createdAt } }, session]);
 
     const retried = await generate(sessionId, { message: text, clientMessageId }, token);
     expect(retried.status).toBe(202);
