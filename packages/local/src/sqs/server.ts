@@ -7,7 +7,7 @@ import type { Input } from "./input.ts";
 import { messageOperations } from "./message-operations.ts";
 import { moveTaskOperations } from "./move-tasks.ts";
 import { queueOperations } from "./queue-operations.ts";
-import type { Operation } from "./queue-operations.ts";
+import type { Operation, OperationContext } from "./queue-operations.ts";
 import { QueueStore } from "./queue-store.ts";
 
 export interface SqsEmulatorOptions {
@@ -79,16 +79,9 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   return {
     endpoint,
     async call(operationName, input, signal = new AbortController().signal) {
-      const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
-      if (operation === undefined) throw new SqsError("InvalidAction", `The action ${operationName} is not valid for this endpoint.`);
+      const operation = operationNamed(operationName);
       // What the SDK would send and read back: plain JSON, so no object is shared with the store.
-      const wireInput = JSON.parse(JSON.stringify(input)) as Input;
-      let output: unknown;
-      try {
-        output = await operation(wireInput, { store, endpoint, signal });
-      } finally {
-        await store.commit();
-      }
+      const output = await runCommitted(operation, JSON.parse(JSON.stringify(input)) as Input, { store, endpoint, signal });
       return output === undefined ? {} : JSON.parse(JSON.stringify(output));
     },
     async close() {
@@ -120,8 +113,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
     if (request.method !== "POST" || operationName === undefined) {
       throw new SqsError("InvalidAction", "Expected POST / with X-Amz-Target: AmazonSQS.<Operation> (AWS JSON 1.0 protocol).");
     }
-    const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
-    if (operation === undefined) throw new SqsError("InvalidAction", `The action ${operationName} is not valid for this endpoint.`);
+    const operation = operationNamed(operationName);
     let input: Input;
     try {
       input = body === "" ? {} : (JSON.parse(body) as Input);
@@ -131,14 +123,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
       throw new SqsError("SerializationException", "The request body must be a JSON object.");
     }
-    let output: unknown;
-    try {
-      output = await operation(input, { store, endpoint, signal: aborted.signal });
-    } finally {
-      // Nothing is answered before its changes are on disk, failed requests included (a
-      // batch may have changed some entries); a failed write answers 500 instead.
-      await store.commit();
-    }
+    const output = await runCommitted(operation, input, { store, endpoint, signal: aborted.signal });
     // Once closing, answers end their keep-alive connection so server.close() can finish.
     send(response, 200, requestId, output, store.isClosed ? { connection: "close" } : {});
   } catch (error) {
@@ -146,6 +131,25 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
     send(response, sqsError.status, requestId, { __type: `com.amazonaws.sqs#${sqsError.code}`, message: sqsError.message }, {
       "x-amzn-query-error": `${sqsError.queryCode};${sqsError.status < 500 ? "Sender" : "Receiver"}`,
     });
+  }
+}
+
+function operationNamed(name: string): Operation {
+  const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
+  if (operation === undefined) throw new SqsError("InvalidAction", `The action ${name} is not valid for this endpoint.`);
+  return operation;
+}
+
+/**
+ * Runs an operation, then writes the store's changes: nothing is answered before its changes are
+ * on disk, failed requests included (a batch may have changed some entries); a failed write
+ * answers 500 instead.
+ */
+async function runCommitted(operation: Operation, input: Input, context: OperationContext): Promise<unknown> {
+  try {
+    return await operation(input, context);
+  } finally {
+    await context.store.commit();
   }
 }
 
