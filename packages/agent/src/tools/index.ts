@@ -1,7 +1,7 @@
 import type { FunctionTool } from "openai/resources/responses/responses";
 import { getCurrentTime } from "./get-current-time.ts";
 import { TOOL_PARAMETERS } from "./parameters.ts";
-import type { AgentTool } from "./tool.ts";
+import type { AgentTool, ToolParameters } from "./tool.ts";
 import { updatePlan } from "./update-plan.ts";
 
 export type { AgentTool, ToolContext, ToolOutcome } from "./tool.ts";
@@ -15,10 +15,10 @@ export const TOOLS: AgentTool<never>[] = [updatePlan, getCurrentTime] as AgentTo
 
 export class ToolRegistry {
   private readonly byName: Map<string, AgentTool<unknown>>;
-  private readonly parameters: Readonly<Record<string, Record<string, unknown>>>;
+  private readonly parameters: ToolParameters;
   private functionTools: FunctionTool[] | undefined;
 
-  constructor(tools: AgentTool<never>[] = TOOLS, parameters: Readonly<Record<string, Record<string, unknown>>> = TOOL_PARAMETERS) {
+  constructor(tools: AgentTool<never>[] = TOOLS, parameters: ToolParameters = TOOL_PARAMETERS) {
     this.byName = new Map(tools.map((tool) => [tool.name, tool as AgentTool<unknown>]));
     this.parameters = parameters;
   }

@@ -1,7 +1,7 @@
 // Written by `npm run tools:parameters` (tools/write-parameters.ts) from the tools' zod schemas: do not edit.
+import type { ToolParameters } from "./tool.ts";
 
-/** Each tool's parameters, by its name, as the JSON Schema OpenAI's strict function calling takes. */
-export const TOOL_PARAMETERS: Readonly<Record<string, Record<string, unknown>>> = {
+export const TOOL_PARAMETERS: ToolParameters = {
   "update_plan": {
     "type": "object",
     "properties": {

@@ -30,6 +30,9 @@ export interface AgentTool<Args = unknown> {
   run(args: Args, context: ToolContext): Promise<ToolOutcome>;
 }
 
+/** Each tool's parameters, by its name, as the JSON Schema OpenAI's strict function calling takes (parameters.ts). */
+export type ToolParameters = Readonly<Record<string, Record<string, unknown>>>;
+
 export function defineTool<Args>(tool: AgentTool<Args>): AgentTool<Args> {
   return tool;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as z from "zod/mini";
 import { TOOLS } from "./index.ts";
 import { strictSchema } from "./strict-schema.ts";
-import type { AgentTool } from "./tool.ts";
+import type { AgentTool, ToolParameters } from "./tool.ts";
 
 /*
  * Writes tools/parameters.ts: each tool's parameters as the JSON Schema strict function calling
@@ -14,17 +14,17 @@ import type { AgentTool } from "./tool.ts";
 
 export const PARAMETERS_FILE = fileURLToPath(new URL("./parameters.ts", import.meta.url));
 
-export function toolParameters(tools: AgentTool<never>[] = TOOLS): Record<string, Record<string, unknown>> {
+export function toolParameters(tools: AgentTool<never>[] = TOOLS): ToolParameters {
   return Object.fromEntries(tools.map((tool) => [tool.name, strictSchema(z.toJSONSchema(tool.parameters, { io: "input" }))]));
 }
 
 /** parameters.ts as this writes it. */
-export function parametersModule(parameters: Record<string, Record<string, unknown>>): string {
+export function parametersModule(parameters: ToolParameters): string {
   return [
     "// Written by `npm run tools:parameters` (tools/write-parameters.ts) from the tools' zod schemas: do not edit.",
+    'import type { ToolParameters } from "./tool.ts";',
     "",
-    "/** Each tool's parameters, by its name, as the JSON Schema OpenAI's strict function calling takes. */",
-    `export const TOOL_PARAMETERS: Readonly<Record<string, Record<string, unknown>>> = ${JSON.stringify(parameters, null, 2)};`,
+    `export const TOOL_PARAMETERS: ToolParameters = ${JSON.stringify(parameters, null, 2)};`,
     "",
   ].join("\n");
 }
