@@ -24,6 +24,7 @@ import {
   type RedisEndpoint,
   type Tables,
 } from "@azuchi/core";
+import { publisherOnFirstUse } from "@azuchi/core/event-bus";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type * as sqsSdk from "@aws-sdk/client-sqs";
 import type { RedisClient } from "@azuchi/core";
@@ -153,7 +154,6 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
   const redis = createRedis(settings.redis);
   const connections = new ConnectionsRepository(doc, settings.tables.connections);
   let sqs: Promise<JobQueueClient> | undefined;
-  let publisher: Promise<EventPublisher> | undefined;
   return {
     settings,
     redis,
@@ -167,8 +167,7 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     sessions: new SessionsRepository(doc, settings.tables.sessions),
     connections,
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), connections),
-    events: () =>
-      (publisher ??= import("@azuchi/core/event-publisher").then(({ EventPublisher, createEventBridgeClient }) => new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE))),
+    events: publisherOnFirstUse(AGENT_EVENT_SOURCE, () => settings.busName),
     // As core's createSqsClient, which a static import would bring into the cold start.
     sqs: () => (sqs ??= import("@aws-sdk/client-sqs").then((sdk) => ({ client: new sdk.SQSClient({}), sdk }))),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),

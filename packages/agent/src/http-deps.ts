@@ -26,6 +26,7 @@ import {
   type Tables,
   type UserLimits,
 } from "@azuchi/core";
+import { publisherOnFirstUse } from "@azuchi/core/event-bus";
 import { Logger } from "@aws-lambda-powertools/logger";
 
 /**
@@ -77,7 +78,6 @@ export function httpSettingsFromEnvironment(env: Env = process.env): HttpSetting
 export function createHttpDeps(settings: HttpSettings): HttpDeps {
   const doc = createDocumentClient();
   const { tables } = settings;
-  let publisher: Promise<EventPublisher> | undefined;
   return {
     maxMessageChars: settings.maxMessageChars,
     sessions: new SessionsRepository(doc, tables.sessions),
@@ -85,8 +85,7 @@ export function createHttpDeps(settings: HttpSettings): HttpDeps {
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), new ConnectionsRepository(doc, tables.connections)),
     sqs: createSqsClient(),
     queueUrl: settings.jobsQueueUrl,
-    events: () =>
-      (publisher ??= import("@azuchi/core/event-publisher").then(({ EventPublisher, createEventBridgeClient }) => new EventPublisher(createEventBridgeClient(), settings.busName, AGENT_EVENT_SOURCE))),
+    events: publisherOnFirstUse(AGENT_EVENT_SOURCE, () => settings.busName),
     messageRate: messageRateLimiter(createRedis(settings.redis), settings.limits),
     chatKeys: chatRedisKeys(),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),

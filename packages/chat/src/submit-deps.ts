@@ -1,6 +1,7 @@
 import { CHAT_EVENT_SOURCE } from "@azuchi/core/contracts";
 import { linkedBusName } from "@azuchi/core/links";
-import type { EventPublisher, SubmitUserMessageDeps } from "@azuchi/core/repositories";
+import { publisherOnFirstUse } from "@azuchi/core/event-bus";
+import type { SubmitUserMessageDeps } from "@azuchi/core/repositories";
 import { chatKeys, jobQueue, messageRate, messages, notifier } from "./deps.ts";
 
 /*
@@ -9,14 +10,8 @@ import { chatKeys, jobQueue, messageRate, messages, notifier } from "./deps.ts";
  * every route's.
  */
 
-let publisher: Promise<EventPublisher> | undefined;
-/**
- * MessagePosted for a USER message chat stored but could not queue, its one event: imported on
- * that first use, so a cold start does not load the EventBridge client (core's event-publisher.ts).
- */
-function events(): Promise<EventPublisher> {
-  return (publisher ??= import("@azuchi/core/event-publisher").then(({ EventPublisher, createEventBridgeClient }) => new EventPublisher(createEventBridgeClient(), linkedBusName(), CHAT_EVENT_SOURCE)));
-}
+/** MessagePosted for a USER message chat stored but could not queue, its one event: the bus is made then. */
+const events = publisherOnFirstUse(CHAT_EVENT_SOURCE, linkedBusName);
 
 /** What putMessage's use case (core's submitUserMessage) needs. */
 export function submitDeps(): SubmitUserMessageDeps {

@@ -3,10 +3,9 @@ import { EventDetails } from "./events.ts";
 import type { PendingEvent } from "./pending-events.ts";
 
 // The bus's client and publisher, apart from the events (pending-events.ts) and the other
-// clients (aws-clients.ts): chat publishes only for a message it could not queue, and imports
-// this module then (`@azuchi/core/event-publisher`, with `import()`), so that with the
-// functions split (stacks/defaults.ts) a cold start does not load the EventBridge client.
-// A static import of this module by what a cold start loads would undo that.
+// clients (aws-clients.ts): the code that publishes imports this module on its first use
+// (event-bus.ts), so that with the functions split (stacks/defaults.ts) a cold start does not
+// load the EventBridge client. A static import of it by what a cold start loads would undo that.
 
 export function createEventBridgeClient(): EventBridgeClient {
   return new EventBridgeClient({});

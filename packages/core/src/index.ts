@@ -1,9 +1,9 @@
 /**
  * Everything of @azuchi/core at once. A handler imports the subpath it needs instead
- * (`@azuchi/core/auth`, `/contracts`, `/env`, `/event-publisher`, `/ids`, `/links`, `/redis`, `/repositories`,
+ * (`@azuchi/core/auth`, `/contracts`, `/env`, `/ids`, `/links`, `/redis`, `/repositories`,
  * `/resources`: the exports of package.json), so its bundle holds only that: the $connect authorizer needs jose,
  * not Redis or DynamoDB (test/infra/bundles.test.ts checks it). A new module goes here and
- * in its subpath.
+ * in its subpath; `/event-bus` alone is in no index (its `import()` would ship with every bundle).
  */
 export * from "./message.ts";
 export * from "./frames.ts";
