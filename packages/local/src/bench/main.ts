@@ -8,7 +8,8 @@
  * delta, reply), its AWS calls per turn (GET /dev/calls) and Redis round trips (MONITOR); a
  * closed-loop sweep (1, 10, 50, 200 sessions, each turn after the last) and an open-loop sweep
  * (a steady rate of turns/s over many sessions, as people send), both over sessions that have
- * had their first exchange (off the clock), which finds the capacity: the
+ * had their first exchange (ten at a time before the sweeps, reported as a row of its own), which
+ * finds the capacity: the
  * highest rate whose p99 first delta is within 1.5× the model's first-token time; CPU ms per
  * turn and peak RSS of the stack; bundle sizes and cold imports when bundles.ts is present.
  *
