@@ -60,6 +60,14 @@ describe("the offline model's reply", () => {
     const response = await client.responses.create({ model: "offline", instructions: "Be brief.", input: "hi all" });
     expect(response.usage).toMatchObject({ input_tokens: 4, output_tokens: 4, total_tokens: 8 });
   });
+
+  it("tokenises ASCII character by character as the segmenter would: CR LF, tabs, controls, and the digits and signs that are emoji only with a variation selector", () => {
+    const ascii = "a\r\nb\t#1 *x\u0001y  0.";
+    expect(tokenize(ascii)).toEqual(["a\r\n", "b\t", "#1 ", "*x\u0001y  ", "0."]);
+    // One character outside ASCII sends the whole text through the grapheme segmenter: the same tokens, and the emoji's own.
+    expect(tokenize(`${ascii} 🎌`)).toEqual([...tokenize(`${ascii} `), "🎌"]);
+    expect(tokenize(`é ${ascii}`)).toEqual(["é ", ...tokenize(ascii)]);
+  });
 });
 
 describe("streaming", () => {

@@ -10,6 +10,12 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 const cjk = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef\u30fc]/u;
 const emoji = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
 const space = /^\s+$/u;
+/**
+ * Text of ASCII alone, most of what the model reads: each character is a grapheme of its own
+ * (CR LF is one, but whitespace joins the token before it either way) and none is CJK or an
+ * emoji, so it is read character by character, without the segmenter (about 5× faster).
+ */
+const ascii = /^[\x00-\x7f]*$/;
 
 /** Kana or kanji: the reply is written in Japanese when the user's message contains them. */
 export function containsJapanese(text: string): boolean {
@@ -22,11 +28,12 @@ export function tokenize(text: string): string[] {
   // A token stays open to more word characters until whitespace follows it or it is a
   // standalone (CJK or emoji) token; whitespace always joins the token before it.
   let open = true;
-  for (const { segment } of graphemes.segment(text)) {
+  const plain = ascii.test(text);
+  for (const segment of plain ? text : Array.from(graphemes.segment(text), (piece) => piece.segment)) {
     if (space.test(segment)) {
       current += segment;
       if (current.trim() !== "") open = false;
-    } else if (cjk.test(segment) || emoji.test(segment)) {
+    } else if (!plain && (cjk.test(segment) || emoji.test(segment))) {
       if (current.trim() !== "") {
         tokens.push(current);
         current = "";
@@ -46,6 +53,20 @@ export function tokenize(text: string): string[] {
   return tokens;
 }
 
+/**
+ * Counts by text: a request chained on previous_response_id is counted with its whole
+ * conversation, and every request with the same instructions, so most texts were counted
+ * before. Emptied when full (a bound on memory, not a cache policy that needs to be clever).
+ */
+const counted = new Map<string, number>();
+const MAX_COUNTED = 10_000;
+
 export function countTokens(text: string): number {
-  return tokenize(text).length;
+  let count = counted.get(text);
+  if (count === undefined) {
+    if (counted.size >= MAX_COUNTED) counted.clear();
+    count = tokenize(text).length;
+    counted.set(text, count);
+  }
+  return count;
 }
