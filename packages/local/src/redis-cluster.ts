@@ -1,9 +1,9 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, waitForPort } from "./net.ts";
+import { onFreePort, spawnRedisServer } from "./redis-process.ts";
 
 const execFileAsync = promisify(execFile);
 const SLOTS = 16_384;
@@ -56,9 +56,14 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await freePort());
-    await Promise.all(ports.map(async (port) => children.set(port, await spawnNode(dir, port, nodeTimeoutMs))));
+    const ports = await Promise.all(
+      Array.from({ length: masters * (1 + replicas) }, () =>
+        onFreePort(async (port) => {
+          children.set(port, await spawnNode(dir, port, nodeTimeoutMs));
+          return port;
+        }),
+      ),
+    );
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     await execFileAsync("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
     await until(async () => {
@@ -120,7 +125,7 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
 
 async function spawnNode(dir: string, port: number, nodeTimeoutMs: number): Promise<ChildProcess> {
   const nodeDir = join(dir, String(port));
-  mkdirSync(nodeDir);
+  mkdirSync(nodeDir, { recursive: true });
   const args = [
     "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", "--dir", nodeDir,
     "--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf"), "--cluster-node-timeout", String(nodeTimeoutMs),
@@ -128,20 +133,7 @@ async function spawnNode(dir: string, port: number, nodeTimeoutMs: number): Prom
     "--cluster-replica-validity-factor", "0",
     "--save", "", "--appendonly", "no",
   ];
-  // Its own process group, as the stack's redis-server: a Ctrl-C must not take it down mid-turn.
-  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  child.once("exit", () => process.removeListener("exit", killOnExit));
-  const exited = new Promise<never>((_, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`redis-server on ${port} exited with ${code}: ${stderr.trim()}`)));
-  });
-  exited.catch(() => undefined);
-  await Promise.race([waitForPort(port, 10_000), exited]);
-  return child;
+  return spawnRedisServer(args, port, "SIGKILL");
 }
 
 function halt(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -15,7 +15,7 @@ const space = /^\s+$/u;
  * (CR LF is one, but whitespace joins the token before it either way) and none is CJK or an
  * emoji, so it is read character by character, without the segmenter (about 5× faster).
  */
-const ascii = /^[\x00-\x7f]*$/;
+const ascii = /^\p{ASCII}*$/u;
 
 /** Kana or kanji: the reply is written in Japanese when the user's message contains them. */
 export function containsJapanese(text: string): boolean {
