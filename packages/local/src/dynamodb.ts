@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
 import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
+import { keepDynaliteParses } from "./dynalite-expressions.ts";
 import { addTransactionFront } from "./dynamodb-transactions.ts";
 
 export interface LocalDynamo {
@@ -28,6 +29,7 @@ export interface StartDynamoOptions {
 export async function startDynamo(options: StartDynamoOptions = {}): Promise<LocalDynamo> {
   if (options.thread) return startDynamoThread(options.dir, options.onRequest);
   if (options.dir) mkdirSync(options.dir, { recursive: true });
+  keepDynaliteParses();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
   // dynalite has no transactions: the front carries them out (and sees each request as it arrives, to count it).
   addTransactionFront(server, options.onRequest);
