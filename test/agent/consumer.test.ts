@@ -12,6 +12,12 @@ import { useConsumerKit } from "../support/consumer-kit.ts";
 const kit = useConsumerKit("consumer-test");
 const { deps, job, enqueue, receiveBatch, consume, agentMessages, recordOf } = kit;
 const jobIdOf = (record: SQSRecord) => (JSON.parse(record.body) as AgentJob).jobId;
+/** The messageIds of the session's MessagePosted events, as published, in order. */
+const postedOf = (sessionId: string) =>
+  kit.stack
+    .recentEvents()
+    .filter((e) => e["detail-type"] === "MessagePosted" && (e.detail as { sessionId?: string }).sessionId === sessionId)
+    .map((e) => (e.detail as { messageId: string }).messageId);
 const failureOf = (jobId: string) => kit.failuresOf(jobId)[0];
 
 describe("the consumer", () => {
@@ -127,6 +133,37 @@ describe("the consumer", () => {
     await kit.stack.eventsDelivered();
     const completions = kit.stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId?: string }).jobId === j.jobId);
     expect(completions.map((e) => e.detail)).toEqual([{ sessionId, jobId: j.jobId, userId: j.userId, durationMs: expect.any(Number) }]);
+    // Nor did it announce its messages, having crashed outright (no failure path ran): this turn does, once each.
+    expect(postedOf(sessionId)).toEqual([log.message.messageId, earlier.message.messageId]);
+  });
+
+  it("announces, once, the messages and question a delivery that crashed outright stored", async () => {
+    const sessionId = randomUUID();
+    const j: AgentJob = { ...job(sessionId, "the first delivery dies"), announce: true };
+    // The first delivery stored and showed its AGENT_LOG, then its instance was killed: no events, nothing counted.
+    const log = await kit.messages.put({
+      sessionId, messageId: agentMessageId(j.jobId, "log:received"), createdAt: Date.now(), role: "AGENT", messageType: "AGENT_LOG", message: "working on it", jobId: j.jobId,
+    });
+    const messageId = randomUUID();
+    expect((await consume(deps(), [recordOf(j, 2, messageId)])).batchItemFailures).toEqual([]);
+    await kit.stack.eventsDelivered();
+    const reply = (await agentMessages(sessionId)).at(-1)!;
+    expect(postedOf(sessionId)).toEqual([j.messageId, log.message.messageId, reply.messageId]);
+  });
+
+  it("announces once what a failed delivery announced before it failed", async () => {
+    const sessionId = randomUUID();
+    const j = job(sessionId, "fail once, then answer");
+    const agent = deps({ openai: { ...settingsFromEnvironment().openai, maxRetries: 0 } });
+    kit.stack.model!.configure({ mode: "fail", faultRequests: 1 });
+    const messageId = randomUUID();
+    expect((await consume(agent, [recordOf(j, 1, messageId)])).batchItemFailures).toHaveLength(1);
+    expect((await consume(agent, [recordOf(j, 2, messageId)])).batchItemFailures).toEqual([]);
+    await kit.stack.eventsDelivered();
+    // The failure's own notice (a SYSTEM_LOG the consumer stores) aside, each of the turn's messages once.
+    const turn = (await agentMessages(sessionId)).filter((m) => m.messageType !== "SYSTEM_LOG");
+    const [log, reply] = turn;
+    expect(postedOf(sessionId)).toEqual([log!.messageId, reply!.messageId]);
   });
 
   it("completes a turn even when no tab can be reached", async () => {

@@ -18,11 +18,14 @@ export class TurnMessages {
   readonly stored = new Set<string>();
   /** Messages stored but not yet counted in the session's summary. */
   private untouched = { count: 0, latest: 0 };
+  /** The messageIds a failed delivery of the job announced (job-announced.ts), read only when a message is found stored. */
+  private readonly announced: () => Promise<Set<string>>;
 
-  constructor(messages: MessagesRepository, channel: SessionChannel, job: AgentJob) {
+  constructor(messages: MessagesRepository, channel: SessionChannel, job: AgentJob, announced: () => Promise<Set<string>>) {
     this.messages = messages;
     this.channel = channel;
     this.job = job;
+    this.announced = announced;
   }
 
   idFor(position: string): string {
@@ -47,7 +50,9 @@ export class TurnMessages {
       ...extra,
     }, { after: this.job.createdAt, ...(options.withSummary ? { touch: "with-message", alsoCount: { count, latest } } : { touch: false }) });
     this.stored.add(position);
-    // A retried turn re-sends what it had stored, but its event was published (and the session touched) the first time.
+    // A retried turn re-sends what it had stored, but its event was published (and the session
+    // touched) the first time: unless that delivery crashed outright, which announced nothing.
+    if (!stored.created && !(await this.announced()).has(stored.message.messageId)) this.posted.push(messagePosted(stored.message));
     if (stored.created) {
       this.posted.push(messagePosted(stored.message));
       if (options.withSummary) {

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { ensureRedisReady, questionPosted, stopAppliesTo, type AgentJob, type Language, type Message, type PendingEvent } from "@azuchi/core";
+import { ensureRedisReady, messagePosted, questionPosted, stopAppliesTo, type AgentJob, type Language, type Message, type PendingEvent } from "@azuchi/core";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
+import { announcedOf, markAnnounced } from "./job-announced.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./conversation-memory.ts";
@@ -68,7 +69,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   });
   guard.start(Math.min(options.deadlineAt, started + deps.settings.turnTimeoutMs));
   const channel = new SessionChannel(deps.notifier, deps.connections, job.sessionId, logger);
-  const messages = new TurnMessages(deps.messages, channel, job);
+  // What failed deliveries of the job announced: read once, and only if a message is found stored.
+  let announcedIds: Promise<Set<string>> | undefined;
+  const announced = () => (announcedIds ??= announcedOf(deps.redis, deps.keys, job.sessionId, job.jobId));
+  const messages = new TurnMessages(deps.messages, channel, job, announced);
   const language = noticeLanguage(job);
   // The deltas wait for the turn's first AGENT_LOG to be shown (true), or are dropped (false).
   let openDeltas: (go: boolean) => void = () => undefined;
@@ -80,14 +84,18 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   // The USER message's MessagePosted goes with the turn's events when the job says so
   // (`announce`), published by the delivery that stored the turn's first message: one PutEvents a turn.
   let announceQuestion = false;
-  const publish = (events: PendingEvent[]) => {
+  /** Publishes the events; answers the messageIds whose MessagePosted went out (none if publishing failed). */
+  const publish = (events: PendingEvent[]): Promise<string[]> => {
     const all = announceQuestion ? [questionPosted(job), ...events] : events;
     announceQuestion = false;
-    if (all.length === 0) return Promise.resolve();
+    if (all.length === 0) return Promise.resolve([]);
     return deps
       .events()
       .then((events) => events.publish(all))
-      .catch((error: unknown) => logger.warn("events not published", { error: error as Error }));
+      .then(
+        () => all.flatMap((event) => (event.detailType === "MessagePosted" ? [(event.detail as { messageId: string }).messageId] : [])),
+        (error: unknown) => (logger.warn("events not published", { error: error as Error }), []),
+      );
   };
   const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
@@ -101,10 +109,17 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     await channel.sendMessage(earlier);
     await deps.memory.writeTurn(lock, job.jobId, turnEntries(job, earlier), null);
     const done = metrics();
-    // The attempt that stored the reply ended before its AgentRunCompleted (which follows the
-    // memory's write), so the turn would never be announced, nor a new chat titled: sent here,
-    // without the usage and tool calls that attempt took with it.
-    if (!earlier.stopped) await publish([completed(done)]);
+    // The delivery that stored the reply ended before its events. One that failed announced its
+    // messages; one that crashed outright announced nothing: the job's stored messages not
+    // announced are announced here (and the question, with the first AGENT_LOG's delivery gone).
+    const known = await announced();
+    const stored = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter((message) => message.jobId === job.jobId);
+    const missed = stored.filter((message) => !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId));
+    if (job.announce === true && !known.has(job.messageId) && !messages.stored.has("log:received")) announceQuestion = true;
+    // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
+    // never be announced, nor a new chat titled: sent here, without the usage and tool calls
+    // that delivery took with it.
+    await publish([...messages.posted, ...missed.map(messagePosted), ...(earlier.stopped ? [] : [completed(done)])]);
     return { status: earlier.stopped ? "stopped" : "completed", ...done };
   };
   const completed = (done: ReturnType<typeof metrics>, result?: Pick<ModelRunResult, "usage" | "toolCalls">): PendingEvent<"AgentRunCompleted"> => ({
@@ -138,7 +153,9 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const storeReceived = async () => {
       const log = await messages.store("log:received", "AGENT_LOG", say("received", language));
       if (log.created) announceQuestion = job.announce === true;
-      else if (!redelivered) {
+      // Stored by an earlier delivery, which announced the question unless it crashed outright.
+      else if (job.announce === true && !(await announced()).has(job.messageId)) announceQuestion = true;
+      if (!log.created && !redelivered) {
         const earlier = await deps.messages.findById(messages.idFor("reply"));
         if (earlier) throw new EarlierReplyFound(earlier);
       }
@@ -239,7 +256,11 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     }
     await reply.cancel();
     await touchSession();
-    await publish(messages.posted);
+    // Recorded, so that the next delivery announces only what this one did not (job-announced.ts).
+    const announcedNow = await publish(messages.posted);
+    await markAnnounced(deps.redis, deps.keys, job.sessionId, job.jobId, announcedNow).catch((error: unknown) =>
+      logger.warn("what this delivery announced is not recorded; the next may announce it again", { error: error as Error }),
+    );
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await releaseAhead();

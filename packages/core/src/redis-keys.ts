@@ -18,6 +18,8 @@ export interface RedisKeys {
   job(sessionId: string, jobId: string): string;
   /** Counted per SQS message (`sqsMessageId`): a job replayed from the DLQ, a new message, starts afresh. */
   jobAttempts(sessionId: string, jobId: string, sqsMessageId: string): string;
+  /** The messageIds whose MessagePosted a delivery of the job published before it failed (job-announced.ts). */
+  jobAnnounced(sessionId: string, jobId: string): string;
   /** Prefix under which libraries (e.g. Powertools idempotency) may keep their own keys. */
   servicePrefix: string;
 }
@@ -37,6 +39,7 @@ export function redisKeys(appPrefix = redisPrefixFromEnv()): RedisKeys {
     stop: (sessionId) => `${base}:session:{${sessionId}}:stop`,
     job: (sessionId, jobId) => `${base}:session:{${sessionId}}:job:${jobId}`,
     jobAttempts: (sessionId, jobId, sqsMessageId) => `${base}:session:{${sessionId}}:job:${jobId}:attempts:${sqsMessageId}`,
+    jobAnnounced: (sessionId, jobId) => `${base}:session:{${sessionId}}:job:${jobId}:announced`,
     servicePrefix: `${base}:`,
   };
 }

@@ -1,0 +1,23 @@
+import { OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
+
+/**
+ * What a failed delivery of a job announced (`RedisKeys.jobAnnounced`): the messageIds whose
+ * MessagePosted it published before it failed. A turn publishes its messages' events when it
+ * ends, whichever way; a delivery that crashed outright (a killed instance, a timeout)
+ * published nothing, and the next delivery finds those messages stored. It announces the ones
+ * not in this set, so each stored message is announced once whether its delivery failed or
+ * crashed. Written only by a failing delivery and read only by a redelivered job's turn: a
+ * plain turn does neither.
+ */
+export async function markAnnounced(redis: RedisClient, keys: Pick<RedisKeys, "jobAnnounced">, sessionId: string, jobId: string, messageIds: string[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  const key = keys.jobAnnounced(sessionId, jobId);
+  const results = (await redis.multi().sadd(key, ...messageIds).expire(key, OUTLIVES_JOB_SECONDS).exec()) as [Error | null, unknown][];
+  // A MULTI answers a refused command inside its results, not by throwing.
+  const failed = results.find(([error]) => error);
+  if (failed) throw failed[0];
+}
+
+export async function announcedOf(redis: RedisClient, keys: Pick<RedisKeys, "jobAnnounced">, sessionId: string, jobId: string): Promise<Set<string>> {
+  return new Set(await redis.smembers(keys.jobAnnounced(sessionId, jobId)));
+}
