@@ -114,6 +114,10 @@ describe("the consumer", () => {
     const log = await kit.messages.put({
       sessionId, messageId: agentMessageId(j.jobId, "log:received"), createdAt: Date.now(), role: "AGENT", messageType: "AGENT_LOG", message: "working on it", jobId: j.jobId,
     });
+    // A failure's notice of the job, told by its AgentRunFailed: never announced as a message.
+    await kit.messages.put({
+      sessionId, messageId: agentMessageId(j.jobId, "failure:0"), createdAt: Date.now(), role: "SYSTEM", messageType: "SYSTEM_LOG", message: "retrying", jobId: j.jobId,
+    });
     const earlier = await kit.messages.put({
       sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: Date.now(), role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId,
     });
@@ -124,7 +128,7 @@ describe("the consumer", () => {
     } finally {
       await fetch(`${kit.stack.url}/dev/model`, { method: "POST", body: JSON.stringify({ mode: "ok" }) });
     }
-    expect(await agentMessages(sessionId)).toEqual([log.message, earlier.message]);
+    expect((await agentMessages(sessionId)).filter((m) => m.messageType !== "SYSTEM_LOG")).toEqual([log.message, earlier.message]);
     expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
     const history = (await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).map((item) => JSON.parse(item) as { message: string });
     expect(history.map((h) => h.message)).toEqual(["the answer the user saw", "answer me once"]);

@@ -113,7 +113,8 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // messages; one that crashed outright announced nothing: the job's stored messages not
     // announced are announced here (and the question, with the first AGENT_LOG's delivery gone).
     const known = await announced();
-    const stored = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter((message) => message.jobId === job.jobId);
+    // The turn's own messages: a failure's SYSTEM_LOG notice (run-failures.ts) is told by AgentRunFailed, never announced.
+    const stored = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter((message) => message.jobId === job.jobId && message.messageType !== "SYSTEM_LOG");
     const missed = stored.filter((message) => !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId));
     if (job.announce === true && !known.has(job.messageId) && !messages.stored.has("log:received")) announceQuestion = true;
     // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
