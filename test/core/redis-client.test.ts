@@ -17,6 +17,9 @@ describe("ensureRedisReady", () => {
     const waits = await Promise.allSettled(Array.from({ length: 50 }, () => ensureRedisReady(redis, 20)));
     expect(waits.every((w) => w.status === "rejected" && w.reason instanceof RedisUnavailableError)).toBe(true);
     for (let i = 0; i < 20; i++) await ensureRedisReady(redis, 5).catch(() => undefined);
+    // Counted between two of ioredis' own reconnect attempts, as `before` was: an attempt in
+    // flight holds a "ready" listener of its own until its socket closes.
+    await expect.poll(() => redis.status).toBe("reconnecting");
     expect(redis.listenerCount("ready")).toBe(before);
   });
 
