@@ -423,11 +423,11 @@ async function main() {
       if (round === 1 && !holds(run) && ++overloaded >= 2) break;
     }
   }
-  // Each rate as its run of median p99 first delta, with every round's p99 and how many held.
+  // Each rate as its run of median p99 first delta, with every round's p99 and CPU a turn (in the JSON) and how many held.
   const open = [...rounds].map(([rate, runs]) => {
     const byP99 = runs.toSorted((a, b) => a.latency.firstDelta.p99 - b.latency.firstDelta.p99);
     const median = byP99[Math.floor((byP99.length - 1) / 2)]!;
-    return { rate, sessions: tabs.length, ...median, rounds: { p99s: runs.map((run) => run.latency.firstDelta.p99), held: runs.filter(holds).length } };
+    return { rate, sessions: tabs.length, ...median, rounds: { p99s: runs.map((run) => run.latency.firstDelta.p99), stackCpuMsPerTurn: runs.map((run) => run.cpuMsPerTurn.stack), held: runs.filter(holds).length } };
   });
   const within = open.filter(holds);
   const capacity = within.length > 0 ? Math.max(...within.map((run) => run.rate)) : 0;
