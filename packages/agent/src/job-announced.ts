@@ -1,4 +1,4 @@
-import { OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
+import { execMulti, OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
 
 /**
  * What a failed delivery of a job announced (`RedisKeys.jobAnnounced`): the messageIds whose
@@ -12,10 +12,7 @@ import { OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/
 export async function markAnnounced(redis: RedisClient, keys: Pick<RedisKeys, "jobAnnounced">, sessionId: string, jobId: string, messageIds: string[]): Promise<void> {
   if (messageIds.length === 0) return;
   const key = keys.jobAnnounced(sessionId, jobId);
-  const results = (await redis.multi().sadd(key, ...messageIds).expire(key, OUTLIVES_JOB_SECONDS).exec()) as [Error | null, unknown][];
-  // A MULTI answers a refused command inside its results, not by throwing.
-  const failed = results.find(([error]) => error);
-  if (failed) throw failed[0];
+  await execMulti(redis.multi().sadd(key, ...messageIds).expire(key, OUTLIVES_JOB_SECONDS));
 }
 
 export async function announcedOf(redis: RedisClient, keys: Pick<RedisKeys, "jobAnnounced">, sessionId: string, jobId: string): Promise<Set<string>> {

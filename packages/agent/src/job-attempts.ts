@@ -1,4 +1,4 @@
-import { OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
+import { execMulti, OUTLIVES_JOB_SECONDS, type RedisClient, type RedisKeys } from "@azuchi/core";
 
 /**
  * A job's failed attempts (`RedisKeys.jobAttempts`), counted per SQS message: the same on every
@@ -15,8 +15,6 @@ local function failed_attempts(attempts_key) return tonumber(redis.call('GET', a
 /** Counts a failed attempt of the job's SQS message; the count is what the next attempt is numbered after. */
 export async function countFailedAttempt(redis: RedisClient, keys: Pick<RedisKeys, "jobAttempts">, sessionId: string, jobId: string, sqsMessageId: string): Promise<number> {
   const key = keys.jobAttempts(sessionId, jobId, sqsMessageId);
-  const [[error, count]] = (await redis.multi().incr(key).expire(key, OUTLIVES_JOB_SECONDS).exec()) as [[Error | null, number], unknown];
-  // A MULTI answers a refused command (out of memory, say) inside its results, not by throwing.
-  if (error) throw error;
+  const [count] = await execMulti(redis.multi().incr(key).expire(key, OUTLIVES_JOB_SECONDS));
   return Number(count);
 }

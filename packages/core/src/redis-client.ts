@@ -1,4 +1,4 @@
-import { Cluster, Redis } from "ioredis";
+import { Cluster, Redis, type ChainableCommander } from "ioredis";
 import { booleanFromEnv, type Env } from "./env.ts";
 
 /** A single node or a Redis Cluster (ElastiCache cluster mode, Serverless, Valkey): the same commands either way. */
@@ -121,4 +121,15 @@ function waitForReady(redis: RedisClient, timeoutMs: number): Promise<void> {
     }, timeoutMs);
     redis.once("ready", onReady);
   });
+}
+
+/**
+ * Runs a MULTI and answers its commands' results. Redis answers a command it refused (out of
+ * memory, say) inside the results, not by failing the call: that error is thrown here.
+ */
+export async function execMulti(multi: ChainableCommander): Promise<unknown[]> {
+  const results = await multi.exec();
+  if (results === null) throw new Error("the MULTI was discarded");
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, value]) => value);
 }
