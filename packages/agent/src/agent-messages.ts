@@ -52,9 +52,8 @@ export class TurnMessages {
     this.stored.add(position);
     // A retried turn re-sends what it had stored, but its event was published (and the session
     // touched) the first time: unless that delivery crashed outright, which announced nothing.
-    if (!stored.created && !(await this.announced()).has(stored.message.messageId)) this.posted.push(messagePosted(stored.message));
+    if (stored.created || !(await this.announced()).has(stored.message.messageId)) this.posted.push(messagePosted(stored.message));
     if (stored.created) {
-      this.posted.push(messagePosted(stored.message));
       if (options.withSummary) {
         // Counted with it: what was stored since counts on.
         const remaining = this.untouched.count - count;

@@ -73,6 +73,8 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   let announcedIds: Promise<Set<string>> | undefined;
   const announced = () => (announcedIds ??= announcedOf(deps.redis, deps.keys, job.sessionId, job.jobId));
   const messages = new TurnMessages(deps.messages, channel, job, announced);
+  // An announce job's question goes with the events of the delivery that stored the first AGENT_LOG: not yet, if that one crashed outright.
+  const questionUnannounced = async () => job.announce === true && !(await announced()).has(job.messageId);
   const language = noticeLanguage(job);
   // The deltas wait for the turn's first AGENT_LOG to be shown (true), or are dropped (false).
   let openDeltas: (go: boolean) => void = () => undefined;
@@ -112,11 +114,14 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // The delivery that stored the reply ended before its events. One that failed announced its
     // messages; one that crashed outright announced nothing: the job's stored messages not
     // announced are announced here (and the question, with the first AGENT_LOG's delivery gone).
+    // The turn's own messages: a failure's SYSTEM_LOG notice (run-failures.ts) is told by
+    // AgentRunFailed, never announced. What this delivery found stored unannounced is in
+    // messages.posted already.
     const known = await announced();
-    // The turn's own messages: a failure's SYSTEM_LOG notice (run-failures.ts) is told by AgentRunFailed, never announced.
-    const stored = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter((message) => message.jobId === job.jobId && message.messageType !== "SYSTEM_LOG");
-    const missed = stored.filter((message) => !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId));
-    if (job.announce === true && !known.has(job.messageId) && !messages.stored.has("log:received")) announceQuestion = true;
+    const missed = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter(
+      (message) => message.jobId === job.jobId && message.messageType !== "SYSTEM_LOG" && !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId),
+    );
+    if (await questionUnannounced()) announceQuestion = true;
     // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
     // never be announced, nor a new chat titled: sent here, without the usage and tool calls
     // that delivery took with it.
@@ -155,7 +160,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       const log = await messages.store("log:received", "AGENT_LOG", say("received", language));
       if (log.created) announceQuestion = job.announce === true;
       // Stored by an earlier delivery, which announced the question unless it crashed outright.
-      else if (job.announce === true && !(await announced()).has(job.messageId)) announceQuestion = true;
+      else if (await questionUnannounced()) announceQuestion = true;
       if (!log.created && !redelivered) {
         const earlier = await deps.messages.findById(messages.idFor("reply"));
         if (earlier) throw new EarlierReplyFound(earlier);
