@@ -3,38 +3,27 @@
  * expression must behave as a fresh parse would, with the request's own values, its own unused
  * names and values, and dynalite's own errors. Driven through the local DynamoDB with the SDK.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb";
+import { describe, expect, it } from "vitest";
+import { useDynaliteWith } from "../support/dynamo.ts";
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 });
-  await client.send(
-    new CreateTableCommand({
-      TableName: "Items",
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" }],
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
-});
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
+const db = useDynaliteWith([
+  {
+    TableName: "Items",
+    AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" }],
+    KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
+    BillingMode: "PAY_PER_REQUEST",
+  },
+]);
 
 const key = (pk: string) => ({ pk: { S: pk }, sk: { N: "1" } });
-const read = async (pk: string) => (await client.send(new GetItemCommand({ TableName: "Items", Key: key(pk), ConsistentRead: true }))).Item;
-const update = (input: Omit<UpdateItemCommandInput, "TableName">) => client.send(new UpdateItemCommand({ TableName: "Items", ...input }));
+const read = async (pk: string) => (await db.client.send(new GetItemCommand({ TableName: "Items", Key: key(pk), ConsistentRead: true }))).Item;
+const update = (input: Omit<UpdateItemCommandInput, "TableName">) => db.client.send(new UpdateItemCommand({ TableName: "Items", ...input }));
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as Error);
 
 describe("a repeated expression", () => {
   it("is checked and applied with each request's own values", async () => {
-    await client.send(new PutItemCommand({ TableName: "Items", Item: { ...key("a"), n: { N: "5" } } }));
+    await db.client.send(new PutItemCommand({ TableName: "Items", Item: { ...key("a"), n: { N: "5" } } }));
     const raise = (to: number, limit: number) =>
       update({ Key: key("a"), UpdateExpression: "SET n = :to", ConditionExpression: "n < :limit", ExpressionAttributeValues: { ":to": { N: String(to) }, ":limit": { N: String(limit) } } });
     await raise(6, 10);
@@ -44,7 +33,7 @@ describe("a repeated expression", () => {
   });
 
   it("still reports the names and values a request leaves unused, whatever an earlier request used", async () => {
-    await client.send(new PutItemCommand({ TableName: "Items", Item: { ...key("b"), a: { S: "x" } } }));
+    await db.client.send(new PutItemCommand({ TableName: "Items", Item: { ...key("b"), a: { S: "x" } } }));
     const both = { UpdateExpression: "SET #a = :v", ConditionExpression: "attribute_exists(#a)" };
     await update({ Key: key("b"), ...both, ExpressionAttributeNames: { "#a": "a" }, ExpressionAttributeValues: { ":v": { S: "y" } } });
     // The condition alone uses #a here, as it did when the update used it too.
@@ -70,7 +59,7 @@ describe("a repeated expression", () => {
     expect(first?.message).toMatch(/Invalid ConditionExpression: Syntax error/);
     expect((await failure(broken()))?.message).toBe(first?.message);
     const between = (lo: number, hi: number) =>
-      client.send(new QueryCommand({ TableName: "Items", KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi", ExpressionAttributeValues: { ":pk": { S: "a" }, ":lo": { N: String(lo) }, ":hi": { N: String(hi) } } }));
+      db.client.send(new QueryCommand({ TableName: "Items", KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi", ExpressionAttributeValues: { ":pk": { S: "a" }, ":lo": { N: String(lo) }, ":hi": { N: String(hi) } } }));
     expect((await between(0, 5)).Count).toBe(1);
     expect((await failure(between(5, 0)))?.message).toMatch(/BETWEEN operator requires upper bound to be greater than or equal to lower bound/);
   });

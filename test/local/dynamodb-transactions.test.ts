@@ -4,8 +4,6 @@
  * code drives DynamoDB.
  */
 import {
-  CreateTableCommand,
-  DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   TransactGetItemsCommand,
@@ -14,46 +12,36 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
+import { describe, expect, it, vi } from "vitest";
+import { useDynaliteWith } from "../support/dynamo.ts";
 
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
 const seen: string[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynamo({ onRequest: (req) => void seen.push(String(req.headers["x-amz-target"]).split(".").at(-1) ?? "") });
-  client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 });
-  await client.send(
-    new CreateTableCommand({
+const db = useDynaliteWith(
+  [
+    {
       TableName: "Things",
       AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
       KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
       BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
-  await client.send(
-    new CreateTableCommand({
+    },
+    {
       TableName: "Events",
       AttributeDefinitions: [{ AttributeName: "stream", AttributeType: "S" }, { AttributeName: "at", AttributeType: "N" }],
       KeySchema: [{ AttributeName: "stream", KeyType: "HASH" }, { AttributeName: "at", KeyType: "RANGE" }],
       BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
-});
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
+    },
+  ],
+  { onRequest: (req) => void seen.push(String(req.headers["x-amz-target"]).split(".").at(-1) ?? "") },
+);
 
-const get = async (id: string) => (await client.send(new GetItemCommand({ TableName: "Things", Key: { id: { S: id } }, ConsistentRead: true }))).Item;
-const put = (id: string, n: number) => client.send(new PutItemCommand({ TableName: "Things", Item: { id: { S: id }, n: { N: String(n) } } }));
+const get = async (id: string) => (await db.client.send(new GetItemCommand({ TableName: "Things", Key: { id: { S: id } }, ConsistentRead: true }))).Item;
+const put = (id: string, n: number) => db.client.send(new PutItemCommand({ TableName: "Things", Item: { id: { S: id }, n: { N: String(n) } } }));
 const create = (id: string, extra: Record<string, { S: string } | { N: string }> = {}): TransactWriteItem => ({
   Put: { TableName: "Things", Item: { id: { S: id }, ...extra }, ConditionExpression: "attribute_not_exists(id)", ReturnValuesOnConditionCheckFailure: "ALL_OLD" },
 });
 
 async function cancelled(items: TransactWriteItem[]): Promise<TransactionCanceledException> {
-  const error = await client.send(new TransactWriteItemsCommand({ TransactItems: items })).catch((e: unknown) => e);
+  const error = await db.client.send(new TransactWriteItemsCommand({ TransactItems: items })).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(TransactionCanceledException);
   return error as TransactionCanceledException;
 }
@@ -62,7 +50,7 @@ describe("TransactWriteItems", () => {
   it("applies every action, in two tables, as one request", async () => {
     await put("counter", 1);
     seen.length = 0;
-    await client.send(
+    await db.client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
           create("a1"),
@@ -75,14 +63,14 @@ describe("TransactWriteItems", () => {
     expect(seen).toEqual(["TransactWriteItems"]);
     expect(await get("a1")).toEqual({ id: { S: "a1" } });
     expect((await get("counter"))?.n).toEqual({ N: "2" });
-    const events = await client.send(new GetItemCommand({ TableName: "Events", Key: { stream: { S: "s" }, at: { N: "1" } } }));
+    const events = await db.client.send(new GetItemCommand({ TableName: "Events", Key: { stream: { S: "s" }, at: { N: "1" } } }));
     expect(events.Item).toBeDefined();
   });
 
   it("writes nothing when one condition fails, and says which, with the item when asked (ALL_OLD)", async () => {
     await put("taken", 7);
     await put("untouched", 1);
-    const error = await client
+    const error = await db.client
       .send(
         new TransactWriteItemsCommand({
           TransactItems: [
@@ -125,14 +113,14 @@ describe("TransactWriteItems", () => {
     expect(await get("taken")).toEqual({ id: { S: "taken" }, n: { N: "7" } });
     expect(await get("stringy")).toBeUndefined();
     // A condition check that passed wrote nothing either.
-    await client.send(new TransactWriteItemsCommand({ TransactItems: [{ ConditionCheck: { TableName: "Things", Key: { id: { S: "taken" } }, ConditionExpression: "attribute_exists(id)" } }, create("checked")] }));
+    await db.client.send(new TransactWriteItemsCommand({ TransactItems: [{ ConditionCheck: { TableName: "Things", Key: { id: { S: "taken" } }, ConditionExpression: "attribute_exists(id)" } }, create("checked")] }));
     expect(await get("taken")).toEqual({ id: { S: "taken" }, n: { N: "7" } });
     expect(await get("checked")).toBeDefined();
   });
 
   it("leaves no item where a condition check passed on none, whether the transaction goes through or not", async () => {
     const absent = (id: string): TransactWriteItem => ({ ConditionCheck: { TableName: "Things", Key: { id: { S: id } }, ConditionExpression: "attribute_not_exists(id)" } });
-    await client.send(new TransactWriteItemsCommand({ TransactItems: [absent("never-1"), create("beside-1")] }));
+    await db.client.send(new TransactWriteItemsCommand({ TransactItems: [absent("never-1"), create("beside-1")] }));
     expect(await get("never-1")).toBeUndefined();
     expect(await get("beside-1")).toBeDefined();
 
@@ -146,7 +134,7 @@ describe("TransactWriteItems", () => {
   });
 
   it("refuses what DynamoDB refuses: no actions, over 100, an action of two kinds", async () => {
-    const send = (items: TransactWriteItem[]) => client.send(new TransactWriteItemsCommand({ TransactItems: items })).catch((e: unknown) => e);
+    const send = (items: TransactWriteItem[]) => db.client.send(new TransactWriteItemsCommand({ TransactItems: items })).catch((e: unknown) => e);
     expect(await send([])).toMatchObject({ name: "ValidationException" });
     expect(await send(Array.from({ length: 101 }, (_, i) => create(`many-${i}`)))).toMatchObject({ name: "ValidationException" });
     expect(await get("many-0")).toBeUndefined();
@@ -154,13 +142,13 @@ describe("TransactWriteItems", () => {
     expect(await send([create("nowhere"), { Put: { TableName: "Missing", Item: { id: { S: "x" } } } }])).toMatchObject({ name: "ResourceNotFoundException" });
     expect(await get("nowhere")).toBeUndefined();
     // 100 is allowed.
-    await client.send(new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 100 }, (_, i) => create(`hundred-${i}`)) }));
+    await db.client.send(new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 100 }, (_, i) => create(`hundred-${i}`)) }));
     expect(await get("hundred-99")).toBeDefined();
   });
 
   it("lets exactly one of many concurrent transactions on the same items win, and no reader sees half of one", async () => {
     const racers = Array.from({ length: 12 }, (_, i) =>
-      client
+      db.client
         .send(
           new TransactWriteItemsCommand({
             TransactItems: [
@@ -176,7 +164,7 @@ describe("TransactWriteItems", () => {
     const readers = Array.from({ length: 20 }, async () => {
       const guard = await get("race-guard");
       if (!guard) return;
-      const event = await client.send(new GetItemCommand({ TableName: "Events", Key: { stream: { S: "race" }, at: { N: "1" } }, ConsistentRead: true }));
+      const event = await db.client.send(new GetItemCommand({ TableName: "Events", Key: { stream: { S: "race" }, at: { N: "1" } }, ConsistentRead: true }));
       if (event.Item?.winner?.S !== guard.winner?.S) halves.push(`guard ${guard.winner?.S}, event ${event.Item?.winner?.S}`);
     });
     const outcomes = await Promise.allSettled(racers);
@@ -195,8 +183,8 @@ describe("TransactWriteItems", () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         i % 2 === 0
-          ? client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: bump }, create(`bump-${i}`)] }))
-          : client.send(new UpdateItemCommand(bump)),
+          ? db.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: bump }, create(`bump-${i}`)] }))
+          : db.client.send(new UpdateItemCommand(bump)),
       ),
     );
     expect((await get("shared"))?.n).toEqual({ N: "20" });
@@ -205,16 +193,16 @@ describe("TransactWriteItems", () => {
   it("answers a retried ClientRequestToken as the first, and refuses it for another request", async () => {
     const token = "token-1";
     const items = [{ Update: { TableName: "Things", Key: { id: { S: "tokened" } }, UpdateExpression: "ADD n :one", ExpressionAttributeValues: { ":one": { N: "1" } } } }];
-    await client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: token }));
-    await client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: token }));
+    await db.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: token }));
+    await db.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: token }));
     expect((await get("tokened"))?.n).toEqual({ N: "1" });
-    const mismatch = await client.send(new TransactWriteItemsCommand({ TransactItems: [create("other-token")], ClientRequestToken: token })).catch((e: unknown) => e);
+    const mismatch = await db.client.send(new TransactWriteItemsCommand({ TransactItems: [create("other-token")], ClientRequestToken: token })).catch((e: unknown) => e);
     expect(mismatch).toMatchObject({ name: "IdempotentParameterMismatchException" });
   });
 
   it("treats a ClientRequestToken first used over 10 minutes ago as new, and only that one", async () => {
     const bump = (id: string): TransactWriteItem[] => [{ Update: { TableName: "Things", Key: { id: { S: id } }, UpdateExpression: "ADD n :one", ExpressionAttributeValues: { ":one": { N: "1" } } } }];
-    const send = (id: string, token: string) => client.send(new TransactWriteItemsCommand({ TransactItems: bump(id), ClientRequestToken: token }));
+    const send = (id: string, token: string) => db.client.send(new TransactWriteItemsCommand({ TransactItems: bump(id), ClientRequestToken: token }));
     // The front's clock is this process's Date (dynalite runs on this thread here).
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
     try {
@@ -235,11 +223,11 @@ describe("TransactWriteItems", () => {
 describe("TransactGetItems", () => {
   it("reads every item, in order, an absent one as an empty response", async () => {
     await put("g1", 1);
-    const { Responses } = await client.send(
+    const { Responses } = await db.client.send(
       new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: "Things", Key: { id: { S: "g1" } } } }, { Get: { TableName: "Things", Key: { id: { S: "absent" } } } }] }),
     );
     expect(Responses).toEqual([{ Item: { id: { S: "g1" }, n: { N: "1" } } }, {}]);
-    const twice = await client
+    const twice = await db.client
       .send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: "Things", Key: { id: { S: "g1" } } } }, { Get: { TableName: "Things", Key: { id: { S: "g1" } } } }] }))
       .catch((e: unknown) => e);
     expect(twice).toMatchObject({ name: "ValidationException" });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { freePort } from "../../packages/local/src/net.ts";
+import { freePort } from "../support/ports.ts";
 import { onFreePort, RedisPortInUseError } from "../../packages/local/src/redis-process.ts";
 import { startRedisServer, type RedisServer } from "../../packages/local/src/redis-server.ts";
 

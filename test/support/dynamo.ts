@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import type { Message } from "../../packages/core/src/message.ts";
 import type { Tables } from "@azuchi/core/resources";
 import { SessionsRepository } from "../../packages/core/src/sessions-repository.ts";
-import { createTables, startDynamo, type LocalDynamo } from "../../packages/local/src/dynamodb.ts";
+import { createTables, startDynamo, type LocalDynamo, type StartDynamoOptions } from "../../packages/local/src/dynamodb.ts";
 
 export interface TestDynamo {
   dynamo: LocalDynamo;
@@ -35,6 +35,24 @@ export function useTestDynamo() {
     context.sessions = new SessionsRepository(context.db.doc, context.db.tables.sessions);
   });
   afterAll(() => context.db?.stop());
+  return context;
+}
+
+/**
+ * dynalite in memory for the file with the tables given, and a plain client on it that does not
+ * retry (a test of the local DynamoDB itself sees each answer as it came); filled in beforeAll.
+ */
+export function useDynaliteWith(tables: CreateTableCommandInput[], options: Omit<StartDynamoOptions, "dir" | "thread"> = {}) {
+  const context = { dynamo: undefined as unknown as LocalDynamo, client: undefined as unknown as DynamoDBClient };
+  beforeAll(async () => {
+    context.dynamo = await startDynamo(options);
+    context.client = new DynamoDBClient({ endpoint: context.dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 });
+    for (const table of tables) await context.client.send(new CreateTableCommand(table));
+  });
+  afterAll(async () => {
+    context.client?.destroy();
+    await context.dynamo?.close();
+  });
   return context;
 }
 
