@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "@azuchi/core";
-import { check, formatFigures, type SessionHistory } from "../../packages/local/src/drills/checker.ts";
+import { check, checkEvents, formatFigures, type BusEvent, type SessionHistory } from "../../packages/local/src/drills/checker.ts";
 
 const sessionId = "00000000-0000-4000-8000-000000000001";
 let clock = 1_000;
@@ -64,5 +64,45 @@ describe("the drills' checker", () => {
     // A live reply after a later live one is still out of order, whatever else was caught up.
     const liveSwapped = { ...history(stored), arrival: [id(1), id(2), id(102), id(101)], caughtUp: new Set([id(1)]) };
     expect(check([liveSwapped], empty).figures.outOfOrder).toBe(1);
+  });
+
+  describe("the bus's side", () => {
+    const posted = (m: Message): BusEvent => ({ "detail-type": "MessagePosted", detail: { sessionId, messageId: m.messageId, jobId: m.jobId } });
+    const completed = (n: number): BusEvent => ({ "detail-type": "AgentRunCompleted", detail: { sessionId, jobId: id(n) } });
+    const verdictOf = (stored: Message[], events: BusEvent[], delivery: "exactly-once" | "at-least-once" = "exactly-once", deadLettered: string[] = []) => {
+      const sessions = [history(stored, [1, 2].filter((n) => stored.some((m) => m.messageId === id(n))))];
+      const verdict = check(sessions, empty);
+      checkEvents(sessions, events, verdict, { delivery, deadLetteredJobIds: new Set(deadLettered) });
+      return verdict;
+    };
+
+    it("passes each message announced once and each answered job completed once; a SYSTEM_LOG notice is AgentRunFailed's to tell", () => {
+      const stored = [user(1), retrying(1), reply(1), user(2), reply(2)];
+      const verdict = verdictOf(stored, [...stored.filter((m) => m.messageType !== "SYSTEM_LOG").map(posted), completed(1), completed(2)]);
+      expect(verdict.violations).toEqual([]);
+      expect(formatFigures(verdict.figures)).toBe("sent 2, answered 2, told 0, lost 0, duplicated 0, out of order 0, announced once 6");
+    });
+
+    it("counts a message or a completion never announced, or announced twice, and an announcement of nothing stored", () => {
+      const stored = [user(1), reply(1), user(2), reply(2)];
+      const verdict = verdictOf(stored, [posted(user(1)), posted(stored[1]!), posted(stored[1]!), posted(user(2)), completed(1), completed(1), posted(row(id(77), {}))]);
+      expect(verdict.figures).toMatchObject({ unannounced: 2, announcedTwice: 3 });
+      expect(verdict.violations.join("\n")).toMatch(/announced 2 times[\s\S]*announced 0 times[\s\S]*2 AgentRunCompleted[\s\S]*0 AgentRunCompleted[\s\S]*not stored/);
+    });
+
+    it("takes a repeat for no violation when the fault allows at-least-once, but never a loss", () => {
+      const stored = [user(1), reply(1)];
+      const twice = verdictOf(stored, [posted(stored[0]!), posted(stored[0]!), posted(stored[1]!), completed(1)], "at-least-once");
+      expect(twice.violations).toEqual([]);
+      expect(twice.figures.announcedTwice).toBe(1);
+      expect(verdictOf(stored, [posted(stored[0]!), completed(1)], "at-least-once").violations).toHaveLength(1);
+    });
+
+    it("does not wait for the completion of a job left in the dead-letter queue", () => {
+      const stored = [user(1), reply(1)];
+      const events = stored.map(posted);
+      expect(verdictOf(stored, events, "exactly-once", [id(1)]).violations).toEqual([]);
+      expect(verdictOf(stored, events).violations).toEqual([expect.stringMatching(/0 AgentRunCompleted/)]);
+    });
   });
 });

@@ -167,6 +167,29 @@ describe("EventBridge PutEvents (real SDK client)", () => {
     });
   });
 
+  it("holds the matching PutEvents calls unanswered and unapplied while a hold lasts, drops them when their caller goes, and lets the others pass", async () => {
+    const all = recording();
+    const { bus, client } = await start({ rules: [{ name: "all", eventBusName: "default", pattern: { source: [{ prefix: "" }] }, target: all.target }] });
+    expect(bus.hold({ source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 1 })).toEqual({ hold: { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 1 }, held: 0, open: 0 });
+    // The caller that dies: its own client, destroyed (its socket closed) while its call is held.
+    const dying = new EventBridgeClient({ endpoint: bus.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+    const heldCall = dying.send(new PutEventsCommand({ Entries: [entry({ n: 1 }, { Source: "azuchi.ai-agent" }), entry({ n: 2 }, { Source: "azuchi.ai-agent", DetailType: "AgentRunCompleted" })] }));
+    heldCall.catch(() => undefined);
+    await expect.poll(() => bus.holding().open).toBe(1);
+    // Another source's call, and the same source's without the detail type, pass meanwhile.
+    await client.send(new PutEventsCommand({ Entries: [entry({ n: 3 }), entry({ n: 4 }, { Source: "azuchi.ai-agent" })] }));
+    await bus.idle();
+    expect(all.received.map((e) => (e.detail as { n: number }).n)).toEqual([3, 4]);
+    dying.destroy();
+    await expect.poll(() => bus.holding()).toEqual({ hold: { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 0 }, held: 1, open: 0 });
+    // Its requests spent, the hold lets the next such call through; the held one was never applied.
+    await client.send(new PutEventsCommand({ Entries: [entry({ n: 5 }, { Source: "azuchi.ai-agent", DetailType: "AgentRunCompleted" })] }));
+    await bus.idle();
+    expect(all.received.map((e) => (e.detail as { n: number }).n)).toEqual([3, 4, 5]);
+    expect(bus.hold(null)).toEqual({ hold: null, held: 0, open: 0 });
+    expect(() => bus.hold({ requests: -1 })).toThrow(RangeError);
+  });
+
   it("reports each bad entry in its place, counts it in FailedEntryCount and accepts the others", async () => {
     const all = recording();
     const { bus, client } = await start({ rules: [{ name: "all", eventBusName: "default", pattern: { source: [{ prefix: "" }] }, target: all.target }] });

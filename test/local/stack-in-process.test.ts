@@ -33,3 +33,19 @@ describe("the stack on one thread", () => {
     await titled.close();
   });
 });
+
+describe("GET/POST /dev/bus", () => {
+  it("sets, shows and lifts the bus's hold, and answers a body it cannot take with 400 and an example", async () => {
+    const post = (body: string) => fetch(`${stack.url}/dev/bus`, { method: "POST", body });
+    const hold = { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 2 };
+    expect(await (await post(JSON.stringify({ hold }))).json()).toEqual({ hold, held: 0, open: 0 });
+    expect(await (await fetch(`${stack.url}/dev/bus`)).json()).toEqual({ hold, held: 0, open: 0 });
+    for (const bad of ["not json", "{}", JSON.stringify({ hold: { requests: -1 } }), JSON.stringify({ hold: { requests: 1, typo: true } })]) {
+      const response = await post(bad);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).not.toBe("");
+    }
+    expect(await (await post(JSON.stringify({ hold: null }))).json()).toEqual({ hold: null, held: 0, open: 0 });
+    expect((await fetch(`${stack.url}/dev/bus`, { method: "DELETE" })).status).toBe(405);
+  });
+});

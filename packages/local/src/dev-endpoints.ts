@@ -3,6 +3,7 @@ import { SignJWT } from "jose";
 import * as z from "zod";
 import { CallCounts } from "@azuchi/core";
 import type { CallCounter } from "./call-counter.ts";
+import type { EventBridgeEmulator } from "./eventbridge/index.ts";
 import { readBody, sendJson } from "./http-body.ts";
 import { InvalidOfflineModelSettingsError, type OfflineModel } from "./offline-model/index.ts";
 
@@ -71,4 +72,35 @@ export async function handleDevRequest(req: IncomingMessage, res: ServerResponse
     }
   }
   sendJson(res, 404, { error: `no dev endpoint ${req.method} ${url.pathname}` });
+}
+
+const BusHold = z.strictObject({
+  hold: z.union([
+    z.null(),
+    z.strictObject({
+      source: z.string().min(1).optional(),
+      detailType: z.string().min(1).optional(),
+      requests: z.int().min(0).max(1000),
+    }),
+  ]),
+});
+
+/**
+ * GET/POST /dev/bus: the local EventBridge's hold fault (eventbridge/server.ts), for drills and
+ * people testing by hand: `{"hold":{"source":"azuchi.agent","detailType":"AgentRunCompleted","requests":1}}`
+ * holds the next such PutEvents call unanswered and unapplied, as if its caller died first;
+ * `{"hold":null}` lifts it. Both answer what is held.
+ */
+export async function handleBusRequest(req: IncomingMessage, res: ServerResponse, bus: Pick<EventBridgeEmulator, "hold" | "holding">): Promise<void> {
+  if (req.method === "GET") return sendJson(res, 200, bus.holding());
+  if (req.method !== "POST") return sendJson(res, 405, { error: "GET or POST /dev/bus" });
+  let body: unknown;
+  try {
+    body = JSON.parse((await readBody(req, 4096)).toString("utf8"));
+  } catch {
+    return sendJson(res, 400, { error: "body must be JSON, e.g. {\"hold\":{\"source\":\"azuchi.agent\",\"detailType\":\"AgentRunCompleted\",\"requests\":1}} or {\"hold\":null}" });
+  }
+  const parsed = BusHold.safeParse(body);
+  if (!parsed.success) return sendJson(res, 400, { error: z.prettifyError(parsed.error) });
+  sendJson(res, 200, bus.hold(parsed.data.hold));
 }

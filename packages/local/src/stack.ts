@@ -13,7 +13,7 @@ import { consumerMaxConcurrency, jobTiming, visibilityTimeoutFor } from "@azuchi
 import type * as chatModule from "@azuchi/chat";
 import { agentTopology, type AgentHandlerName, type ChatHandlerName } from "@azuchi/core/topology";
 import { CallCounter, STACK_ACCESS_KEY_ID } from "./call-counter.ts";
-import { handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
+import { handleBusRequest, handleDevRequest, type DevAuth, type DevResources } from "./dev-endpoints.ts";
 import { createTables, startDynamo } from "./dynamodb.ts";
 import { collectEmfMetrics } from "./emf-metrics.ts";
 import { handlerEnvironment } from "./environment.ts";
@@ -69,6 +69,8 @@ export interface LocalStackOptions {
   handlerRuntime?: "in-process" | "worker";
   /** Where dynalite runs: on this thread, or on its own (the default). */
   dynamoRuntime?: "in-process" | "thread";
+  /** How many of the latest events GET /dev/events keeps; default 200 (a drill that checks every event keeps them all). */
+  keptEvents?: number;
   /** More variables for the handlers (tuning such as AZUCHI_RETRY_BASE_SECONDS). */
   environment?: Record<string, string>;
   log?: (line: string) => void;
@@ -163,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (model) stops.push(() => model.close());
 
     const recent: EventBridgeEvent<string, unknown>[] = [];
+    const keptEvents = options.keptEvents ?? RECENT_EVENTS;
     // The bus starts before the handlers (their environment names it); its rule finds them here.
     const started: { handlers?: TopologyHandlers } = {};
     let managementCalls = 0;
@@ -176,7 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           pattern: { source: [{ prefix: "azuchi." }] },
           target: async (event) => {
             recent.push(event);
-            if (recent.length > RECENT_EVENTS) recent.shift();
+            if (recent.length > keptEvents) recent.shift();
           },
         },
         sessionTitlesRule(BUS_NAME, () => started.handlers),
@@ -308,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           return gateway.handleManagementRequest(req, res);
         }
         if (path === "/dev/events") return sendJson(res, 200, { events: recent });
+        if (path === "/dev/bus") return handleBusRequest(req, res, bus);
         if (path === "/dev/metrics" && req.method === "GET") return sendJson(res, 200, emf.snapshot());
         if (path.startsWith("/dev/")) return handleDevRequest(req, res, requestUrl, auth, model, resources, calls);
         if (path.startsWith("/api/")) return stopping ? sendJson(res, 503, { message: "Service Unavailable" }) : httpApi(req, res);

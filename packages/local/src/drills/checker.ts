@@ -41,6 +41,12 @@ export interface CheckOptions {
    * count as its outcome. Without it, a reply after a final notice is a duplicate outcome.
    */
   answerAfterGiveUp?: boolean;
+  /**
+   * Also check the bus (checkEvents): each stored message announced, each answered job completed,
+   * exactly once, or at least once where the fault may repeat an event (Redis losing what a
+   * failed delivery recorded it announced).
+   */
+  events?: "exactly-once" | "at-least-once";
 }
 
 export interface Figures {
@@ -52,6 +58,14 @@ export interface Figures {
   outOfOrder: number;
   /** Outcomes stored but never shown to the tab, even after it resumed. */
   unseen: number;
+  /**
+   * With the bus checked (checkEvents): stored messages no MessagePosted announced, and those
+   * announced more than once, with answered jobs whose AgentRunCompleted is missing or repeated.
+   */
+  unannounced: number;
+  announcedTwice: number;
+  /** With the bus checked: the messages and answered jobs found announced exactly once. */
+  announced: number;
   queued: number;
   inFlight: number;
   deadLettered: number;
@@ -68,7 +82,7 @@ const isFinalNotice = (m: Message) => m.messageType === "SYSTEM_LOG" && (m.paylo
 
 export function check(sessions: SessionHistory[], queues: QueueState, options: CheckOptions = {}): Verdict {
   const violations: string[] = [];
-  const figures: Figures = { sent: 0, answered: 0, told: 0, lost: 0, duplicated: 0, outOfOrder: 0, unseen: 0, ...queues };
+  const figures: Figures = { sent: 0, answered: 0, told: 0, lost: 0, duplicated: 0, outOfOrder: 0, unseen: 0, unannounced: 0, announcedTwice: 0, announced: 0, ...queues };
   for (const session of sessions) {
     const short = session.sessionId.slice(0, 8);
     figures.sent += session.sent.length + session.unacked.length;
@@ -148,6 +162,69 @@ export function check(sessions: SessionHistory[], queues: QueueState, options: C
   return { figures, violations };
 }
 
+/** An event as the bus delivered it (GET /dev/events): its detail-type and the detail's ids. */
+export interface BusEvent {
+  "detail-type": string;
+  detail: { sessionId?: unknown; messageId?: unknown; jobId?: unknown };
+}
+
+export interface EventCheckOptions {
+  delivery: "exactly-once" | "at-least-once";
+  /**
+   * Jobs left in the dead-letter queue: not complete (a reply stored and shown whose memory
+   * could not be written is replayed, not told), so their AgentRunCompleted is not due yet.
+   */
+  deadLetteredJobIds: ReadonlySet<string>;
+}
+
+/**
+ * The bus's side of the promise, for drills that check it: every stored message is announced by
+ * exactly one MessagePosted — but a SYSTEM_LOG notice, which AgentRunFailed tells — and nothing
+ * is announced that was not stored; every job answered by a reply that was not stopped, and not
+ * left in the dead-letter queue, has exactly one AgentRunCompleted. With at-least-once delivery,
+ * a repeat is counted but is no violation. Adds to the verdict's figures and violations.
+ */
+export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verdict: Verdict, options: EventCheckOptions): void {
+  const { figures, violations } = verdict;
+  const repeatsAllowed = options.delivery === "at-least-once";
+  const posted = countBy(events.filter((e) => e["detail-type"] === "MessagePosted"), (e) => String(e.detail.messageId));
+  const completed = countBy(events.filter((e) => e["detail-type"] === "AgentRunCompleted"), (e) => `${String(e.detail.sessionId)}/${String(e.detail.jobId)}`);
+  const stored = new Set<string>();
+  for (const session of sessions) {
+    const short = session.sessionId.slice(0, 8);
+    for (const message of session.stored) {
+      stored.add(message.messageId);
+      const times = posted.get(message.messageId) ?? 0;
+      if (message.messageType === "SYSTEM_LOG") continue;
+      if (times === 1) {
+        figures.announced++;
+        continue;
+      }
+      if (times === 0) figures.unannounced++;
+      else figures.announcedTwice++;
+      if (times > 1 && repeatsAllowed) continue;
+      violations.push(`session ${short}: its ${message.role} ${message.messageType} ${message.messageId} was announced ${times} times, not once`);
+    }
+    for (const reply of session.stored.filter((m) => isReply(m) && !m.stopped && m.jobId !== undefined && !options.deadLetteredJobIds.has(m.jobId))) {
+      const times = completed.get(`${session.sessionId}/${reply.jobId!}`) ?? 0;
+      if (times === 1) {
+        figures.announced++;
+        continue;
+      }
+      if (times === 0) figures.unannounced++;
+      else figures.announcedTwice++;
+      if (times > 1 && repeatsAllowed) continue;
+      violations.push(`session ${short}: job ${reply.jobId!} was answered and has ${times} AgentRunCompleted events, not one`);
+    }
+  }
+  const sessionIds = new Set(sessions.map((session) => session.sessionId));
+  for (const event of events) {
+    if (event["detail-type"] !== "MessagePosted" || !sessionIds.has(String(event.detail.sessionId)) || stored.has(String(event.detail.messageId))) continue;
+    figures.announcedTwice++;
+    violations.push(`MessagePosted for ${String(event.detail.messageId)}, which is not stored`);
+  }
+}
+
 function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
@@ -158,6 +235,9 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
 export function formatFigures(f: Figures): string {
   const extra = [
     f.unseen ? `unseen ${f.unseen}` : "",
+    f.announced ? `announced once ${f.announced}` : "",
+    f.unannounced ? `unannounced ${f.unannounced}` : "",
+    f.announcedTwice ? `announced twice ${f.announcedTwice}` : "",
     f.queued ? `queued ${f.queued}` : "",
     f.inFlight ? `in flight ${f.inFlight}` : "",
     f.deadLettered ? `dead-lettered ${f.deadLettered}` : "",

@@ -10,11 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeleteItemCommand, DynamoDBClient, QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Message } from "@azuchi/core";
 import { startRedisCluster, type RedisCluster } from "../redis-cluster.ts";
 import type { LocalStackOptions } from "../stack.ts";
-import { check, formatFigures, type CheckOptions, type Figures, type QueueState, type SessionHistory } from "./checker.ts";
+import type { PutEventsHold, PutEventsHolding } from "../eventbridge/index.ts";
+import { check, checkEvents, formatFigures, type BusEvent, type CheckOptions, type Figures, type QueueState, type SessionHistory } from "./checker.ts";
 import type { StackOp, StackReady, StackReply } from "./stack-process.ts";
 import { sleep, Tab, type SentMessage } from "./tab.ts";
 
@@ -162,6 +163,8 @@ export class DrillRun {
       ...(this.cluster && { redisUrl: this.cluster.url }),
       environment: { ...BASE_STACK.environment, ...(this.cluster && { AZUCHI_REDIS_CLUSTER: "true" }), ...this.drill.stack?.environment },
       model: { ...BASE_STACK.model, ...this.drill.stack?.model },
+      // A drill that checks the bus reads every event of its run from GET /dev/events.
+      ...(this.drill.check?.events && { keptEvents: 100_000 }),
       // The stack binds a free port itself: a port picked here and bound by the stack's process a
       // second later could be taken by then (another test's server), and the drill would break.
       port: 0,
@@ -182,6 +185,24 @@ export class DrillRun {
   async model(patch: Record<string, unknown>): Promise<void> {
     const response = await fetch(`${this.stack.url}/dev/model`, { method: "POST", body: JSON.stringify(patch) });
     if (!response.ok) throw new Error(`POST /dev/model ${JSON.stringify(patch)} answered ${response.status}: ${await response.text()}`);
+  }
+
+  /** POST /dev/bus: holds matching PutEvents calls unanswered and unapplied (or, with null, lifts the hold). */
+  async holdEvents(hold: PutEventsHold | null): Promise<PutEventsHolding> {
+    const response = await fetch(`${this.stack.url}/dev/bus`, { method: "POST", body: JSON.stringify({ hold }) });
+    if (!response.ok) throw new Error(`POST /dev/bus answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as PutEventsHolding;
+  }
+
+  async eventsHeld(): Promise<PutEventsHolding> {
+    return (await (await fetch(`${this.stack.url}/dev/bus`)).json()) as PutEventsHolding;
+  }
+
+  /** Every event the bus delivered in this run (the stack keeps them all when the drill checks events). */
+  async events(): Promise<BusEvent[]> {
+    const response = await fetch(`${this.stack.url}/dev/events`);
+    if (!response.ok) throw new Error(`GET /dev/events answered ${response.status}`);
+    return ((await response.json()) as { events: BusEvent[] }).events;
   }
 
   async modelSettings(): Promise<{ mode: string; faultRequests: number | null }> {
@@ -276,6 +297,30 @@ export class DrillRun {
     }
   }
 
+  /**
+   * The jobIds of the letters in the dead-letter queue, read at the end of the drill (each
+   * receive makes its letters visible again at once: nothing else reads them then).
+   */
+  async deadLetteredJobIds(): Promise<Set<string>> {
+    const sqs = this.sqs();
+    const jobIds = new Set<string>();
+    const letters = new Set<string>();
+    try {
+      for (let receive = 0; receive < 20; receive++) {
+        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: this.stack.queues.dlq, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+        const before = letters.size;
+        for (const letter of Messages) {
+          letters.add(letter.MessageId!);
+          jobIds.add((JSON.parse(letter.Body ?? "{}") as { jobId?: string }).jobId ?? "");
+        }
+        if (letters.size === before) break;
+      }
+    } finally {
+      sqs.destroy();
+    }
+    return jobIds;
+  }
+
   private dynamo(): { client: DynamoDBClient; table: string } {
     const table = (JSON.parse(this.stack.environment.SST_RESOURCE_Messages!) as { name: string }).name;
     const client = new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, endpoint: this.stack.environment.AWS_ENDPOINT_URL_DYNAMODB! });
@@ -344,6 +389,7 @@ export async function runDrill(drill: Drill, log: (line: string) => void = () =>
   let injected = "nothing (the drill failed before its fault)";
   let histories: SessionHistory[] = [];
   let queues: QueueState = { queued: 0, inFlight: 0, deadLettered: 0 };
+  let events: { all: BusEvent[]; deadLetteredJobIds: Set<string> } | undefined;
   try {
     await run.start();
     run.users = Array.from({ length: drill.sessions }, (_, i) => `drill-${drill.name}-${i + 1}`);
@@ -385,10 +431,12 @@ export async function runDrill(drill: Drill, log: (line: string) => void = () =>
         caughtUp: tab.caughtUp,
       })),
     );
+    if (drill.check?.events) events = { all: await run.events(), deadLetteredJobIds: await run.deadLetteredJobIds() };
   } catch (error) {
     violations.push(`the drill broke: ${error instanceof Error ? error.message : String(error)}`);
   }
   const verdict = check(histories, queues, drill.check);
+  if (events && drill.check?.events && histories.length > 0) checkEvents(histories, events.all, verdict, { delivery: drill.check.events, deadLetteredJobIds: events.deadLetteredJobIds });
   violations.push(...verdict.violations);
   if (histories.length > 0) violations.push(...(drill.expect?.(verdict.figures) ?? []));
   if (violations.length > 0 && process.env.AZUCHI_DRILL_LOGS) for (const line of run.logs.slice(-60)) log(`    | ${line}`);

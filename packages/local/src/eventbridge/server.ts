@@ -35,10 +35,34 @@ export interface EventBridgeOptions {
   onError?: (error: unknown, event: EventBridgeEvent<string, unknown>) => void;
 }
 
+/**
+ * A fault for drills and tests: the next `requests` PutEvents calls with an entry of this source
+ * and detail type (either may be left out) are held, never answered nor applied, as if their
+ * caller died before the request reached EventBridge. A held call is dropped when its
+ * connection closes. Calls that do not match pass as usual.
+ */
+export interface PutEventsHold {
+  source?: string;
+  detailType?: string;
+  requests: number;
+}
+
+export interface PutEventsHolding {
+  /** The hold in force (its `requests` are those still to hold), or null. */
+  hold: PutEventsHold | null;
+  /** Calls held since the hold was set. */
+  held: number;
+  /** Of those, the ones whose connection is still open. */
+  open: number;
+}
+
 export interface EventBridgeEmulator {
   /** For `new EventBridgeClient({ endpoint })` or AWS_ENDPOINT_URL_EVENTBRIDGE. */
   endpoint: string;
   addRule(rule: EventBridgeRule): void;
+  /** Sets (or, with null, lifts) the hold fault; answers what it now holds. */
+  hold(hold: PutEventsHold | null): PutEventsHolding;
+  holding(): PutEventsHolding;
   /** Resolves when every delivery so far (retries included) has finished. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -77,7 +101,25 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
   }
   for (const rule of options.rules ?? []) addRule(rule);
 
+  let hold: PutEventsHold | null = null;
+  let held = 0;
+  const heldOpen = new Set<ServerResponse>();
+  const holding = (): PutEventsHolding => ({ hold: hold && { ...hold }, held, open: heldOpen.size });
+  const holds = (body: unknown): boolean => {
+    const entries = (body as { Entries?: unknown } | null)?.Entries;
+    if (!hold || hold.requests <= 0 || !Array.isArray(entries)) return false;
+    const { source, detailType } = hold;
+    return entries.some((entry: { Source?: unknown; DetailType?: unknown } | null) => (source === undefined || entry?.Source === source) && (detailType === undefined || entry?.DetailType === detailType));
+  };
+
   function handlePutEvents(body: unknown, res: ServerResponse): void {
+    if (holds(body)) {
+      hold!.requests--;
+      held++;
+      heldOpen.add(res);
+      res.once("close", () => heldOpen.delete(res));
+      return;
+    }
     const { output, accepted } = putEvents(body, where);
     sendJson(res, 200, output);
     for (const { busName, event } of accepted) {
@@ -124,6 +166,13 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
   return {
     endpoint: `http://${host}:${port}`,
     addRule,
+    hold(next) {
+      if (next !== null && !(Number.isInteger(next.requests) && next.requests >= 0)) throw new RangeError("hold.requests must be a whole number, 0 or more");
+      hold = next && { ...next };
+      held = 0;
+      return holding();
+    },
+    holding,
     idle: () => deliveries.idle(),
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
