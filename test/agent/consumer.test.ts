@@ -3,6 +3,7 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { settingsFromEnvironment } from "@azuchi/agent";
+import { ConversationMemory } from "../../packages/agent/src/conversation-memory.ts";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "@azuchi/core";
 import { freePort } from "../../packages/local/src/net.ts";
@@ -153,6 +154,40 @@ describe("the consumer", () => {
     await kit.stack.eventsDelivered();
     const reply = (await agentMessages(sessionId)).at(-1)!;
     expect(postedOf(sessionId)).toEqual([j.messageId, log.message.messageId, reply.messageId]);
+  });
+
+  it("announces, once, a turn whose delivery was killed after writing it and before its events, and answers nothing again", async () => {
+    const sessionId = randomUUID();
+    const j: AgentJob = { ...job(sessionId, "killed before the events"), announce: true };
+    // The first delivery stored and showed its AGENT_LOG and reply and wrote the turn to memory;
+    // its instance was killed before the events went out, and its lock expired.
+    // After the question, as the message clock places a turn's messages.
+    const at = j.createdAt + 1;
+    const log = await kit.messages.put({ sessionId, messageId: agentMessageId(j.jobId, "log:received"), createdAt: at, role: "AGENT", messageType: "AGENT_LOG", message: "working on it", jobId: j.jobId });
+    const reply = await kit.messages.put({ sessionId, messageId: agentMessageId(j.jobId, "reply"), createdAt: at + 1, role: "AGENT", messageType: "CONVERSATION", message: "the answer the user saw", jobId: j.jobId });
+    const first = await kit.locks.begin(sessionId, j.jobId, randomUUID());
+    if (first.kind !== "started") throw new Error("not started");
+    await new ConversationMemory(kit.redis, kit.keys, 10).writeTurn(first.lock, j.jobId, [{ messageId: j.messageId, role: "USER", message: j.message, createdAt: j.createdAt }, { messageId: reply.message.messageId, role: "AGENT", message: "the answer the user saw", createdAt: at + 1 }], "resp_1");
+    await kit.redis.del(kit.keys.sessionLock(sessionId));
+    const history = await kit.redis.lrange(kit.keys.history(sessionId), 0, -1);
+    // The model is never asked again: it would fail.
+    kit.stack.model!.configure({ mode: "fail" });
+    try {
+      const messageId = randomUUID();
+      expect((await consume(deps(), [recordOf(j, 2, messageId)])).batchItemFailures).toEqual([]);
+      // A later duplicate of the job finds it completed: nothing again.
+      expect((await consume(deps(), [recordOf(j, 3, messageId)])).batchItemFailures).toEqual([]);
+    } finally {
+      kit.stack.model!.configure({ mode: "ok" });
+    }
+    await kit.stack.eventsDelivered();
+    expect(postedOf(sessionId)).toEqual([j.messageId, log.message.messageId, reply.message.messageId]);
+    const completions = kit.stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId?: string }).jobId === j.jobId);
+    expect(completions.map((e) => e.detail)).toEqual([{ sessionId, jobId: j.jobId, userId: j.userId, durationMs: expect.any(Number) }]);
+    expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
+    // Nothing stored, shown or remembered twice.
+    expect(await agentMessages(sessionId)).toEqual([log.message, reply.message]);
+    expect(await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).toEqual(history);
   });
 
   it("announces once what a failed delivery announced before it failed", async () => {

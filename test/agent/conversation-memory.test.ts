@@ -58,14 +58,14 @@ describe("the conversation memory", () => {
     expect(await ctx.redis.exists(ctx.keys.stop(sessionId))).toBe(0);
   });
 
-  it("marks the job completed in the same write", async () => {
+  it("marks the job written in the same write", async () => {
     const memory = new ConversationMemory(ctx.redis, ctx.keys, 10);
     const sessionId = randomUUID();
     const jobId = randomUUID();
     const lock = (await acquire(ctx.locks, sessionId))!;
     expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBeNull();
     await memory.writeTurn(lock, jobId, [entry(0)], "resp_1");
-    expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBe("completed");
+    expect(await ctx.redis.get(ctx.keys.job(sessionId, jobId))).toBe("written");
   });
 
   it("writes nothing for a turn whose lock has passed to another", async () => {

@@ -114,15 +114,51 @@ describe("beginning a turn", () => {
     expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toMatchObject({ kind: "started", attempt: 2 });
   });
 
-  it("does nothing for a job whose turn was already written", async () => {
+  it("does nothing for a job whose turn was written and its events published (the release that says so completes it)", async () => {
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    const sqsMessageId = randomUUID();
+    const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    if (begun.kind !== "started") throw new Error("not started");
+    expect(begun.written).toBe(false);
+    await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
+    await ctx.locks.releaseLock(begun.lock, jobId);
+    expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
+    expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
+    // The job's record keeps the TTL its write gave it.
+    expect(await ctx.redis.ttl(ctx.keys.job(sessionId, jobId))).toBeGreaterThan(0);
+  });
+
+  it("starts a job whose turn was written but whose delivery ended before its events, saying so, until a release completes it", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
     const sqsMessageId = randomUUID();
     const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
     if (begun.kind !== "started") throw new Error("not started");
     await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
-    await ctx.locks.releaseLock(begun.lock);
+    // Killed before its events: its lock expires (deleted here) and its release never runs.
+    await ctx.redis.del(ctx.keys.sessionLock(sessionId));
+    const again = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    expect(again).toMatchObject({ kind: "started", written: true });
+    if (again.kind !== "started") throw new Error("not started");
+    // A release without the events (this one failed before publishing) leaves it written.
+    await ctx.locks.releaseLock(again.lock);
+    const third = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    expect(third).toMatchObject({ kind: "started", written: true });
+    if (third.kind !== "started") throw new Error("not started");
+    // Completed even when the lock is no longer its own: the events went out.
+    await ctx.redis.set(ctx.keys.sessionLock(sessionId), "someone else's");
+    expect(await ctx.locks.releaseLock(third.lock, jobId)).toBe(false);
+    await ctx.redis.del(ctx.keys.sessionLock(sessionId));
     expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
-    expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
+  });
+
+  it("completes only a written job: a release naming a job never written marks nothing", async () => {
+    const sessionId = randomUUID();
+    const jobId = randomUUID();
+    const begun = await ctx.locks.begin(sessionId, jobId, randomUUID());
+    if (begun.kind !== "started") throw new Error("not started");
+    await ctx.locks.releaseLock(begun.lock, jobId);
+    expect(await ctx.redis.exists(ctx.keys.job(sessionId, jobId))).toBe(0);
   });
 });

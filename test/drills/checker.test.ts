@@ -98,11 +98,17 @@ describe("the drills' checker", () => {
       expect(verdictOf(stored, [posted(stored[0]!), completed(1)], "at-least-once").violations).toHaveLength(1);
     });
 
-    it("does not wait for the completion of a job left in the dead-letter queue", () => {
+    it("does not wait for the completion of a job left in the dead-letter queue, nor for the announcement of a question it has not announced", () => {
       const stored = [user(1), reply(1)];
       const events = stored.map(posted);
       expect(verdictOf(stored, events, "exactly-once", [id(1)]).violations).toEqual([]);
       expect(verdictOf(stored, events).violations).toEqual([expect.stringMatching(/0 AgentRunCompleted/)]);
+      // Given up before its turn stored anything: told (a SYSTEM_LOG), its question announced by its replay.
+      const givenUp = [user(1), finalNotice(1)];
+      expect(verdictOf(givenUp, [], "exactly-once", [id(1)]).violations).toEqual([]);
+      expect(verdictOf(givenUp, []).violations).toEqual([expect.stringMatching(/USER CONVERSATION .* announced 0 times/)]);
+      // Announced twice is a violation all the same.
+      expect(verdictOf(givenUp, [posted(givenUp[0]!), posted(givenUp[0]!)], "exactly-once", [id(1)]).violations).toHaveLength(1);
     });
   });
 });

@@ -42,7 +42,7 @@ redis.call('LTRIM', KEYS[2], 0, n - 1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[5], ARGV[4])
 if ARGV[3] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
-mark_job_completed(KEYS[4], ARGV[5])
+mark_job_written(KEYS[4], ARGV[5])
 spend_stop(KEYS[6])
 return 1`;
 
@@ -76,7 +76,7 @@ export class ConversationMemory {
   /**
    * Appends the turn's entries (in order), stores the new response id — or, with null,
    * forgets it so the next turn rebuilds its context from this history — and marks the job
-   * completed, fenced by the lock.
+   * written (job-record.ts), fenced by the lock.
    */
   async writeTurn(lock: SessionLock, jobId: string, entries: HistoryEntry[], responseId: string | null): Promise<void> {
     const written = await this.writeTurnScript(

@@ -44,10 +44,16 @@ local function renew_lock(lock_key, token, ttl)
   return 0
 end`;
 
-/** DEL only if the lock's value is the caller's token. */
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/**
+ * The turn's end, in one round trip: DEL the lock only if its value is the caller's token, and,
+ * when the caller has published the events of a written turn (ARGV[2] = 1), mark its job
+ * completed (job-record.ts), whether or not the lock was still its own: the events went out.
+ */
+const RELEASE_LOCK = `${JOB_RECORD_LUA}
+if ARGV[2] == '1' then mark_job_completed(KEYS[2]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-// The turn's start, in one round trip (issue 12's budget): skip a completed job (job-record.ts),
+// The turn's start, in one round trip (issue 12's budget): skip a completed job and say whether it is written (job-record.ts),
 // take the lock with a fencing token, and read what the turn needs to begin — the job's failed
 // attempts so far (job-attempts.ts), previous_response_id (conversation-memory.ts) and the stop
 // flag (stop-flag.ts in core). A busy lock answers with the time it has left.
@@ -55,7 +61,7 @@ const BEGIN_TURN = `${LOCK_LUA}${JOB_RECORD_LUA}${JOB_ATTEMPTS_LUA}${PREVIOUS_RE
 if job_completed(KEYS[3]) then return {-1} end
 local token = acquire_lock(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 if not token then return {0, redis.call('PTTL', KEYS[1])} end
-return {token, failed_attempts(KEYS[4]), previous_response_id(KEYS[5]), stop_requested_at(KEYS[6])}`;
+return {token, failed_attempts(KEYS[4]), previous_response_id(KEYS[5]), stop_requested_at(KEYS[6]), job_written(KEYS[3]) and 1 or 0}`;
 
 // The turn's heartbeat, in one round trip: renew the lock if it is still ours, and read the stop flag.
 const HEARTBEAT = `${LOCK_LUA}${STOP_FLAG_LUA}
@@ -68,8 +74,9 @@ export type TurnStart =
   /**
    * `attempt` is this one's number: the job's failed attempts so far, plus one.
    * `stopRequestedAt`: a pending stop request, if any (the turn decides whether it is its own).
+   * `written`: an earlier delivery wrote the job's turn and ended before its events (job-record.ts).
    */
-  | { kind: "started"; lock: SessionLock; attempt: number; previousResponseId: string | undefined; stopRequestedAt: number | undefined };
+  | { kind: "started"; lock: SessionLock; attempt: number; previousResponseId: string | undefined; stopRequestedAt: number | undefined; written: boolean };
 
 export interface Heartbeat {
   held: boolean;
@@ -89,9 +96,9 @@ export class SessionLocks {
   constructor(redis: RedisClient, keys: RedisKeys, ttlMs = DEFAULT_LOCK_TTL_MS) {
     this.keys = keys;
     this.ttlMs = ttlMs;
-    this.beginScript = defineScript<[number, number?, string?, string?]>(redis, "azuchiBeginTurn", 6, BEGIN_TURN);
+    this.beginScript = defineScript<[number, number?, string?, string?, number?]>(redis, "azuchiBeginTurn", 6, BEGIN_TURN);
     this.heartbeatScript = defineScript<[number, string | null]>(redis, "azuchiHeartbeat", 2, HEARTBEAT);
-    this.releaseScript = defineScript<number>(redis, "azuchiReleaseLock", 1, RELEASE_LOCK);
+    this.releaseScript = defineScript<number>(redis, "azuchiReleaseLock", 2, RELEASE_LOCK);
   }
 
   /**
@@ -99,7 +106,7 @@ export class SessionLocks {
    * is the delivery's message, whose failed attempts are read (job-attempts.ts).
    */
   async begin(sessionId: string, jobId: string, sqsMessageId: string, ttlMs = this.ttlMs): Promise<TurnStart> {
-    const [token, attempt, previousResponseId, stop] = await this.beginScript(
+    const [token, attempt, previousResponseId, stop, written] = await this.beginScript(
       this.keys.sessionLock(sessionId),
       this.keys.fence(sessionId),
       this.keys.job(sessionId, jobId),
@@ -117,6 +124,7 @@ export class SessionLocks {
       attempt: Number(attempt) + 1,
       previousResponseId: previousResponseId ?? undefined,
       stopRequestedAt: stop == null ? undefined : Number(stop),
+      written: written === 1,
     };
   }
 
@@ -125,8 +133,12 @@ export class SessionLocks {
     return { held: held === 1, stopRequestedAt: stop === null ? undefined : Number(stop) };
   }
 
-  /** Releases the lock if it is still this turn's (Lua: DEL only when the value is our token). */
-  async releaseLock(lock: SessionLock): Promise<boolean> {
-    return (await this.releaseScript(this.keys.sessionLock(lock.sessionId), lock.token)) === 1;
+  /**
+   * Releases the lock if it is still this turn's (Lua: DEL only when the value is our token);
+   * with `completedJobId`, whose written turn's events were published, marks that job completed.
+   */
+  async releaseLock(lock: SessionLock, completedJobId?: string): Promise<boolean> {
+    const job = this.keys.job(lock.sessionId, completedJobId ?? "");
+    return (await this.releaseScript(this.keys.sessionLock(lock.sessionId), job, lock.token, completedJobId === undefined ? 0 : 1)) === 1;
   }
 }

@@ -99,6 +99,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         (error: unknown) => (logger.warn("events not published", { error: error as Error }), []),
       );
   };
+  // Set once the events of a written turn (job-record.ts) have been published: the lock's release
+  // then marks the job completed. A delivery that ends before (killed) leaves it written, and the
+  // next delivery publishes them (announceWritten).
+  let eventsOfWrittenTurn = false;
   const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
   // When Redis had lost the conversation, the rebuilt part is written back with this turn.
@@ -117,16 +121,39 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // The turn's own messages: a failure's SYSTEM_LOG notice (run-failures.ts) is told by
     // AgentRunFailed, never announced. What this delivery found stored unannounced is in
     // messages.posted already.
+    const missed = await unannounced();
+    // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
+    // never be announced, nor a new chat titled: sent here, without the usage and tool calls
+    // that delivery took with it.
+    await publish([...messages.posted, ...missed.map(messagePosted), ...(earlier.stopped ? [] : [completed(done)])]);
+    eventsOfWrittenTurn = true;
+    return { status: earlier.stopped ? "stopped" : "completed", ...done };
+  };
+  /**
+   * The job's stored messages that no delivery announced (nor this one, in messages.posted), and
+   * the question with them when it is an announce job's and still unannounced. A failure's
+   * SYSTEM_LOG notice (run-failures.ts) is told by AgentRunFailed, never announced.
+   */
+  const unannounced = async (): Promise<Message[]> => {
     const known = await announced();
     const missed = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter(
       (message) => message.jobId === job.jobId && message.messageType !== "SYSTEM_LOG" && !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId),
     );
     if (await questionUnannounced()) announceQuestion = true;
-    // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
-    // never be announced, nor a new chat titled: sent here, without the usage and tool calls
-    // that delivery took with it.
-    await publish([...messages.posted, ...missed.map(messagePosted), ...(earlier.stopped ? [] : [completed(done)])]);
-    return { status: earlier.stopped ? "stopped" : "completed", ...done };
+    return missed;
+  };
+  // An earlier delivery wrote the turn (its reply stored and shown, its memory written) and was
+  // killed before its events: they are published here, from what is stored, and the job
+  // completed. AgentRunCompleted goes without the usage and tool calls that delivery took with it.
+  const announceWritten = async (): Promise<TurnOutcome> => {
+    const missed = await unannounced();
+    const earlier = missed.find((message) => message.messageId === messages.idFor("reply")) ?? (await deps.messages.findById(messages.idFor("reply")));
+    const done = metrics();
+    const answered = earlier !== undefined && !earlier.stopped;
+    await publish([...missed.map(messagePosted), ...(answered ? [completed(done)] : [])]);
+    eventsOfWrittenTurn = true;
+    logger.info("turn written by an earlier delivery that ended before its events: events published", { announced: missed.length });
+    return { status: answered ? "completed" : "stopped", ...done };
   };
   const completed = (done: ReturnType<typeof metrics>, result?: Pick<ModelRunResult, "usage" | "toolCalls">): PendingEvent<"AgentRunCompleted"> => ({
     detailType: "AgentRunCompleted",
@@ -136,6 +163,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // A redelivery may find its reply stored: it looks before the model is asked. A first
     // delivery looks beside the model request (below): a stored reply there is rare (a job
     // replayed from the dead-letter queue, Redis having lost its attempts) and stops the request.
+    if (begun.written) return await announceWritten();
     const redelivered = attempt > 1 || (options.receiveCount ?? 1) > 1 || options.finishOnlyAt !== undefined;
     if (redelivered) {
       const earlier = await deps.messages.findById(messages.idFor("reply"));
@@ -228,6 +256,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     recordTokens(result.usage);
     await guard.stop();
     await publish([...messages.posted, completed(done, result)]);
+    eventsOfWrittenTurn = true;
     return { status: "completed", ...done };
   } catch (error) {
     let failure = error;
@@ -255,6 +284,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], null);
         await touchSession();
         await publish(messages.posted);
+        eventsOfWrittenTurn = true;
         return { status: "stopped", ...metrics() };
       } catch (stopError) {
         failure = stopError;
@@ -271,7 +301,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   } finally {
     await releaseAhead();
     await guard.stop();
-    await deps.locks.releaseLock(lock).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
+    await deps.locks.releaseLock(lock, eventsOfWrittenTurn ? job.jobId : undefined).catch((error: unknown) => logger.warn("lock not released; it expires by itself", { error: error as Error }));
   }
 }
 

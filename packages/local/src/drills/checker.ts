@@ -171,17 +171,20 @@ export interface BusEvent {
 export interface EventCheckOptions {
   delivery: "exactly-once" | "at-least-once";
   /**
-   * Jobs left in the dead-letter queue: not complete (a reply stored and shown whose memory
-   * could not be written is replayed, not told), so their AgentRunCompleted is not due yet.
+   * Jobs left in the dead-letter queue: not ended (a reply stored and shown whose memory could
+   * not be written is replayed, not told; a job given up before its turn stored anything has its
+   * question announced by the turn its replay runs), so their AgentRunCompleted, and the
+   * announcement of what they have not stored or announced yet, are not due.
    */
   deadLetteredJobIds: ReadonlySet<string>;
 }
 
 /**
  * The bus's side of the promise, for drills that check it: every stored message is announced by
- * exactly one MessagePosted — but a SYSTEM_LOG notice, which AgentRunFailed tells — and nothing
- * is announced that was not stored; every job answered by a reply that was not stopped, and not
- * left in the dead-letter queue, has exactly one AgentRunCompleted. With at-least-once delivery,
+ * exactly one MessagePosted — but a SYSTEM_LOG notice, which AgentRunFailed tells, and a message
+ * of a job left in the dead-letter queue not announced yet — and nothing is announced that was
+ * not stored; every job answered by a reply that was not stopped, and not left in the
+ * dead-letter queue, has exactly one AgentRunCompleted. With at-least-once delivery,
  * a repeat is counted but is no violation. Adds to the verdict's figures and violations.
  */
 export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verdict: Verdict, options: EventCheckOptions): void {
@@ -200,6 +203,8 @@ export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verd
         figures.announced++;
         continue;
       }
+      // A job left in the DLQ has not ended: its question is announced with the turn its replay runs.
+      if (times === 0 && options.deadLetteredJobIds.has(message.jobId ?? message.messageId)) continue;
       if (times === 0) figures.unannounced++;
       else figures.announcedTwice++;
       if (times > 1 && repeatsAllowed) continue;

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { randomUUID } from "node:crypto";
+import { AGENT_EVENT_SOURCE } from "@azuchi/core";
 import type { Figures } from "./checker.ts";
 import type { Drill, DrillRun } from "./harness.ts";
 import { sleep } from "./tab.ts";
@@ -26,6 +27,7 @@ export const drills: Drill[] = [
     turns: 3,
     // The openai client's own retries honour Retry-After; the agent's retries come after them.
     stack: { environment: { AZUCHI_OPENAI_MAX_RETRIES: "1" } },
+    check: { events: "exactly-once" },
     async inject(run) {
       await run.model({ mode: "rate-limit", retryAfterSeconds: 1, faultRequests: 4 });
       await run.untilModelHealed();
@@ -38,6 +40,7 @@ export const drills: Drill[] = [
     long: false,
     sessions: 3,
     turns: 3,
+    check: { events: "exactly-once" },
     async inject(run) {
       await run.model({ mode: "fail", faultRequests: 3 });
       await run.untilModelHealed();
@@ -50,6 +53,7 @@ export const drills: Drill[] = [
     long: false,
     sessions: 2,
     turns: 3,
+    check: { events: "exactly-once" },
     async inject(run) {
       await run.model({ mode: "hang", faultRequests: 2 });
       await run.untilModelHealed();
@@ -63,6 +67,8 @@ export const drills: Drill[] = [
     sessions: 3,
     turns: 3,
     redisCluster: true,
+    // Redis losing what a failed delivery recorded it announced may repeat an event: at least once.
+    check: { events: "at-least-once" },
     async inject(run) {
       await run.untilStreaming();
       const port = await run.killStreamingSessionsMaster();
@@ -75,6 +81,7 @@ export const drills: Drill[] = [
     long: false,
     sessions: 2,
     turns: 3,
+    check: { events: "exactly-once" },
     async inject(run) {
       // After its turn: session 1's first message, once answered.
       await run.until(() => (run.sent[0]?.length ?? 0) >= 1, 30_000, "session 1's first message was not acked");
@@ -96,6 +103,7 @@ export const drills: Drill[] = [
     turns: 3,
     // Tokens 10 ms apart: a reply streams for a second or so, so a tab reconnects into a live stream.
     stack: { model: { tokenMs: 10 } },
+    check: { events: "exactly-once" },
     async inject(run) {
       let dropped = 0;
       await Promise.all(
@@ -119,6 +127,8 @@ export const drills: Drill[] = [
     long: false,
     sessions: 3,
     turns: 3,
+    // Redis losing what a failed delivery recorded it announced may repeat an event: at least once.
+    check: { events: "at-least-once" },
     async inject(run) {
       await run.untilStreaming();
       await run.redisStart(true);
@@ -132,7 +142,7 @@ export const drills: Drill[] = [
     sessions: 2,
     turns: 2,
     stack: { maxAttempts: 2 },
-    check: { answerAfterGiveUp: true },
+    check: { answerAfterGiveUp: true, events: "exactly-once" },
     expect: (f) => [...(f.told === f.sent ? [] : [`expected every message told it was given up, ${f.told} of ${f.sent} were`]), ...everyAnswered(f)],
     async inject(run) {
       await run.model({ mode: "fail" });
@@ -159,10 +169,30 @@ export const drills: Drill[] = [
     turns: 3,
     quiesceMs: 120_000,
     expect: everyAnswered,
+    check: { events: "exactly-once" },
     async inject(run) {
       await run.untilStreaming();
       const killed = await run.crashConsumer();
       return `the consumer's worker thread terminated mid-stream with ${killed} invocation(s) running; their records stay in flight until the 25 s visibility timeout and the lock until its 30 s TTL`;
+    },
+  },
+  {
+    name: "consumer-kill-before-events",
+    title: "the consumer's instance killed after a turn's reply and memory are written, before its events reach the bus",
+    long: true,
+    sessions: 2,
+    turns: 3,
+    quiesceMs: 120_000,
+    expect: everyAnswered,
+    check: { events: "exactly-once" },
+    async inject(run) {
+      // The turn's closing PutEvents (its messages' MessagePosted and AgentRunCompleted) is held
+      // unapplied: the consumer dies with it in flight, as if killed the moment before it sent it.
+      await run.holdEvents({ source: AGENT_EVENT_SOURCE, detailType: "AgentRunCompleted", requests: 1 });
+      await run.until(async () => (await run.eventsHeld()).open === 1, 60_000, "no turn reached its events");
+      const killed = await run.crashConsumer();
+      await run.holdEvents(null);
+      return `a turn's closing PutEvents held unapplied, then the consumer's worker thread terminated with ${killed} invocation(s) running; the bus must still see each stored message announced once and each answered job completed once`;
     },
   },
   {
@@ -172,6 +202,8 @@ export const drills: Drill[] = [
     sessions: 3,
     turns: 3,
     quiesceMs: 120_000,
+    // Redis losing what a failed delivery recorded it announced may repeat an event: at least once.
+    check: { events: "at-least-once" },
     async inject(run) {
       await run.untilStreaming();
       await run.redisHalt();
@@ -188,6 +220,8 @@ export const drills: Drill[] = [
     turns: 2,
     stack: { maxReceiveCount: 3 },
     quiesceMs: 120_000,
+    // Redis losing what a failed delivery recorded it announced may repeat an event: at least once.
+    check: { events: "at-least-once" },
     async inject(run) {
       await run.untilStreaming();
       await run.redisHalt();
@@ -205,6 +239,7 @@ export const drills: Drill[] = [
     turns: 4,
     quiesceMs: 120_000,
     expect: everyAnswered,
+    // No events check: the stack's record of them (GET /dev/events) does not outlive its process.
     async inject(run) {
       await run.untilStreaming();
       const killed = await run.crashConsumer();
