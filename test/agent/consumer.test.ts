@@ -190,6 +190,33 @@ describe("the consumer", () => {
     expect(await kit.redis.lrange(kit.keys.history(sessionId), 0, -1)).toEqual(history);
   });
 
+  it("fails a turn's delivery, silently, when its events cannot be published, and publishes them with the next one", async () => {
+    const sessionId = randomUUID();
+    const j = job(sessionId, "events, eventually");
+    const bus = (fault: object | null) => fetch(`${kit.stack.url}/dev/bus`, { method: "POST", body: JSON.stringify({ fault }) });
+    // EventBridge fails the turn's closing PutEvents past the SDK's retries.
+    await bus({ mode: "fail", source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 100 });
+    const messageId = randomUUID();
+    try {
+      expect((await consume(deps(), [recordOf(j, 1, messageId)])).batchItemFailures).toHaveLength(1);
+    } finally {
+      await bus(null);
+    }
+    // The user has the reply and is told of no failure; the job waits, written, for its events.
+    const turn = await agentMessages(sessionId);
+    expect(turn.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
+    expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("written");
+    expect((await consume(deps(), [recordOf(j, 2, messageId)])).batchItemFailures).toEqual([]);
+    expect(await kit.redis.get(kit.keys.job(sessionId, j.jobId))).toBe("completed");
+    await kit.stack.eventsDelivered();
+    // Each message once (the failed delivery announced them without AgentRunCompleted), the turn completed once, nothing answered twice.
+    expect(postedOf(sessionId)).toEqual(turn.map((m) => m.messageId));
+    const completions = kit.stack.recentEvents().filter((e) => e["detail-type"] === "AgentRunCompleted" && (e.detail as { jobId?: string }).jobId === j.jobId);
+    expect(completions).toHaveLength(1);
+    expect(await agentMessages(sessionId)).toEqual(turn);
+    expect(await kit.redis.llen(kit.keys.history(sessionId))).toBe(2);
+  });
+
   it("announces once what a failed delivery announced before it failed", async () => {
     const sessionId = randomUUID();
     const j = job(sessionId, "fail once, then answer");

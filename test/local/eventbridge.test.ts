@@ -170,24 +170,41 @@ describe("EventBridge PutEvents (real SDK client)", () => {
   it("holds the matching PutEvents calls unanswered and unapplied while a hold lasts, drops them when their caller goes, and lets the others pass", async () => {
     const all = recording();
     const { bus, client } = await start({ rules: [{ name: "all", eventBusName: "default", pattern: { source: [{ prefix: "" }] }, target: all.target }] });
-    expect(bus.hold({ source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 1 })).toEqual({ hold: { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 1 }, held: 0, open: 0 });
+    const hold = { mode: "hold", source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 1 } as const;
+    expect(bus.fault(hold)).toEqual({ fault: hold, held: 0, failed: 0, open: 0 });
     // The caller that dies: its own client, destroyed (its socket closed) while its call is held.
     const dying = new EventBridgeClient({ endpoint: bus.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
     const heldCall = dying.send(new PutEventsCommand({ Entries: [entry({ n: 1 }, { Source: "azuchi.ai-agent" }), entry({ n: 2 }, { Source: "azuchi.ai-agent", DetailType: "AgentRunCompleted" })] }));
     heldCall.catch(() => undefined);
-    await expect.poll(() => bus.holding().open).toBe(1);
+    await expect.poll(() => bus.faults().open).toBe(1);
     // Another source's call, and the same source's without the detail type, pass meanwhile.
     await client.send(new PutEventsCommand({ Entries: [entry({ n: 3 }), entry({ n: 4 }, { Source: "azuchi.ai-agent" })] }));
     await bus.idle();
     expect(all.received.map((e) => (e.detail as { n: number }).n)).toEqual([3, 4]);
     dying.destroy();
-    await expect.poll(() => bus.holding()).toEqual({ hold: { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 0 }, held: 1, open: 0 });
-    // Its requests spent, the hold lets the next such call through; the held one was never applied.
+    await expect.poll(() => bus.faults()).toEqual({ fault: { ...hold, requests: 0 }, held: 1, failed: 0, open: 0 });
+    // Its requests spent, the fault lets the next such call through; the held one was never applied.
     await client.send(new PutEventsCommand({ Entries: [entry({ n: 5 }, { Source: "azuchi.ai-agent", DetailType: "AgentRunCompleted" })] }));
     await bus.idle();
     expect(all.received.map((e) => (e.detail as { n: number }).n)).toEqual([3, 4, 5]);
-    expect(bus.hold(null)).toEqual({ hold: null, held: 0, open: 0 });
-    expect(() => bus.hold({ requests: -1 })).toThrow(RangeError);
+    expect(bus.fault(null)).toEqual({ fault: null, held: 0, failed: 0, open: 0 });
+    expect(() => bus.fault({ mode: "hold", requests: -1 })).toThrow(RangeError);
+  });
+
+  it("fails the matching PutEvents requests with 500 InternalException, applying nothing, which the SDK retries", async () => {
+    const all = recording();
+    const { bus, client } = await start({ rules: [{ name: "all", eventBusName: "default", pattern: { source: [{ prefix: "" }] }, target: all.target }] });
+    // Two requests: the SDK's first attempt and its first retry fail; its third attempt passes.
+    bus.fault({ mode: "fail", source: "azuchi.ai-agent", requests: 2 });
+    const output = await client.send(new PutEventsCommand({ Entries: [entry({ n: 1 }, { Source: "azuchi.ai-agent" })] }));
+    expect(output.FailedEntryCount).toBe(0);
+    expect(output.$metadata.attempts).toBe(3);
+    // Past the SDK's attempts, the call fails with EventBridge's error.
+    bus.fault({ mode: "fail", requests: 3 });
+    await expect(client.send(new PutEventsCommand({ Entries: [entry({ n: 2 })] }))).rejects.toMatchObject({ name: "InternalException", $metadata: { httpStatusCode: 500 } });
+    await bus.idle();
+    expect(all.received.map((e) => (e.detail as { n: number }).n)).toEqual([1]);
+    expect(bus.faults()).toEqual({ fault: { mode: "fail", requests: 0 }, held: 0, failed: 3, open: 0 });
   });
 
   it("reports each bad entry in its place, counts it in FailedEntryCount and accepts the others", async () => {

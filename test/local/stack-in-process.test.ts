@@ -35,17 +35,17 @@ describe("the stack on one thread", () => {
 });
 
 describe("GET/POST /dev/bus", () => {
-  it("sets, shows and lifts the bus's hold, and answers a body it cannot take with 400 and an example", async () => {
+  it("sets, shows and lifts the bus's fault, and answers a body it cannot take with 400 and an example", async () => {
     const post = (body: string) => fetch(`${stack.url}/dev/bus`, { method: "POST", body });
-    const hold = { source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 2 };
-    expect(await (await post(JSON.stringify({ hold }))).json()).toEqual({ hold, held: 0, open: 0 });
-    expect(await (await fetch(`${stack.url}/dev/bus`)).json()).toEqual({ hold, held: 0, open: 0 });
-    for (const bad of ["not json", "{}", JSON.stringify({ hold: { requests: -1 } }), JSON.stringify({ hold: { requests: 1, typo: true } })]) {
+    const fault = { mode: "hold", source: "azuchi.ai-agent", detailType: "AgentRunCompleted", requests: 2 };
+    expect(await (await post(JSON.stringify({ fault }))).json()).toEqual({ fault, held: 0, failed: 0, open: 0 });
+    expect(await (await fetch(`${stack.url}/dev/bus`)).json()).toEqual({ fault, held: 0, failed: 0, open: 0 });
+    for (const bad of ["not json", "{}", JSON.stringify({ fault: { mode: "hold", requests: -1 } }), JSON.stringify({ fault: { mode: "drop", requests: 1 } }), JSON.stringify({ fault: { mode: "fail", requests: 1, typo: true } })]) {
       const response = await post(bad);
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: string }).error).not.toBe("");
     }
-    expect(await (await post(JSON.stringify({ hold: null }))).json()).toEqual({ hold: null, held: 0, open: 0 });
+    expect(await (await post(JSON.stringify({ fault: null }))).json()).toEqual({ fault: null, held: 0, failed: 0, open: 0 });
     expect((await fetch(`${stack.url}/dev/bus`, { method: "DELETE" })).status).toBe(405);
   });
 });

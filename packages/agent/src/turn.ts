@@ -86,23 +86,30 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   // The USER message's MessagePosted goes with the turn's events when the job says so
   // (`announce`), published by the delivery that stored the turn's first message: one PutEvents a turn.
   let announceQuestion = false;
-  /** Publishes the events; answers the messageIds whose MessagePosted went out (none if publishing failed). */
-  const publish = (events: PendingEvent[]): Promise<string[]> => {
+  /** Publishes the events (one PutEvents); answers the messageIds whose MessagePosted went out, or throws. */
+  const send = async (events: PendingEvent[]): Promise<string[]> => {
     const all = announceQuestion ? [questionPosted(job), ...events] : events;
     announceQuestion = false;
-    if (all.length === 0) return Promise.resolve([]);
-    return deps
-      .events()
-      .then((events) => events.publish(all))
-      .then(
-        () => all.flatMap((event) => (event.detailType === "MessagePosted" ? [(event.detail as { messageId: string }).messageId] : [])),
-        (error: unknown) => (logger.warn("events not published", { error: error as Error }), []),
-      );
+    if (all.length === 0) return [];
+    await (await deps.events()).publish(all);
+    return all.flatMap((event) => (event.detailType === "MessagePosted" ? [(event.detail as { messageId: string }).messageId] : []));
   };
+  /** A failed turn's events: what did not go out is logged, and announced by the next delivery (job-announced.ts). */
+  const publish = (events: PendingEvent[]): Promise<string[]> =>
+    send(events).catch((error: unknown) => (logger.warn("events not published", { error: error as Error }), []));
   // Set once the events of a written turn (job-record.ts) have been published: the lock's release
   // then marks the job completed. A delivery that ends before (killed) leaves it written, and the
   // next delivery publishes them (announceWritten).
   let eventsOfWrittenTurn = false;
+  /**
+   * The events of a written turn. If they cannot be published (EventBridge failing past the
+   * SDK's retries), the delivery fails, silently (the user has the reply), and the job stays
+   * written: its next delivery publishes them, up to the dead-letter queue and its replay.
+   */
+  const publishWritten = async (events: PendingEvent[]): Promise<void> => {
+    await send(events);
+    eventsOfWrittenTurn = true;
+  };
   const touchSession = () => messages.touchSession().catch((error: unknown) => logger.warn("session summary not updated", { error: error as Error }));
   const metrics = (toolCalls: string[] = []) => ({ durationMs: Date.now() - started, toolCalls, posts: channel.posts, heartbeats: guard.heartbeats });
   // When Redis had lost the conversation, the rebuilt part is written back with this turn.
@@ -125,8 +132,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
     // never be announced, nor a new chat titled: sent here, without the usage and tool calls
     // that delivery took with it.
-    await publish([...messages.posted, ...missed.map(messagePosted), ...(earlier.stopped ? [] : [completed(done)])]);
-    eventsOfWrittenTurn = true;
+    await publishWritten([...messages.posted, ...missed.map(messagePosted), ...(earlier.stopped ? [] : [completed(done)])]);
     return { status: earlier.stopped ? "stopped" : "completed", ...done };
   };
   /**
@@ -150,8 +156,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const earlier = missed.find((message) => message.messageId === messages.idFor("reply")) ?? (await deps.messages.findById(messages.idFor("reply")));
     const done = metrics();
     const answered = earlier !== undefined && !earlier.stopped;
-    await publish([...missed.map(messagePosted), ...(answered ? [completed(done)] : [])]);
-    eventsOfWrittenTurn = true;
+    await publishWritten([...missed.map(messagePosted), ...(answered ? [completed(done)] : [])]);
     logger.info("turn written by an earlier delivery that ended before its events: events published", { announced: missed.length });
     return { status: answered ? "completed" : "stopped", ...done };
   };
@@ -255,8 +260,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     const done = metrics(result.toolCalls);
     recordTokens(result.usage);
     await guard.stop();
-    await publish([...messages.posted, completed(done, result)]);
-    eventsOfWrittenTurn = true;
+    await publishWritten([...messages.posted, completed(done, result)]);
     return { status: "completed", ...done };
   } catch (error) {
     let failure = error;
@@ -283,8 +287,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
         const stored = await messages.post("reply", "CONVERSATION", await reply.finish(), { stopped: true }, { withSummary: true });
         await deps.memory.writeTurn(lock, job.jobId, [...rebuilt, ...turnEntries(job, stored)], null);
         await touchSession();
-        await publish(messages.posted);
-        eventsOfWrittenTurn = true;
+        await publishWritten(messages.posted);
         return { status: "stopped", ...metrics() };
       } catch (stopError) {
         failure = stopError;

@@ -74,10 +74,11 @@ export async function handleDevRequest(req: IncomingMessage, res: ServerResponse
   sendJson(res, 404, { error: `no dev endpoint ${req.method} ${url.pathname}` });
 }
 
-const BusHold = z.strictObject({
-  hold: z.union([
+const BusFault = z.strictObject({
+  fault: z.union([
     z.null(),
     z.strictObject({
+      mode: z.enum(["hold", "fail"]),
       source: z.string().min(1).optional(),
       detailType: z.string().min(1).optional(),
       requests: z.int().min(0).max(1000),
@@ -86,21 +87,21 @@ const BusHold = z.strictObject({
 });
 
 /**
- * GET/POST /dev/bus: the local EventBridge's hold fault (eventbridge/server.ts), for drills and
- * people testing by hand: `{"hold":{"source":"azuchi.agent","detailType":"AgentRunCompleted","requests":1}}`
- * holds the next such PutEvents call unanswered and unapplied, as if its caller died first;
- * `{"hold":null}` lifts it. Both answer what is held.
+ * GET/POST /dev/bus: the local EventBridge's PutEvents fault (eventbridge/server.ts), for drills
+ * and people testing by hand: `{"fault":{"mode":"hold","source":"azuchi.ai-agent","detailType":"AgentRunCompleted","requests":1}}`
+ * holds the next such call unanswered and unapplied, as if its caller died first; mode `fail`
+ * answers it 500; `{"fault":null}` lifts it. Both answer the fault's state.
  */
-export async function handleBusRequest(req: IncomingMessage, res: ServerResponse, bus: Pick<EventBridgeEmulator, "hold" | "holding">): Promise<void> {
-  if (req.method === "GET") return sendJson(res, 200, bus.holding());
+export async function handleBusRequest(req: IncomingMessage, res: ServerResponse, bus: Pick<EventBridgeEmulator, "fault" | "faults">): Promise<void> {
+  if (req.method === "GET") return sendJson(res, 200, bus.faults());
   if (req.method !== "POST") return sendJson(res, 405, { error: "GET or POST /dev/bus" });
   let body: unknown;
   try {
     body = JSON.parse((await readBody(req, 4096)).toString("utf8"));
   } catch {
-    return sendJson(res, 400, { error: "body must be JSON, e.g. {\"hold\":{\"source\":\"azuchi.agent\",\"detailType\":\"AgentRunCompleted\",\"requests\":1}} or {\"hold\":null}" });
+    return sendJson(res, 400, { error: "body must be JSON, e.g. {\"fault\":{\"mode\":\"fail\",\"source\":\"azuchi.ai-agent\",\"requests\":3}} or {\"fault\":null}" });
   }
-  const parsed = BusHold.safeParse(body);
+  const parsed = BusFault.safeParse(body);
   if (!parsed.success) return sendJson(res, 400, { error: z.prettifyError(parsed.error) });
-  sendJson(res, 200, bus.hold(parsed.data.hold));
+  sendJson(res, 200, bus.fault(parsed.data.fault));
 }

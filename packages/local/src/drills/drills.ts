@@ -136,6 +136,19 @@ export const drills: Drill[] = [
     },
   },
   {
+    name: "bus-fail",
+    title: "EventBridge fails the agent's PutEvents (6 requests: twice past the SDK's 3 attempts), then heals",
+    long: false,
+    sessions: 2,
+    turns: 3,
+    check: { events: "exactly-once" },
+    async inject(run) {
+      await run.busFault({ mode: "fail", source: AGENT_EVENT_SOURCE, requests: 6 });
+      await run.until(async () => (await run.busFaults()).failed === 6, 60_000, "the agent's PutEvents were not all failed");
+      return "POST /dev/bus fail: 6 of the agent's PutEvents requests answered 500 InternalException, then ok; a turn whose events could not be published fails silently and its next delivery publishes them";
+    },
+  },
+  {
     name: "dlq-replay",
     title: "the model failing past the attempts fills the DLQ; replayed once it heals",
     long: false,
@@ -188,10 +201,10 @@ export const drills: Drill[] = [
     async inject(run) {
       // The turn's closing PutEvents (its messages' MessagePosted and AgentRunCompleted) is held
       // unapplied: the consumer dies with it in flight, as if killed the moment before it sent it.
-      await run.holdEvents({ source: AGENT_EVENT_SOURCE, detailType: "AgentRunCompleted", requests: 1 });
-      await run.until(async () => (await run.eventsHeld()).open === 1, 60_000, "no turn reached its events");
+      await run.busFault({ mode: "hold", source: AGENT_EVENT_SOURCE, detailType: "AgentRunCompleted", requests: 1 });
+      await run.until(async () => (await run.busFaults()).open === 1, 60_000, "no turn reached its events");
       const killed = await run.crashConsumer();
-      await run.holdEvents(null);
+      await run.busFault(null);
       return `a turn's closing PutEvents held unapplied, then the consumer's worker thread terminated with ${killed} invocation(s) running; the bus must still see each stored message announced once and each answered job completed once`;
     },
   },

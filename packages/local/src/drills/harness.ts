@@ -14,7 +14,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aw
 import { Message } from "@azuchi/core";
 import { startRedisCluster, type RedisCluster } from "../redis-cluster.ts";
 import type { LocalStackOptions } from "../stack.ts";
-import type { PutEventsHold, PutEventsHolding } from "../eventbridge/index.ts";
+import type { PutEventsFault, PutEventsFaults } from "../eventbridge/index.ts";
 import { check, checkEvents, formatFigures, type BusEvent, type CheckOptions, type Figures, type QueueState, type SessionHistory } from "./checker.ts";
 import type { StackOp, StackReady, StackReply } from "./stack-process.ts";
 import { sleep, Tab, type SentMessage } from "./tab.ts";
@@ -187,15 +187,15 @@ export class DrillRun {
     if (!response.ok) throw new Error(`POST /dev/model ${JSON.stringify(patch)} answered ${response.status}: ${await response.text()}`);
   }
 
-  /** POST /dev/bus: holds matching PutEvents calls unanswered and unapplied (or, with null, lifts the hold). */
-  async holdEvents(hold: PutEventsHold | null): Promise<PutEventsHolding> {
-    const response = await fetch(`${this.stack.url}/dev/bus`, { method: "POST", body: JSON.stringify({ hold }) });
+  /** POST /dev/bus: holds or fails matching PutEvents calls (or, with null, lifts the fault). */
+  async busFault(fault: PutEventsFault | null): Promise<PutEventsFaults> {
+    const response = await fetch(`${this.stack.url}/dev/bus`, { method: "POST", body: JSON.stringify({ fault }) });
     if (!response.ok) throw new Error(`POST /dev/bus answered ${response.status}: ${await response.text()}`);
-    return (await response.json()) as PutEventsHolding;
+    return (await response.json()) as PutEventsFaults;
   }
 
-  async eventsHeld(): Promise<PutEventsHolding> {
-    return (await (await fetch(`${this.stack.url}/dev/bus`)).json()) as PutEventsHolding;
+  async busFaults(): Promise<PutEventsFaults> {
+    return (await (await fetch(`${this.stack.url}/dev/bus`)).json()) as PutEventsFaults;
   }
 
   /** Every event the bus delivered in this run (the stack keeps them all when the drill checks events). */

@@ -1,4 +1,4 @@
-export { startEventBridge, UnknownEventBusError, type EventBridgeEmulator, type EventBridgeOptions, type EventBridgeRule, type PutEventsHold, type PutEventsHolding } from "./server.ts";
+export { startEventBridge, UnknownEventBusError, type EventBridgeEmulator, type EventBridgeOptions, type EventBridgeRule, type PutEventsFault, type PutEventsFaults } from "./server.ts";
 export { matchesEventPattern, validateEventPattern, InvalidEventPatternError, type EventPattern, type PatternEntry } from "./event-pattern.ts";
 export { DeliveryFailedError, type EventTarget } from "./delivery.ts";
 export { MAX_ENTRIES, MAX_ENTRIES_BYTES } from "./put-events.ts";

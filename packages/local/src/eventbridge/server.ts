@@ -36,23 +36,27 @@ export interface EventBridgeOptions {
 }
 
 /**
- * A fault for drills and tests: the next `requests` PutEvents calls with an entry of this source
- * and detail type (either may be left out) are held, never answered nor applied, as if their
- * caller died before the request reached EventBridge. A held call is dropped when its
- * connection closes. Calls that do not match pass as usual.
+ * A fault for drills and tests, on the next `requests` PutEvents calls with an entry of this
+ * source and detail type (either may be left out); calls that do not match pass as usual.
+ * - `hold`: the call is held, never answered nor applied, as if its caller died before the
+ *   request reached EventBridge; it is dropped when its connection closes.
+ * - `fail`: the call is answered 500 InternalException and not applied (the SDK retries it:
+ *   each attempt is a request).
  */
-export interface PutEventsHold {
+export interface PutEventsFault {
+  mode: "hold" | "fail";
   source?: string;
   detailType?: string;
   requests: number;
 }
 
-export interface PutEventsHolding {
-  /** The hold in force (its `requests` are those still to hold), or null. */
-  hold: PutEventsHold | null;
-  /** Calls held since the hold was set. */
+export interface PutEventsFaults {
+  /** The fault in force (its `requests` are those still to fault), or null. */
+  fault: PutEventsFault | null;
+  /** Calls held, and calls failed, since the fault was set. */
   held: number;
-  /** Of those, the ones whose connection is still open. */
+  failed: number;
+  /** Of the held calls, those whose connection is still open. */
   open: number;
 }
 
@@ -60,9 +64,9 @@ export interface EventBridgeEmulator {
   /** For `new EventBridgeClient({ endpoint })` or AWS_ENDPOINT_URL_EVENTBRIDGE. */
   endpoint: string;
   addRule(rule: EventBridgeRule): void;
-  /** Sets (or, with null, lifts) the hold fault; answers what it now holds. */
-  hold(hold: PutEventsHold | null): PutEventsHolding;
-  holding(): PutEventsHolding;
+  /** Sets (or, with null, lifts) the PutEvents fault; answers its state. */
+  fault(fault: PutEventsFault | null): PutEventsFaults;
+  faults(): PutEventsFaults;
   /** Resolves when every delivery so far (retries included) has finished. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -101,20 +105,25 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
   }
   for (const rule of options.rules ?? []) addRule(rule);
 
-  let hold: PutEventsHold | null = null;
+  let fault: PutEventsFault | null = null;
   let held = 0;
+  let failed = 0;
   const heldOpen = new Set<ServerResponse>();
-  const holding = (): PutEventsHolding => ({ hold: hold && { ...hold }, held, open: heldOpen.size });
-  const holds = (body: unknown): boolean => {
+  const faults = (): PutEventsFaults => ({ fault: fault && { ...fault }, held, failed, open: heldOpen.size });
+  const faulted = (body: unknown): boolean => {
     const entries = (body as { Entries?: unknown } | null)?.Entries;
-    if (!hold || hold.requests <= 0 || !Array.isArray(entries)) return false;
-    const { source, detailType } = hold;
+    if (!fault || fault.requests <= 0 || !Array.isArray(entries)) return false;
+    const { source, detailType } = fault;
     return entries.some((entry: { Source?: unknown; DetailType?: unknown } | null) => (source === undefined || entry?.Source === source) && (detailType === undefined || entry?.DetailType === detailType));
   };
 
   function handlePutEvents(body: unknown, res: ServerResponse): void {
-    if (holds(body)) {
-      hold!.requests--;
+    if (faulted(body)) {
+      fault!.requests--;
+      if (fault!.mode === "fail") {
+        failed++;
+        return sendError(res, 500, "InternalException", "fault injected: PutEvents failed (POST /dev/bus)");
+      }
       held++;
       heldOpen.add(res);
       res.once("close", () => heldOpen.delete(res));
@@ -166,13 +175,14 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
   return {
     endpoint: `http://${host}:${port}`,
     addRule,
-    hold(next) {
-      if (next !== null && !(Number.isInteger(next.requests) && next.requests >= 0)) throw new RangeError("hold.requests must be a whole number, 0 or more");
-      hold = next && { ...next };
+    fault(next) {
+      if (next !== null && !(Number.isInteger(next.requests) && next.requests >= 0)) throw new RangeError("fault.requests must be a whole number, 0 or more");
+      fault = next && { ...next };
       held = 0;
-      return holding();
+      failed = 0;
+      return faults();
     },
-    holding,
+    faults,
     idle: () => deliveries.idle(),
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
