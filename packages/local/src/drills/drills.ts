@@ -17,6 +17,8 @@ const execFileAsync = promisify(execFile);
 const opsCli = fileURLToPath(new URL("../../../ops/src/main.ts", import.meta.url));
 
 const everyAnswered = (f: Figures) => (f.answered === f.sent ? [] : [`expected every message answered, ${f.answered} of ${f.sent} were`]);
+/** A drill that kills the consumer: its turns wait out the visibility timeout and the lock's TTL, then every message is answered. */
+const consumerKilled = { long: true, sessions: 2, turns: 3, quiesceMs: 120_000, expect: everyAnswered, check: { events: "exactly-once" } } satisfies Partial<Drill>;
 
 export const drills: Drill[] = [
   {
@@ -177,12 +179,7 @@ export const drills: Drill[] = [
   {
     name: "consumer-kill",
     title: "the consumer's instance killed mid-turn: redelivery after visibility, lock expiry",
-    long: true,
-    sessions: 2,
-    turns: 3,
-    quiesceMs: 120_000,
-    expect: everyAnswered,
-    check: { events: "exactly-once" },
+    ...consumerKilled,
     async inject(run) {
       await run.untilStreaming();
       const killed = await run.crashConsumer();
@@ -192,12 +189,7 @@ export const drills: Drill[] = [
   {
     name: "consumer-kill-before-events",
     title: "the consumer's instance killed after a turn's reply and memory are written, before its events reach the bus",
-    long: true,
-    sessions: 2,
-    turns: 3,
-    quiesceMs: 120_000,
-    expect: everyAnswered,
-    check: { events: "exactly-once" },
+    ...consumerKilled,
     async inject(run) {
       // The turn's closing PutEvents (its messages' MessagePosted and AgentRunCompleted) is held
       // unapplied: the consumer dies with it in flight, as if killed the moment before it sent it.
