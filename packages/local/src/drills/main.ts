@@ -38,14 +38,23 @@ say(markdownTable(results));
 if (values.json) console.log(JSON.stringify(results, null, 2));
 process.exit(results.every((result) => result.passed) ? 0 : 1);
 
+/** What the events check found: messages and completions announced once, more than once, never. */
+function busColumn(result: DrillResult): string {
+  const mode = drills.find((drill) => drill.name === result.name)?.check?.events;
+  if (!mode) return "not checked";
+  const f = result.figures;
+  const notes = [mode === "at-least-once" ? "at least once" : "", f.deadLettered ? `${f.deadLettered} in the DLQ` : ""].filter(Boolean);
+  return `${f.announced} / ${f.announcedTwice} / ${f.unannounced}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+}
+
 function markdownTable(rows: DrillResult[]): string {
   const lines = [
-    "| drill | fault | sent | answered | told | lost | duplicated | out of order | result | time |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    "| drill | fault | sent | answered | told | lost | duplicated | out of order | bus: once / twice / missing | result | time |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
   ];
   for (const r of rows) {
     const f = r.figures;
-    lines.push(`| ${r.name} | ${r.title} | ${f.sent} | ${f.answered} | ${f.told} | ${f.lost} | ${f.duplicated} | ${f.outOfOrder} | ${r.passed ? "pass" : `FAIL (${r.violations.length})`} | ${(r.durationMs / 1000).toFixed(0)} s |`);
+    lines.push(`| ${r.name} | ${r.title} | ${f.sent} | ${f.answered} | ${f.told} | ${f.lost} | ${f.duplicated} | ${f.outOfOrder} | ${busColumn(r)} | ${r.passed ? "pass" : `FAIL (${r.violations.length})`} | ${(r.durationMs / 1000).toFixed(0)} s |`);
   }
   return lines.join("\n") + `\n\n${rows.filter((r) => r.passed).length} of ${rows.length} drills passed; ${rows.map((r) => `${r.name}: ${formatFigures(r.figures)}`).join("; ")}`;
 }
