@@ -1,6 +1,6 @@
-import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { settingsFromEnvironment } from "@azuchi/agent";
+import { settingsFromEnvironment, type AgentDeps } from "@azuchi/agent";
 import { toDeadLetter } from "../../packages/ops/src/dead-letter.ts";
 import { sendBack } from "../../packages/ops/src/replay.ts";
 import { agentMessageId, type AgentJob, type Message } from "@azuchi/core";
@@ -50,6 +50,45 @@ describe("a job that reaches the dead-letter queue", () => {
     expect(dead.map((m) => (JSON.parse(m.Body!) as AgentJob).jobId)).toEqual([job.jobId]);
     // Dead-lettered by the agent, with its reason, not moved silently by the redrive policy.
     expect(dead[0]!.MessageAttributes?.reason?.StringValue).toMatch(/Redis/);
+  });
+
+  it("announces the question of a job given up before its turn stored anything, and its replay does not announce it again", async () => {
+    const tab = await kit.stack.connect("announced-give-up");
+    const sessionId = await kit.stack.sessionOf(tab);
+    // A chat's message whose turn announces it (chat left that to the turn).
+    const job: AgentJob = { ...kit.job(sessionId, "announced, though given up", "announced-give-up"), announce: true };
+    /** Consumes what the queue hands out and deletes what succeeded, as Lambda's event source mapping does. */
+    const consumeUntil = async (agent: AgentDeps, done: () => Promise<boolean>) => {
+      for (let receive = 0; receive < MAX_RECEIVES + 1 && !(await done()); receive++) {
+        const records = await kit.receiveBatch(3);
+        const { batchItemFailures } = await kit.consume(agent, records);
+        for (const record of records.filter((r) => !batchItemFailures.some((f) => f.itemIdentifier === r.messageId))) {
+          await kit.sqs.send(new DeleteMessageCommand({ QueueUrl: kit.queue.url, ReceiptHandle: record.receiptHandle }));
+        }
+      }
+    };
+    const posted = () => kit.stack.recentEvents().filter((e) => e["detail-type"] === "MessagePosted" && (e.detail as { sessionId: string }).sessionId === sessionId).map((e) => (e.detail as { messageId: string }).messageId);
+    const letterOf = async () => {
+      const { Messages = [] } = await kit.sqs.send(new ReceiveMessageCommand({ QueueUrl: kit.queue.dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"], WaitTimeSeconds: 1 }));
+      return Messages.find((m) => m.Body && (JSON.parse(m.Body) as AgentJob).jobId === job.jobId);
+    };
+    await kit.enqueue(job);
+    let dead: Awaited<ReturnType<typeof letterOf>>;
+    await consumeUntil(kit.deps({ ...settings, redis: { host: "127.0.0.1", port: await freePort(), tls: false } }), async () => (dead ??= await letterOf()) !== undefined);
+    await kit.stack.eventsDelivered();
+    // Given up before anything was stored: its question announced all the same, once.
+    expect(posted()).toEqual([job.messageId]);
+    // Its letter no longer asks a replay to announce the question.
+    expect(JSON.parse(dead!.Body!)).not.toHaveProperty("announce");
+
+    // Replayed once Redis is back: answered, and the question announced once in all.
+    await sendBack({ kind: "local", sqs: kit.sqs, jobs: { url: kit.queue.url }, dlq: { url: kit.queue.dlq } }, toDeadLetter(dead!));
+    await consumeUntil(kit.deps(settings), async () => (await kit.redis.get(kit.keys.job(sessionId, job.jobId))) === "completed");
+    await kit.stack.eventsDelivered();
+    const turn = (await kit.agentMessages(sessionId)).filter((m) => m.messageType !== "SYSTEM_LOG");
+    expect(turn.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
+    expect(posted()).toEqual([job.messageId, ...turn.map((m) => m.messageId)]);
+    await tab.close();
   });
 
   it("is given up with the reason when Redis refuses writes (out of memory), the failure uncounted but final on the receive before the last", async () => {

@@ -24,7 +24,7 @@ const HISTORY_LIMIT = 20;
  * (consume-jobs.ts) — rather than leave it to the redrive policy, which moves a job without a
  * word to the user or a reason for ops. The attributes are read by packages/ops (dead-letter.ts).
  */
-export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reason: string, attempts: number): Promise<void> {
+export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reason: string, attempts: number, options: { questionAnnounced?: boolean } = {}): Promise<void> {
   const now = Date.now();
   const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
   const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp) || undefined;
@@ -34,7 +34,7 @@ export async function sendToDeadLetters(deps: AgentDeps, record: SQSRecord, reas
   await sqs.client.send(
     new sqs.sdk.SendMessageCommand({
       QueueUrl: deps.settings.deadLetterQueueUrl,
-      MessageBody: record.body,
+      MessageBody: options.questionAnnounced ? withoutAnnounce(record.body) : record.body,
       MessageGroupId: record.attributes.MessageGroupId ?? "unknown",
       MessageDeduplicationId: record.messageId,
       MessageAttributes: {
@@ -59,4 +59,10 @@ function earlierFailures(record: SQSRecord): FailureRecord[] {
   } catch {
     return [];
   }
+}
+
+/** The job's body without `announce`: its question was announced when it was given up (job-announced.ts). */
+function withoutAnnounce(body: string): string {
+  const { announce: _announced, ...job } = JSON.parse(body) as Record<string, unknown>;
+  return JSON.stringify(job);
 }

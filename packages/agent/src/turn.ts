@@ -3,7 +3,7 @@ import { ensureRedisReady, messagePosted, questionPosted, stopAppliesTo, type Ag
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
-import { announcedOf, markAnnounced } from "./job-announced.ts";
+import { announcedOf, markAnnounced, storedUnannounced } from "./job-announced.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./conversation-memory.ts";
@@ -137,14 +137,10 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   };
   /**
    * The job's stored messages that no delivery announced (nor this one, in messages.posted), and
-   * the question with them when it is an announce job's and still unannounced. A failure's
-   * SYSTEM_LOG notice (run-failures.ts) is told by AgentRunFailed, never announced.
+   * the question with them when it is an announce job's and still unannounced.
    */
   const unannounced = async (): Promise<Message[]> => {
-    const known = await announced();
-    const missed = (await deps.messages.list(job.sessionId, { after: job.createdAt, limit: 200 })).filter(
-      (message) => message.jobId === job.jobId && message.messageType !== "SYSTEM_LOG" && !known.has(message.messageId) && !messages.posted.some((event) => event.detail.messageId === message.messageId),
-    );
+    const missed = (await storedUnannounced(deps.messages, job, await announced())).filter((message) => !messages.posted.some((event) => event.detail.messageId === message.messageId));
     if (await questionUnannounced()) announceQuestion = true;
     return missed;
   };

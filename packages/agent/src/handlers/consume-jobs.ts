@@ -5,6 +5,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { classifyFailure, type FailureClass } from "../classify-failure.ts";
 import { countFailedAttempt } from "../job-attempts.ts";
+import { announceGivenUp } from "../job-announced.ts";
 import { sendToDeadLetters } from "../dead-letters.ts";
 import { agentDeps, type AgentDeps } from "../deps.ts";
 import { processFifoBatch, toBatchResponse, type RecordOutcome } from "../fifo-batch.ts";
@@ -147,7 +148,9 @@ async function handleFailure(deps: AgentDeps, receipt: Receipt, error: unknown, 
   const tell = failure.kind === "final" ? failure.tell : undefined;
   const told = await reportFailedAttempt(deps, job, { attempt, final, silent, reason: failure.reason, position: `${at}:final`, tell }, logger);
   if (!told && !silent) logger.error("the user could not be told that the job was given up");
-  await sendToDeadLetters(deps, record, failure.reason, attempt);
+  // Announced as far as it got, so nothing stored waits on a replay that may never come.
+  const questionAnnounced = await announceGivenUp(deps, job, logger);
+  await sendToDeadLetters(deps, record, failure.reason, attempt, { questionAnnounced });
   // A stop meant for this job is spent. (Its attempts need no reset: a replay is a new message.)
   await clearStop(deps.redis, deps.keys, job.sessionId).catch((clearError: unknown) => logger.warn("stop flag not cleared", { error: clearError as Error }));
 }

@@ -172,9 +172,8 @@ export interface EventCheckOptions {
   delivery: "exactly-once" | "at-least-once";
   /**
    * Jobs left in the dead-letter queue: not ended (a reply stored and shown whose memory could
-   * not be written is replayed, not told; a job given up before its turn stored anything has its
-   * question announced by the turn its replay runs), so their AgentRunCompleted, and the
-   * announcement of what they have not stored or announced yet, are not due.
+   * not be written is replayed, not told), so their AgentRunCompleted is not due; nor, for a job
+   * the redrive policy moved there without the agent giving it up, what it stored.
    */
   deadLetteredJobIds: ReadonlySet<string>;
 }
@@ -203,7 +202,7 @@ export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verd
         figures.announced++;
         continue;
       }
-      // A job left in the DLQ has not ended: its question is announced with the turn its replay runs.
+      // A job the redrive policy moved to the DLQ (killed on its last receive) is announced by its replay.
       if (times === 0 && options.deadLetteredJobIds.has(message.jobId ?? message.messageId)) continue;
       if (times === 0) figures.unannounced++;
       else figures.announcedTwice++;
