@@ -1,14 +1,19 @@
-import { parseArgs } from "node:util";
+import { commandOptions } from "./cli-args.ts";
 import { startLocalStack } from "./stack.ts";
 
 /** `npm start`: the whole of azuchi on this machine. */
-const { values } = parseArgs({
-  options: {
+const values = commandOptions(
+  `npm start [-- --ephemeral] [--port 3000] [--host 127.0.0.1]
+  The whole of azuchi on this machine, web chat included (README: Quick start).
+  --ephemeral   keep nothing on disk (default: AZUCHI_DATA_DIR or .azuchi/)
+  --port N      the one port it serves (default: PORT or 3000; 0 picks a free one)
+  --host H      the address it binds (default: HOST or 127.0.0.1)`,
+  {
     ephemeral: { type: "boolean", default: false },
     port: { type: "string" },
     host: { type: "string" },
   },
-});
+);
 
 const port = Number(values.port ?? process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -6,16 +6,21 @@
  * checkout (an earlier commit's, with node_modules) beside this one, in the same rounds, and
  * prints the two side by side (before: DIR, after: this checkout).
  */
-import { parseArgs } from "node:util";
+import { commandOptions } from "../cli-args.ts";
 import { bundleHandler, compareBundles, packagesIn, repositoryRoot, stacksSplit, type BundleFigure } from "./bundles.ts";
 
-const { values } = parseArgs({
-  options: {
+const values = commandOptions(
+  `npm run bundles [-- --json] [--runs 7] [--root DIR]
+  Each handler's bundle as SST would deploy it, and its cold import.
+  --json        the figures as JSON
+  --runs N      fresh processes per handler for the cold import
+  --root DIR    another checkout (with node_modules) measured beside this one: before and after`,
+  {
     runs: { type: "string", default: "7" },
     json: { type: "boolean", default: false },
     root: { type: "string" },
   },
-});
+);
 
 const roots = values.root ? [values.root, repositoryRoot] : [repositoryRoot];
 const figures = await compareBundles(roots, { runs: Number(values.runs) });

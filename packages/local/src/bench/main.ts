@@ -22,17 +22,26 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { agentMessageId, CallCounts, MetricsSnapshot, ServerFrame, userMessageId } from "@azuchi/core";
 import type { BenchStackMessage, BenchStackReady } from "./stack-process.ts";
 import { measureBundles } from "./bundles.ts";
+import { commandOptions } from "../cli-args.ts";
 import { renderSweepSvg } from "./svg.ts";
 import type { ProcessUsage } from "./usage.ts";
 
-const { values } = parseArgs({
-  options: {
+const values = commandOptions(
+  `npm run bench -- [--quick] [--json out.json] [--svg out.svg] [--first-token-ms 300] [--token-ms 2] [--words 10]
+    [--turns 30] [--rates 10,20,40] [--closed 1,10|none] [--seconds 10] [--repeat 3] [--skip-bundles] [--cpu-prof DIR]
+  The agent's speed and cost per turn through the whole local stack (README: Measuring).
+  --quick           a shorter sweep (about two minutes)
+  --rates, --closed the open loop's turns/s and the closed loop's session counts (none skips it)
+  --seconds         each open-loop rate's length; --repeat N rounds, each rate judged by its median p99
+  --turns, --words  the idle session's turns; words in each message
+  --skip-bundles    leaves out the bundle sizes and cold imports
+  --cpu-prof DIR    a CPU profile of each of the stack's threads`,
+  {
     quick: { type: "boolean", default: false },
     json: { type: "string" },
     svg: { type: "string", default: "bench-results/sweep.svg" },
@@ -57,7 +66,7 @@ const { values } = parseArgs({
     /** Writes a CPU profile of each of the stack's threads (node --cpu-prof) into this folder. */
     "cpu-prof": { type: "string" },
   },
-});
+);
 const quick = values.quick;
 const numbers = (text: string | undefined) => (text === undefined ? undefined : text === "none" ? [] : text.split(",").map(Number));
 const plan = {

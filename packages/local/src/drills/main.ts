@@ -3,18 +3,22 @@
  * after another against fresh local stacks, prints what each injected and verified and a
  * Markdown table, and exits 1 if any promise was broken.
  */
-import { parseArgs } from "node:util";
+import { commandOptions } from "../cli-args.ts";
 import { formatFigures } from "./checker.ts";
 import { drills } from "./drills.ts";
 import { runDrill, type DrillResult } from "./harness.ts";
 
-const { values } = parseArgs({
-  options: {
+const values = commandOptions(
+  `npm run drills [-- --only NAME[,NAME…]] [--short] [--json]
+  --only NAME,…   only these drills (${drills.map((drill) => drill.name).join(", ")})
+  --short         only the short drills (those npm test runs)
+  --json          the results as JSON on stdout (the progress goes to stderr)`,
+  {
     only: { type: "string" },
     short: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
-});
+);
 
 const wanted = values.only?.split(",").map((name) => name.trim()).filter(Boolean);
 const unknown = wanted?.filter((name) => !drills.some((drill) => drill.name === name)) ?? [];
