@@ -8,7 +8,7 @@ import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { agentMessageId, ConnectionsRepository, createDocumentClient, type AgentJob } from "@azuchi/core";
 import { freePort } from "../../packages/local/src/net.ts";
 import { toSqsRecord } from "@azuchi/local/runtime";
-import { useConsumerKit } from "../support/consumer-kit.ts";
+import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 
 const kit = useConsumerKit("consumer-test");
 const { deps, job, enqueue, receiveBatch, consume, agentMessages, recordOf } = kit;
@@ -215,6 +215,28 @@ describe("the consumer", () => {
     expect(completions).toHaveLength(1);
     expect(await agentMessages(sessionId)).toEqual(turn);
     expect(await kit.redis.llen(kit.keys.history(sessionId))).toBe(2);
+  });
+
+  it("announces nothing a failed delivery stored while Redis was away, and the next delivery announces it once", async () => {
+    const sessionId = randomUUID();
+    const j: AgentJob = { ...job(sessionId, "Redis goes away mid-turn"), announce: true };
+    const agent = deps();
+    // Redis goes away as the reply is written: the turn has stored its AGENT_LOG and reply, and
+    // can neither write its memory nor record what it would announce.
+    agent.messages = messagesWithFault(async ({ messageId }) => {
+      if (messageId === agentMessageId(j.jobId, "reply")) agent.redis.disconnect();
+    });
+    const messageId = randomUUID();
+    expect((await consume(agent, [recordOf(j, 1, messageId)])).batchItemFailures).toHaveLength(1);
+    await kit.stack.eventsDelivered();
+    expect(postedOf(sessionId)).toEqual([]);
+    // Its lock, which it could not release, expires before the job comes back.
+    await kit.redis.del(kit.keys.sessionLock(sessionId));
+    expect((await consume(deps(), [recordOf(j, 2, messageId)])).batchItemFailures).toEqual([]);
+    await kit.stack.eventsDelivered();
+    const turn = (await agentMessages(sessionId)).filter((m) => m.messageType !== "SYSTEM_LOG");
+    expect(turn.map((m) => m.messageType)).toEqual(["AGENT_LOG", "CONVERSATION"]);
+    expect(postedOf(sessionId)).toEqual([j.messageId, ...turn.map((m) => m.messageId)]);
   });
 
   it("announces once what a failed delivery announced before it failed", async () => {

@@ -291,11 +291,17 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     }
     await reply.cancel();
     await touchSession();
-    // Recorded, so that the next delivery announces only what this one did not (job-announced.ts).
-    const announcedNow = await publish(messages.posted);
-    await markAnnounced(deps.redis, deps.keys, job.sessionId, job.jobId, announcedNow).catch((error: unknown) =>
-      logger.warn("what this delivery announced is not recorded; the next may announce it again", { error: error as Error }),
-    );
+    // Announced now only where it can be recorded (Redis answering), so that the next delivery
+    // announces only what this one did not (job-announced.ts). With Redis away, nothing is: the
+    // next delivery, or the give-up, finds what was stored unrecorded and announces it, once.
+    if (deps.redis.status === "ready") {
+      const announcedNow = await publish(messages.posted);
+      await markAnnounced(deps.redis, deps.keys, job.sessionId, job.jobId, announcedNow).catch((error: unknown) =>
+        logger.warn("what this delivery announced is not recorded; the next may announce it again", { error: error as Error }),
+      );
+    } else if (messages.posted.length > 0) {
+      logger.info("Redis is away: what this delivery stored is announced by the next delivery or the give-up", { stored: messages.posted.length });
+    }
     throw new TurnFailedError(attempt, failure, { replyStored: earlierReply || messages.stored.has("reply") });
   } finally {
     await releaseAhead();
