@@ -31,6 +31,11 @@ export async function storedUnannounced(messages: Pick<MessagesRepository, "list
   );
 }
 
+/** An `announce` job's question, while no delivery is known to have announced it. */
+export function questionUnannounced(job: Pick<AgentJob, "announce" | "messageId">, known: ReadonlySet<string>): boolean {
+  return job.announce === true && !known.has(job.messageId);
+}
+
 /**
  * A job given up is announced as far as it got, so that nothing stored stays unannounced if its
  * dead letter is never replayed: its stored messages no delivery announced (one killed outright
@@ -44,7 +49,7 @@ export async function announceGivenUp(deps: Pick<AgentDeps, "redis" | "keys" | "
   try {
     const known = await announcedOf(deps.redis, deps.keys, job.sessionId, job.jobId).catch(() => new Set<string>());
     const stored = await storedUnannounced(deps.messages, job, known);
-    const question = job.announce === true && !known.has(job.messageId);
+    const question = questionUnannounced(job, known);
     const events = [...(question ? [questionPosted(job)] : []), ...stored.map(messagePosted)];
     if (events.length > 0) {
       await (await deps.events()).publish(events);

@@ -3,7 +3,7 @@ import { ensureRedisReady, messagePosted, questionPosted, stopAppliesTo, type Ag
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ResponseFunctionToolCall } from "openai/resources/responses/responses";
 import { TurnMessages } from "./agent-messages.ts";
-import { announcedOf, markAnnounced, storedUnannounced } from "./job-announced.ts";
+import { announcedOf, markAnnounced, questionUnannounced, storedUnannounced } from "./job-announced.ts";
 import { DeltaStream } from "./delta-stream.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryEntry } from "./conversation-memory.ts";
@@ -74,7 +74,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
   const announced = () => (announcedIds ??= announcedOf(deps.redis, deps.keys, job.sessionId, job.jobId));
   const messages = new TurnMessages(deps.messages, channel, job, announced);
   // An announce job's question goes with the events of the delivery that stored the first AGENT_LOG: not yet, if that one crashed outright.
-  const questionUnannounced = async () => job.announce === true && !(await announced()).has(job.messageId);
+  const questionStillUnannounced = async () => questionUnannounced(job, await announced());
   const language = noticeLanguage(job);
   // The deltas wait for the turn's first AGENT_LOG to be shown (true), or are dropped (false).
   let openDeltas: (go: boolean) => void = () => undefined;
@@ -125,9 +125,6 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
     // The delivery that stored the reply ended before its events. One that failed announced its
     // messages; one that crashed outright announced nothing: the job's stored messages not
     // announced are announced here (and the question, with the first AGENT_LOG's delivery gone).
-    // The turn's own messages: a failure's SYSTEM_LOG notice (run-failures.ts) is told by
-    // AgentRunFailed, never announced. What this delivery found stored unannounced is in
-    // messages.posted already.
     const missed = await unannounced();
     // Nor did it send AgentRunCompleted (which follows the memory's write), so the turn would
     // never be announced, nor a new chat titled: sent here, without the usage and tool calls
@@ -141,7 +138,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
    */
   const unannounced = async (): Promise<Message[]> => {
     const missed = (await storedUnannounced(deps.messages, job, await announced())).filter((message) => !messages.posted.some((event) => event.detail.messageId === message.messageId));
-    if (await questionUnannounced()) announceQuestion = true;
+    if (await questionStillUnannounced()) announceQuestion = true;
     return missed;
   };
   // An earlier delivery wrote the turn (its reply stored and shown, its memory written) and was
@@ -189,7 +186,7 @@ export async function runTurn(deps: AgentDeps, job: AgentJob, options: TurnOptio
       const log = await messages.store("log:received", "AGENT_LOG", say("received", language));
       if (log.created) announceQuestion = job.announce === true;
       // Stored by an earlier delivery, which announced the question unless it crashed outright.
-      else if (await questionUnannounced()) announceQuestion = true;
+      else if (await questionStillUnannounced()) announceQuestion = true;
       if (!log.created && !redelivered) {
         const earlier = await deps.messages.findById(messages.idFor("reply"));
         if (earlier) throw new EarlierReplyFound(earlier);

@@ -43,8 +43,8 @@ export interface CheckOptions {
   answerAfterGiveUp?: boolean;
   /**
    * Also check the bus (checkEvents): each stored message announced, each answered job completed,
-   * exactly once, or at least once where the fault may repeat an event (Redis losing what a
-   * failed delivery recorded it announced).
+   * exactly once, or at least once where the fault may repeat an event (Redis failing between an
+   * announcement and its record in `…:announced`, or losing the record).
    */
   events?: "exactly-once" | "at-least-once";
 }
@@ -188,7 +188,13 @@ export interface EventCheckOptions {
  */
 export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verdict: Verdict, options: EventCheckOptions): void {
   const { figures, violations } = verdict;
-  const repeatsAllowed = options.delivery === "at-least-once";
+  /** Counts what was announced `times` times; answers whether that breaks the promise. */
+  const tally = (times: number): boolean => {
+    if (times === 1) figures.announced++;
+    else if (times === 0) figures.unannounced++;
+    else figures.announcedTwice++;
+    return times === 0 || (times > 1 && options.delivery === "exactly-once");
+  };
   const posted = countBy(events.filter((e) => e["detail-type"] === "MessagePosted"), (e) => String(e.detail.messageId));
   const completed = countBy(events.filter((e) => e["detail-type"] === "AgentRunCompleted"), (e) => `${String(e.detail.sessionId)}/${String(e.detail.jobId)}`);
   const stored = new Set<string>();
@@ -196,29 +202,15 @@ export function checkEvents(sessions: SessionHistory[], events: BusEvent[], verd
     const short = session.sessionId.slice(0, 8);
     for (const message of session.stored) {
       stored.add(message.messageId);
-      const times = posted.get(message.messageId) ?? 0;
       if (message.messageType === "SYSTEM_LOG") continue;
-      if (times === 1) {
-        figures.announced++;
-        continue;
-      }
+      const times = posted.get(message.messageId) ?? 0;
       // A job the redrive policy moved to the DLQ (killed on its last receive) is announced by its replay.
       if (times === 0 && options.deadLetteredJobIds.has(message.jobId ?? message.messageId)) continue;
-      if (times === 0) figures.unannounced++;
-      else figures.announcedTwice++;
-      if (times > 1 && repeatsAllowed) continue;
-      violations.push(`session ${short}: its ${message.role} ${message.messageType} ${message.messageId} was announced ${times} times, not once`);
+      if (tally(times)) violations.push(`session ${short}: its ${message.role} ${message.messageType} ${message.messageId} was announced ${times} times, not once`);
     }
     for (const reply of session.stored.filter((m) => isReply(m) && !m.stopped && m.jobId !== undefined && !options.deadLetteredJobIds.has(m.jobId))) {
       const times = completed.get(`${session.sessionId}/${reply.jobId!}`) ?? 0;
-      if (times === 1) {
-        figures.announced++;
-        continue;
-      }
-      if (times === 0) figures.unannounced++;
-      else figures.announcedTwice++;
-      if (times > 1 && repeatsAllowed) continue;
-      violations.push(`session ${short}: job ${reply.jobId!} was answered and has ${times} AgentRunCompleted events, not one`);
+      if (tally(times)) violations.push(`session ${short}: job ${reply.jobId!} was answered and has ${times} AgentRunCompleted events, not one`);
     }
   }
   const sessionIds = new Set(sessions.map((session) => session.sessionId));
