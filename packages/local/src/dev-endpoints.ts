@@ -46,8 +46,8 @@ export async function signDevToken(auth: DevAuth, user: string): Promise<string>
  */
 export async function handleDevRequest(req: IncomingMessage, res: ServerResponse, url: URL, auth: DevAuth, model: OfflineModel | undefined, resources?: DevResources, calls?: CallCounter): Promise<void> {
   if (url.pathname === "/dev/resources" && req.method === "GET" && resources) return sendJson(res, 200, resources);
-  if (url.pathname === "/dev/calls" && req.method === "GET" && calls) return sendJson(res, 200, CallCounts.parse(calls.snapshot()));
-  if (url.pathname === "/dev/calls/reset" && req.method === "POST" && calls) return sendJson(res, 200, CallCounts.parse(calls.reset()));
+  if (url.pathname === "/dev/calls" && req.method === "GET" && calls) return sendJson(res, 200, CallCounts.parse(await calls.snapshot()));
+  if (url.pathname === "/dev/calls/reset" && req.method === "POST" && calls) return sendJson(res, 200, CallCounts.parse(await calls.reset()));
   if (url.pathname === "/dev/token" && req.method === "GET") {
     const user = UserName.safeParse(url.searchParams.get("user") ?? "");
     if (!user.success) return sendJson(res, 400, { error: `user: ${user.error.issues[0]?.message ?? "invalid"}` });

@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { DynamoDBClient} from "@aws-sdk/client-dynamodb";
 import { CreateTableCommand, ResourceInUseException, type CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
+import type { CallCounter } from "./call-counter.ts";
 import { keepDynaliteParses } from "./dynalite-expressions.ts";
 import { addTransactionFront } from "./dynamodb-transactions.ts";
 
@@ -21,18 +22,30 @@ export interface StartDynamoOptions {
   dir?: string;
   /** Run dynalite on a worker thread instead of this thread's event loop. */
   thread?: boolean;
-  /** Called as each request arrives (GET /dev/calls), on this thread whichever runs dynalite. */
+  /** Counts the handlers' requests (GET /dev/calls) as they arrive, on whichever thread runs dynalite. */
+  calls?: CallCounter;
+  /** Called as each request arrives; dynalite on this thread only. */
   onRequest?: (request: RequestHeaders) => void;
+}
+
+/** The stack's thread asking dynalite's for its counts (dynamodb-thread.ts). */
+export interface CountRead {
+  readCalls: number;
+  reset: boolean;
 }
 
 /** dynalite: a real DynamoDB API on loopback, kept in `dir` or in memory, with TransactWriteItems and TransactGetItems added (dynamodb-transactions.ts). */
 export async function startDynamo(options: StartDynamoOptions = {}): Promise<LocalDynamo> {
-  if (options.thread) return startDynamoThread(options.dir, options.onRequest);
+  if (options.thread) {
+    if (options.onRequest) throw new Error("startDynamo: onRequest needs dynalite on this thread (count with calls)");
+    return startDynamoThread(options.dir, options.calls);
+  }
   if (options.dir) mkdirSync(options.dir, { recursive: true });
   keepDynaliteParses();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: options.dir });
   // dynalite has no transactions: the front carries them out (and sees each request as it arrives, to count it).
-  addTransactionFront(server, options.onRequest);
+  const { calls, onRequest } = options;
+  addTransactionFront(server, calls || onRequest ? (req) => (calls?.countAwsRequest("dynamodb", req), onRequest?.(req)) : undefined);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -44,10 +57,9 @@ export async function startDynamo(options: StartDynamoOptions = {}): Promise<Loc
   };
 }
 
-async function startDynamoThread(dir: string | undefined, onRequest: StartDynamoOptions["onRequest"]): Promise<LocalDynamo> {
-  const worker = new Worker(new URL("./dynamodb-thread.ts", import.meta.url), { workerData: { dir, countRequests: Boolean(onRequest) } });
-  // The thread forwards each request's headers when asked to count them.
-  if (onRequest) worker.on("message", (message: { request?: RequestHeaders }) => message.request && onRequest(message.request));
+async function startDynamoThread(dir: string | undefined, calls: CallCounter | undefined): Promise<LocalDynamo> {
+  const worker = new Worker(new URL("./dynamodb-thread.ts", import.meta.url), { workerData: { dir, countRequests: Boolean(calls) } });
+  if (calls) calls.keptElsewhere(countsOnThread(worker));
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   const endpoint = await new Promise<string>((resolve, reject) => {
     worker.on("message", (message: { endpoint?: string }) => message.endpoint && resolve(message.endpoint));
@@ -62,6 +74,33 @@ async function startDynamoThread(dir: string | undefined, onRequest: StartDynamo
       const timer = setTimeout(() => void worker.terminate(), 5_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** The counts dynalite's thread keeps, read by message; a thread gone has none to add. */
+function countsOnThread(worker: Worker) {
+  let nextRead = 0;
+  const reads = new Map<number, (counts: Record<string, number>) => void>();
+  worker.on("message", (message: { counted?: number; counts?: Record<string, number> }) => {
+    if (message.counted === undefined) return;
+    reads.get(message.counted)?.(message.counts ?? {});
+    reads.delete(message.counted);
+  });
+  let exited = false;
+  worker.once("exit", () => {
+    exited = true;
+    for (const answer of reads.values()) answer({});
+    reads.clear();
+  });
+  return {
+    read({ reset = false } = {}): Promise<Record<string, number>> {
+      if (exited) return Promise.resolve({});
+      const id = nextRead++;
+      return new Promise((resolve) => {
+        reads.set(id, resolve);
+        worker.postMessage({ readCalls: id, reset } satisfies CountRead);
+      });
     },
   };
 }

@@ -153,7 +153,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       startDynamo({
         dir: dataDir && join(dataDir, "dynamodb"),
         thread: (options.dynamoRuntime ?? "thread") === "thread",
-        onRequest: (req) => calls.countAwsRequest("dynamodb", req),
+        calls,
       }),
       options.redisUrl ? undefined : startRedisServer({ dir: dataDir && join(dataDir, "redis") }),
       // The offline model answers to the model the handlers are configured with, whatever its name.
