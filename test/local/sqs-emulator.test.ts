@@ -331,6 +331,25 @@ describe("SQS emulator: FIFO queues", () => {
     expect(bodies(await receive(queueUrl))).toEqual(["first", "again"]);
   });
 
+  it("forgets each deduplication id once its window has passed, one used again after its window included", () => {
+    const store = new QueueStore({ region: "us-east-1", accountId: "000000000000" });
+    const queue = store.create("forget.fifo", { FifoQueue: "true" });
+    const message = (deduplicationId: string) => ({ body: deduplicationId, messageAttributes: {}, systemAttributes: {}, groupId: "g", deduplicationId, delaySeconds: 0, senderId: "local" });
+    const remembered = () => queue.contents().deduplication.map(([key]) => key);
+    const t = 1_000_000;
+    const first = queue.send(message("x"), t);
+    queue.send(message("y"), t + 2 * 60_000);
+    // x's window has passed: sent again, it is a new message with a window of its own.
+    const again = queue.send(message("x"), t + 5.5 * 60_000);
+    expect(again.messageId).not.toBe(first.messageId);
+    expect(remembered()).toEqual(["y", "x"]);
+    // y's window has passed, x's second has not.
+    expect(queue.send(message("x"), t + 8 * 60_000).messageId).toBe(again.messageId);
+    expect(remembered()).toEqual(["x"]);
+    queue.send(message("z"), t + 11 * 60_000);
+    expect(remembered()).toEqual(["z"]);
+  });
+
   it("delivers a group's messages in the order they were sent", async () => {
     const queueUrl = await createFifo("order");
     for (const body of ["1", "2", "3", "4", "5"]) await send(queueUrl, body, "g");
