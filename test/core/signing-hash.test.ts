@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SigningSha256, signingHash } from "../../packages/core/src/signing-hash.ts";
+import { signing } from "../../packages/core/src/aws-client-options.ts";
+import { SigningSha256 } from "../../packages/core/src/signing-hash.ts";
 
 const hex = async (hash: SigningSha256) => Buffer.from(await hash.digest()).toString("hex");
 
@@ -75,7 +76,7 @@ describe("an AWS client signing with SigningSha256", () => {
 
   it("signs requests that check out under SigV4, request after request", async () => {
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = new DynamoDBClient({ region: "ap-northeast-1", endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey }, ...signingHash });
+    const client = new DynamoDBClient({ region: "ap-northeast-1", endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey }, ...signing });
     expect(client.config.sha256).toBe(SigningSha256);
     for (const table of ["Sessions", "Messages", "Sessions"]) {
       await client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: "会話 🙂" } } }));
@@ -86,7 +87,7 @@ describe("an AWS client signing with SigningSha256", () => {
 
   it("and the check fails a request signed with another secret", async () => {
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = new DynamoDBClient({ region: "ap-northeast-1", endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "another" }, ...signingHash });
+    const client = new DynamoDBClient({ region: "ap-northeast-1", endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "another" }, ...signing });
     verdicts.length = 0;
     await client.send(new GetItemCommand({ TableName: "Sessions", Key: { sessionId: { S: "x" } } }));
     client.destroy();

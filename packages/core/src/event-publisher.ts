@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { EventDetails } from "./events.ts";
-import { signingHash } from "./signing-hash.ts";
+import { signingAndCachedMiddleware, withFastConfig } from "./aws-client-options.ts";
 import type { PendingEvent } from "./pending-events.ts";
 
 // The bus's client and publisher, apart from the events (pending-events.ts) and the other
@@ -9,7 +9,7 @@ import type { PendingEvent } from "./pending-events.ts";
 // load the EventBridge client. A static import of it by what a cold start loads would undo that.
 
 export function createEventBridgeClient(): EventBridgeClient {
-  return new EventBridgeClient({ ...signingHash });
+  return withFastConfig(new EventBridgeClient({ ...signingAndCachedMiddleware }));
 }
 
 export class EventPublishError extends Error {

@@ -39,9 +39,6 @@ export class SigningSha256 {
   }
 }
 
-/** The `sha256` option for every AWS client the handlers make. */
-export const signingHash: { sha256: HashConstructor } = { sha256: SigningSha256 };
-
 // Keyed by the key's bytes, not by the object (a caller may reuse a buffer): a process signs
 // with a handful of keys (a secret, a signing key a day and service; more as credentials rotate).
 const MAX_KEYS = 16;

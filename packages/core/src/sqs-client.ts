@@ -1,5 +1,5 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { signingHash } from "./signing-hash.ts";
+import { signingAndCachedMiddleware, withFastConfig } from "./aws-client-options.ts";
 
 // Apart from aws-clients.ts: a module a cold start loads must not import the SQS client where
 // the function only loads it later, with `import()` (the agent's consumer calls SQS only for
@@ -8,5 +8,5 @@ import { signingHash } from "./signing-hash.ts";
 export type { SQSClient };
 
 export function createSqsClient(): SQSClient {
-  return new SQSClient({ ...signingHash });
+  return withFastConfig(new SQSClient({ ...signingAndCachedMiddleware }));
 }
