@@ -98,6 +98,21 @@ describe("the fence", () => {
 });
 
 describe("beginning a turn", () => {
+  /** Begins the job, which must start. */
+  async function started(sessionId: string, jobId: string, sqsMessageId: string) {
+    const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    if (begun.kind !== "started") throw new Error(`not started: ${begun.kind}`);
+    return begun;
+  }
+
+  /** A new job begun, and its turn written to memory (the fenced write marks it written). */
+  async function writtenJob() {
+    const job = { sessionId: randomUUID(), jobId: randomUUID(), sqsMessageId: randomUUID() };
+    const begun = await started(job.sessionId, job.jobId, job.sqsMessageId);
+    await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, job.jobId, [], "resp_1");
+    return { ...job, begun };
+  }
+
   it("numbers the attempt after the job's counted failures and hands over previous_response_id, in one call", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
@@ -115,13 +130,8 @@ describe("beginning a turn", () => {
   });
 
   it("does nothing for a job whose turn was written and its events published (the release that says so completes it)", async () => {
-    const sessionId = randomUUID();
-    const jobId = randomUUID();
-    const sqsMessageId = randomUUID();
-    const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
-    if (begun.kind !== "started") throw new Error("not started");
+    const { sessionId, jobId, sqsMessageId, begun } = await writtenJob();
     expect(begun.written).toBe(false);
-    await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
     await ctx.locks.releaseLock(begun.lock, jobId);
     expect(await ctx.locks.begin(sessionId, jobId, sqsMessageId)).toEqual({ kind: "duplicate" });
     expect(await ctx.redis.exists(ctx.keys.sessionLock(sessionId))).toBe(0);
@@ -130,22 +140,15 @@ describe("beginning a turn", () => {
   });
 
   it("starts a job whose turn was written but whose delivery ended before its events, saying so, until a release completes it", async () => {
-    const sessionId = randomUUID();
-    const jobId = randomUUID();
-    const sqsMessageId = randomUUID();
-    const begun = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
-    if (begun.kind !== "started") throw new Error("not started");
-    await new ConversationMemory(ctx.redis, ctx.keys, 10).writeTurn(begun.lock, jobId, [], "resp_1");
+    const { sessionId, jobId, sqsMessageId } = await writtenJob();
     // Killed before its events: its lock expires (deleted here) and its release never runs.
     await ctx.redis.del(ctx.keys.sessionLock(sessionId));
-    const again = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    const again = await started(sessionId, jobId, sqsMessageId);
     expect(again).toMatchObject({ kind: "started", written: true });
-    if (again.kind !== "started") throw new Error("not started");
     // A release without the events (this one failed before publishing) leaves it written.
     await ctx.locks.releaseLock(again.lock);
-    const third = await ctx.locks.begin(sessionId, jobId, sqsMessageId);
+    const third = await started(sessionId, jobId, sqsMessageId);
     expect(third).toMatchObject({ kind: "started", written: true });
-    if (third.kind !== "started") throw new Error("not started");
     // Completed even when the lock is no longer its own: the events went out.
     await ctx.redis.set(ctx.keys.sessionLock(sessionId), "someone else's");
     expect(await ctx.locks.releaseLock(third.lock, jobId)).toBe(false);
@@ -156,8 +159,7 @@ describe("beginning a turn", () => {
   it("completes only a written job: a release naming a job never written marks nothing", async () => {
     const sessionId = randomUUID();
     const jobId = randomUUID();
-    const begun = await ctx.locks.begin(sessionId, jobId, randomUUID());
-    if (begun.kind !== "started") throw new Error("not started");
+    const begun = await started(sessionId, jobId, randomUUID());
     await ctx.locks.releaseLock(begun.lock, jobId);
     expect(await ctx.redis.exists(ctx.keys.job(sessionId, jobId))).toBe(0);
   });
