@@ -107,7 +107,7 @@ describe("the browser chat", () => {
       // The other tab hears of the question from chat's post, which API Gateway does not order
       // against the agent's frames: on a busy machine the reply may come first, and the
       // question then takes its place above it.
-      await expect.poll(() => tab.conversation.locator('.bubble[data-role="USER"], .bubble[data-role="AGENT"][data-type="CONVERSATION"]').evaluateAll((bubbles) => bubbles.map((b) => b.getAttribute("data-role")))).toEqual(["USER", "AGENT"]);
+      await expect.poll(() => tab.conversation.locator(`.bubble[data-role="USER"], ${REPLY_BUBBLES}`).evaluateAll((bubbles) => bubbles.map((b) => b.getAttribute("data-role")))).toEqual(["USER", "AGENT"]);
     }
     await Promise.all([first.context.close(), second.context.close()]);
   });
@@ -165,6 +165,9 @@ describe("the browser chat", () => {
   });
 });
 
+/** The agent's answers: the bubbles of its stored CONVERSATION messages. */
+const REPLY_BUBBLES = '.bubble[data-role="AGENT"][data-type="CONVERSATION"]';
+
 function reply(page: Page) {
-  return page.getByRole("region", { name: "Conversation" }).locator('.bubble[data-role="AGENT"][data-type="CONVERSATION"]').last();
+  return page.getByRole("region", { name: "Conversation" }).locator(REPLY_BUBBLES).last();
 }
