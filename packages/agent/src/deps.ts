@@ -168,8 +168,8 @@ export function createAgentDeps(settings: AgentSettings): AgentDeps {
     connections,
     notifier: new Notifier(createManagementClient(settings.managementEndpoint), connections),
     events: publisherOnFirstUse(AGENT_EVENT_SOURCE, () => settings.busName),
-    // As core's createSqsClient, which a static import would bring into the cold start.
-    sqs: () => (sqs ??= import("@aws-sdk/client-sqs").then((sdk) => ({ client: new sdk.SQSClient({}), sdk }))),
+    // Core's createSqsClient (its subpath: a static import would bring the client into the cold start).
+    sqs: () => (sqs ??= Promise.all([import("@aws-sdk/client-sqs"), import("@azuchi/core/sqs-client")]).then(([sdk, { createSqsClient }]) => ({ client: createSqsClient(), sdk }))),
     logger: new Logger({ serviceName: "azuchi-ai-agent" }),
   };
 }
