@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { rebuildHistory } from "../../packages/agent/src/memory-rebuild.ts";
 import type { Message } from "@azuchi/core";
-import { messageFrame, where } from "../support/frames.ts";
+import { ackOf, messageFrame, where } from "../support/frames.ts";
 import { useConsumerKit } from "../support/consumer-kit.ts";
 
 /**
@@ -41,7 +41,7 @@ describe("when Redis has lost a session's memory", () => {
     const sessionId = await kit.stack.sessionOf(tab);
     const exchange = async (text: string) => {
       tab.send({ action: "putMessage", message: text });
-      const user = await tab.waitFor(where(messageFrame("CONVERSATION", "USER"), (f) => f.message.message === text));
+      const user = await tab.waitFor(ackOf(text));
       const reply = await tab.waitFor(where(agentReply, (f) => f.message.jobId === user.message.messageId));
       await expect.poll(() => kit.redis.get(kit.keys.job(sessionId, reply.message.jobId!))).toBe("completed");
       return reply.message;

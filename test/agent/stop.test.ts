@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { agentMessageId, STOP_FLAG_SECONDS, type Message } from "@azuchi/core";
-import { messageFrame, messagesIn, where } from "../support/frames.ts";
+import { ackOf, messageFrame, messagesIn, where } from "../support/frames.ts";
 import type { TestClient } from "../support/ws-client.ts";
 import { messagesWithFault, useConsumerKit } from "../support/consumer-kit.ts";
 
@@ -13,7 +13,7 @@ async function setModel(mode: "ok" | "fail") {
 }
 
 async function replyTo(tab: TestClient, text: string): Promise<Message> {
-  const userMessage = await tab.waitFor(where(messageFrame("CONVERSATION", "USER"), (f) => f.message.message === text));
+  const userMessage = await tab.waitFor(ackOf(text));
   return (await tab.waitFor(where(agentReply, (f) => f.message.jobId === userMessage.message.messageId))).message;
 }
 

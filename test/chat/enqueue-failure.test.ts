@@ -69,8 +69,9 @@ describe("when the job cannot be queued", () => {
     await restore();
     const retryStart = tab.frames.length;
     const ack = await exchange(tab, { action: "putMessage", message: text, clientMessageId }, (f) => f.type === "ack");
-    expect(ack).toEqual({ type: "ack", clientMessageId, messageId: unqueued!.messageId, createdAt: unqueued!.createdAt });
-    for (const each of [tab, other]) await each.waitFor((f: ServerFrame) => f.type === "message" && f.message.messageId === unqueued!.messageId);
+    expect(ack).toMatchObject({ type: "ack", clientMessageId, messageId: unqueued!.messageId, createdAt: unqueued!.createdAt, message: { messageId: unqueued!.messageId, message: text } });
+    // The sender has it from the ack; the other tab is shown it now that it has its job.
+    await other.waitFor((f: ServerFrame) => f.type === "message" && f.message.messageId === unqueued!.messageId);
     await tab.waitFor((f: ServerFrame) => isAgentReply(f) && f.type === "message" && f.message.jobId === unqueued!.messageId);
     expect(tab.frames.slice(retryStart).some((f) => f.type === "error")).toBe(false);
 

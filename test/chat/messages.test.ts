@@ -28,20 +28,22 @@ async function messagesOf(tab: TestClient): Promise<Message[]> {
 const replyTo = (jobId: string) => (f: ServerFrame) => isAgentReply(f) && f.type === "message" && f.message.jobId === jobId;
 
 describe("putMessage", () => {
-  it("acks the sender, shows the stored message to every tab, and every tab gets the agent's messages", async () => {
+  it("acks the sender with the stored message, shows it to the other tabs, and every tab gets the agent's messages", async () => {
     const first = await stack.connect("olivia");
     const sessionId = await stack.sessionOf(first);
     const second = await stack.connect("olivia", sessionId);
     const ack = await send(first, "hello from one tab");
+    expect(ack.message).toMatchObject({ messageId: ack.messageId, role: "USER", message: "hello from one tab", createdAt: ack.createdAt });
 
+    const shown = await second.waitFor((f) => f.type === "message" && f.message.messageId === ack.messageId);
+    expect(shown.type === "message" && shown.message).toEqual(ack.message);
     for (const tab of [first, second]) {
-      const shown = await tab.waitFor((f) => f.type === "message" && f.message.messageId === ack.messageId);
-      expect(shown.type === "message" && shown.message).toMatchObject({ role: "USER", message: "hello from one tab", createdAt: ack.createdAt });
       await tab.waitFor(replyTo(ack.messageId));
       await tab.waitFor((f) => f.type === "message" && f.message.messageType === "AGENT_LOG");
     }
-    // The ack goes to the sender only.
+    // The ack goes to the sender only, and the sender is not shown its message a second time.
     expect(second.frames.some(isAck)).toBe(false);
+    expect(first.frames.some((f) => f.type === "message" && f.message.messageId === ack.messageId)).toBe(false);
     const stored = await messagesOf(second);
     expect(stored[0]).toMatchObject({ messageId: ack.messageId, role: "USER", sessionId });
     expect(stored[0]!.enqueuedAt).toBeGreaterThanOrEqual(stored[0]!.createdAt);

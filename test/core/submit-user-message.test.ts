@@ -181,7 +181,7 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     const result = await submitUserMessage(await submitDeps(queueUrl), message, {
       log: silent,
       acknowledge: async (acked) =>
-        void atAck.push({ depth: await queueDepth(queueUrl), stored: await messages.get(acked.sessionId, acked.createdAt), count: (await sessions.get(acked.sessionId))?.messageCount }),
+        (atAck.push({ depth: await queueDepth(queueUrl), stored: await messages.get(acked.sessionId, acked.createdAt), count: (await sessions.get(acked.sessionId))?.messageCount }), true),
     });
     expect(result).toMatchObject({ status: "enqueued", created: true, firstMessage: true, message: { message: "store, queue, then ack" } });
     expect(atAck).toHaveLength(1);
@@ -199,11 +199,30 @@ describe("submitUserMessage, the one path of putMessage and generateChatReply", 
     expect((await sessions.get(message.sessionId))?.messageCount).toBe(2);
   });
 
+  it("shows the message to the session's other tabs only once the ack (which carries it) reached the sender's, and to the sender's too when it did not", async () => {
+    const queueUrl = await newQueue();
+    const tabsMissing = async (acknowledge: () => Promise<boolean>) => {
+      const message = { ...(await input("which tabs?")), connectionId: `sender-${randomUUID()}` };
+      const connections = new ConnectionsRepository(db.doc, db.tables.connections);
+      for (const connectionId of [message.connectionId, `other-${randomUUID()}`]) await connections.put({ connectionId, sessionId: message.sessionId, userId: "alice", connectedAt: Date.now() - 60_000 });
+      const missed: string[] = [];
+      // The management API is unreachable here: every post fails, and is logged with its tab.
+      const log = { ...silent, warn: (text: string, extra: Record<string, unknown>) => void (text === "a tab missed the message" && missed.push(String(extra.tab))) };
+      const result = await submitUserMessage(await submitDeps(queueUrl), message, { log, acknowledge });
+      expect(result.status).toBe("enqueued");
+      return missed.map((tab) => (tab === message.connectionId ? "sender" : "other")).sort();
+    };
+    expect(await tabsMissing(async () => true)).toEqual(["other"]);
+    expect(await tabsMissing(async () => false)).toEqual(["other", "sender"]);
+    expect(await tabsMissing(() => Promise.reject(new Error("throttled")))).toEqual(["other", "sender"]);
+    await drain(queueUrl);
+  });
+
   it("does not ack a message whose job could not be queued, announcing it then; the retry stores nothing new, queues it and acks it, its job announcing nothing", async () => {
     const queueUrl = await newQueue();
     const message = await input("SQS is down after the store");
     const acks: Message[] = [];
-    const hooks = { log: silent, acknowledge: async (acked: Message) => void acks.push(acked) };
+    const hooks = { log: silent, acknowledge: async (acked: Message) => (acks.push(acked), true) };
     const down = await submitUserMessage(await submitDeps(`${queueUrl.replace(/\.fifo$/, "")}-gone.fifo`), message, hooks);
     expect(down.status).toBe("stored");
     if (down.status !== "stored") return;

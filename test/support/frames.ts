@@ -6,6 +6,12 @@ export const messageFrame =
   (frame: ServerFrame): frame is Extract<ServerFrame, { type: "message" }> =>
     frame.type === "message" && frame.message.messageType === type && (!role || frame.message.role === role);
 
+/** putMessage's ack of the message with this text: it carries the stored USER message (no `message` frame of it comes to the sender). */
+export const ackOf =
+  (text: string) =>
+  (frame: ServerFrame): frame is Extract<ServerFrame, { type: "ack" }> & { message: Message } =>
+    frame.type === "ack" && frame.message?.message === text;
+
 /** The messages of the frames received from a point on, in arrival order. */
 export function messagesIn(frames: ServerFrame[], from = 0): Message[] {
   return frames.slice(from).flatMap((frame) => (frame.type === "message" ? [frame.message] : []));

@@ -68,6 +68,17 @@ describe("the chat state machine", () => {
     expect(acked.state.messages.map((m) => [m.role, m.message])).toEqual([["USER", "first"]]);
   });
 
+  it("shows the stored USER message an ack carries (this tab gets no message frame of it), also for an ack it no longer waits for", () => {
+    const sending = run(synced(), { type: "send", text: "hello 🎌", clientMessageId: id(101), now: 5 }).state;
+    const stored = { sessionId: SESSION, createdAt: 2_000, messageId: id(1), role: "USER", messageType: "CONVERSATION", message: "hello 🎌", jobId: id(1), connectionId: "c1" };
+    const acked = run(sending, frame({ type: "ack", clientMessageId: id(101), messageId: id(1), createdAt: 2_000, message: stored }));
+    expect(acked.state.messages).toEqual([stored]);
+    expect(acked.state.outbox).toEqual([]);
+    // Sent again after a reconnect and acked twice: the second ack finds nothing waiting, and still shows the message.
+    const late = run(synced(), frame({ type: "ack", clientMessageId: id(102), messageId: id(2), createdAt: 3_000, message: { ...stored, messageId: id(2), jobId: id(2), createdAt: 3_000 } }));
+    expect(late.state.messages.map((m) => m.messageId)).toEqual([id(2)]);
+  });
+
   it("keeps messages typed while offline and sends them after the reconnect has caught up", () => {
     const dropped = run(synced([message(1)]), { type: "closed", now: 100, random: 0 }).state;
     const typed = run(dropped, { type: "send", text: "while offline", clientMessageId: id(101), now: 150 });

@@ -19,7 +19,10 @@ export interface DeltaStreamOptions {
  * Coalesces streamed text into `delta` frames — every 50 ms or 200 characters, never one
  * PostToConnection per token — sent in order, each with its offset in the whole reply. The
  * first text goes at once: the time to the first token is what a user waits for, and the
- * coalescing only pays once text flows.
+ * coalescing only pays once text flows. The text still waiting when the model is done is not
+ * sent as a delta: the stored reply's `message` frame, which replaces the deltas, follows at
+ * once with the whole text (one PostToConnection a tab fewer, and the reply is stored without
+ * waiting for that post).
  */
 export class DeltaStream {
   private readonly channel: SessionChannel;
@@ -60,9 +63,13 @@ export class DeltaStream {
     else this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
 
-  /** Sends what is waiting, resolves when every delta so far has been posted, and closes the stream. */
+  /**
+   * Closes the stream, resolves when every delta sent so far has been posted, and gives the
+   * whole text. What is waiting is not sent: the stored reply's message carries it.
+   */
   async finish(): Promise<string> {
-    this.flush();
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.closed = true;
     await this.sending;
     return this.text;

@@ -91,6 +91,11 @@ export const AckFrame = z.object({
   clientMessageId: z.optional(z.uuid()),
   messageId: z.uuid(),
   createdAt: z.int(),
+  /**
+   * putMessage's ack carries the stored USER message itself: the sender's tab gets no `message`
+   * frame of its own for it (one PostToConnection a turn fewer). A retry's ack has none.
+   */
+  message: z.optional(Message),
 });
 export const MessageFrame = z.object({ type: z.literal("message"), message: Message });
 export const DeltaFrame = z.object({

@@ -43,15 +43,16 @@ export class Notifier {
   }
 
   /**
-   * Sends a frame to every open tab of the session. A gone connection is deleted (unless it
+   * Sends a frame to every open tab of the session but `except` (a tab that already has what
+   * the frame shows). A gone connection is deleted (unless it
    * is younger than its handshake) and the others still get the frame; only the gone one is
    * removed, never the sender's. One tab's
    * failure is reported in the result, not thrown: the frame shows something already stored,
    * so a tab that missed it finds it on reload.
    */
-  async postToSession(sessionId: string, frame: ServerFrame): Promise<PostResult> {
+  async postToSession(sessionId: string, frame: ServerFrame, except?: string): Promise<PostResult> {
     const targets = await this.connections.listBySession(sessionId);
-    return this.postToConnections(targets.map((target) => target.connectionId), frame);
+    return this.postToConnections(targets.flatMap(({ connectionId }) => (connectionId === except ? [] : [connectionId])), frame);
   }
 
   /** Sends a frame to every open tab of the user, whatever chat each shows (a change to one of their chats). */

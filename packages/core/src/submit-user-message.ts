@@ -51,9 +51,11 @@ export interface SubmitLog {
 export interface SubmitHooks {
   /**
    * Runs once the job is on the queue, before the tabs are shown the message: putMessage's
-   * ack to the sender. Its failure is logged; the message is queued all the same.
+   * ack to the sender, which carries the message. True when it reached the sender's tab
+   * (`connectionId`): the message is then shown to the session's other tabs only. Its failure
+   * is logged; the message is queued all the same, and shown to the sender's tab too.
    */
-  acknowledge?: (message: Message) => Promise<unknown>;
+  acknowledge?: (message: Message) => Promise<boolean>;
   log: SubmitLog;
 }
 
@@ -72,7 +74,7 @@ export type SubmitResult =
 
 /**
  * The one path of a USER message, for putMessage and generateChatReply alike: the user's rate
- * limit, store, enqueue, then ack and show it to every tab. The ack comes only after the job
+ * limit, store, enqueue, then ack it to its sender and show it to every other tab. The ack comes only after the job
  * is queued: a client that waits for each ack before sending the next (API Gateway promises
  * no order between a connection's frames) then has its messages queued, and answered, in the
  * order it sent them, and an acked message always has its job. Stored before queued: a job
@@ -121,11 +123,11 @@ export async function submitUserMessage(deps: SubmitUserMessageDeps, input: User
 
   // What follows shows what is stored and queued; a failure is logged, never undoes the job.
   // The summary was written with enqueuedAt: an acked message's session is in listSessions.
-  if (hooks.acknowledge) {
-    await hooks.acknowledge(message).catch((error: unknown) => log.warn("the ack did not reach the sender", { messageId: message.messageId, error }));
-  }
+  const acked = hooks.acknowledge
+    ? await hooks.acknowledge(message).catch((error: unknown) => (log.warn("the ack did not reach the sender", { messageId: message.messageId, error }), false))
+    : false;
   try {
-    const fanout = await deps.notifier.postToSession(message.sessionId, { type: "message", message });
+    const fanout = await deps.notifier.postToSession(message.sessionId, { type: "message", message }, acked ? input.connectionId : undefined);
     for (const { connectionId, error } of fanout.failed) log.warn("a tab missed the message", { tab: connectionId, error });
   } catch (error) {
     log.warn("the message was not shown to the tabs", { messageId: message.messageId, error });

@@ -6,8 +6,8 @@ import { chatConfig, notifier } from "../deps.ts";
 import { submitDeps } from "../submit-deps.ts";
 
 /**
- * putMessage: parse, submit (the user's rate limit, store, enqueue, ack, show to every tab:
- * core's submitUserMessage), and map what did not go through to an `error` frame. A retry
+ * putMessage: parse, submit (the user's rate limit, store, enqueue, ack with the stored message,
+ * show it to the session's other tabs: core's submitUserMessage), and map what did not go through to an `error` frame. A retry
  * (same clientMessageId) is the same message: acked again and, if its job never reached the
  * queue, queued now.
  */
@@ -24,7 +24,7 @@ export const handler = messageRoute("putMessage", async (route) => {
   const result = await submitUserMessage(submitDeps(), input, {
     log,
     acknowledge: (message) =>
-      notifier().postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt }),
+      notifier().postToConnection(connectionId, { type: "ack", clientMessageId: frame.clientMessageId, messageId: message.messageId, createdAt: message.createdAt, message }),
   });
   recordSubmit(result);
   if (result.status === "not_found") throw new FrameError("NOT_FOUND", "This chat no longer exists.");

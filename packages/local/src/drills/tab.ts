@@ -97,6 +97,8 @@ export class Tab {
     }
     this.frames.push(frame);
     if (frame.type === "message") this.hold(frame.message, "live");
+    // putMessage's ack carries the sender's own USER message: no message frame of it comes here.
+    if (frame.type === "ack" && frame.message) this.hold(frame.message, "live");
     if (frame.type === "session") {
       this.sessionId = frame.session.sessionId;
       for (const message of frame.messages) this.hold(message, "caught up");

@@ -15,7 +15,7 @@ import * as z from "zod/mini";
 const LenientMessage = z.extend(Message, { messageType: z.string(), role: z.string() });
 const LenientErrorFrame = z.extend(ErrorFrame, { code: z.string() });
 const LenientFrame = z.discriminatedUnion("type", [
-  AckFrame,
+  z.extend(AckFrame, { message: z.optional(LenientMessage) }),
   z.object({ type: z.literal("message"), message: LenientMessage }),
   DeltaFrame,
   z.object({ type: z.literal("session"), session: SessionSummary, messages: z.array(LenientMessage) }),

@@ -160,11 +160,16 @@ function handleFrame(state: ChatState, frame: IncomingFrame, now: number): Step 
   }
 }
 
-/** A queued message was stored: it shows as the USER message it now is, and the next one goes. */
+/**
+ * A queued message was stored: it shows as the USER message it now is, and the next one goes.
+ * The ack carries the stored message (no `message` frame of it comes to this tab); an ack
+ * without one (an older server) shows the text sent until the message frame replaces it.
+ */
 function messageAcked(state: ChatState, frame: Extract<IncomingFrame, { type: "ack" }>): Step {
   const taken = acked(state, frame.clientMessageId);
-  if (!taken) return [state, []];
-  const placeholder: ChatMessage = {
+  // An ack of a message this tab no longer waits for (sent again after a reconnect) still shows it.
+  if (!taken) return frame.message ? [touchCurrentSession(mergeMessages(state, [frame.message], true), frame.createdAt), []] : [state, []];
+  const shown: ChatMessage = frame.message ?? {
     sessionId: state.sessionId ?? "",
     createdAt: frame.createdAt,
     messageId: frame.messageId,
@@ -172,7 +177,7 @@ function messageAcked(state: ChatState, frame: Extract<IncomingFrame, { type: "a
     messageType: "CONVERSATION",
     message: taken.item.text,
   };
-  const [pumped, commands] = pump(touchCurrentSession(mergeMessages(taken.state, [placeholder], false), frame.createdAt));
+  const [pumped, commands] = pump(touchCurrentSession(mergeMessages(taken.state, [shown], frame.message !== undefined), frame.createdAt));
   return [pumped, [{ type: "cancel", timer: "ackTimeout" }, ...commands]];
 }
 
