@@ -7,9 +7,9 @@ import { submitDeps } from "../submit-deps.ts";
 
 /**
  * putMessage: parse, submit (the user's rate limit, store, enqueue, ack with the stored message,
- * show it to the session's other tabs: core's submitUserMessage), and map what did not go through to an `error` frame. A retry
- * (same clientMessageId) is the same message: acked again and, if its job never reached the
- * queue, queued now.
+ * show it to the session's other tabs: core's submitUserMessage), and map what did not go
+ * through to an `error` frame. A retry (same clientMessageId) is the same message: acked again
+ * and, if its job never reached the queue, queued now.
  */
 /** This instance's connections: a tab's second message onward needs no read of its row. */
 const connectionSessions = new ConnectionSessions();
