@@ -68,9 +68,7 @@ export class DeltaStream {
    * whole text. What is waiting is not sent: the stored reply's message carries it.
    */
   async finish(): Promise<string> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.closed = true;
+    this.close();
     await this.sending;
     return this.text;
   }
@@ -81,10 +79,16 @@ export class DeltaStream {
     await this.sending;
   }
 
-  private drop(): void {
+  /** No more text is taken and nothing waiting is sent; deltas already queued still go. */
+  private close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
+  }
+
+  /** Closed, and the deltas queued but not yet sent are dropped too. */
+  private drop(): void {
+    this.close();
     this.cancelled = true;
   }
 

@@ -77,8 +77,8 @@ export type SubmitResult =
  * limit, store, enqueue, then ack it to its sender and show it to every other tab. The ack
  * comes only after the job is queued: a client that waits for each ack before sending the next
  * (API Gateway promises no order between a connection's frames) then has its messages queued,
- * and answered, in the order it sent them, and an acked message always has its job. Stored before queued: a job
- * never exists for a message a reload would not show.
+ * and answered, in the order it sent them, and an acked message always has its job. Stored
+ * before queued: a job never exists for a message a reload would not show.
  *
  * Two DynamoDB requests: the message with its guard (one transaction), then, once the job is
  * on the queue, its `enqueuedAt` with the session's summary (another). Its MessagePosted goes
